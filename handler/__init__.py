@@ -1,0 +1,1 @@
+"""The try-on API Lambda package."""

@@ -1,0 +1,3 @@
+from handler.local import main
+
+raise SystemExit(main())

@@ -1,0 +1,207 @@
+"""Lambda entry point: function-URL events in, JSON responses out.
+
+Order of work for every request: request id and logging context, CORS preflight, API key,
+body size, then routing. Authentication comes before any parsing so an unauthenticated caller
+learns nothing about validation. Every error is mapped to a status in ``error_response``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import CORSConfig, LambdaFunctionUrlResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handler.deadline import Deadline
+from handler.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError, error_body
+from handler.request_parsing import parse_generate_request
+from handler.services import get_services
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+API_KEY_HEADER = "x-api-key"
+REQUEST_ID_HEADER = "X-Request-Id"
+# Path -> methods it answers; anything else on a known path is a 405.
+ROUTE_METHODS: dict[str, tuple[str, ...]] = {"/generate_image": ("POST",)}
+# (method, path) pairs that need no API key.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
+
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Content-Type", "X-API-Key"],
+    expose_headers=["X-Request-Id", "Retry-After"],
+    max_age=600,
+)
+
+
+def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, separators=(",", ":")),
+        headers=dict(headers or {}),
+    )
+
+
+def error_response(error: TryOnError) -> Response:
+    return json_response(error.status, error_body(error), error.headers())
+
+
+def _log_error(error: TryOnError) -> None:
+    extra = {"status": error.status, "error_type": type(error).__name__, "error": error.message}
+    if error.status >= 500:
+        logger.warning("request failed", extra=extra)
+    else:
+        logger.info("request refused", extra=extra)
+
+
+def _unexpected(exc: BaseException) -> TryOnError:
+    # No traceback or message (it may hold data): the type and where it was raised.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f"{tb.tb_frame.f_globals.get('__name__', '?')}.{tb.tb_frame.f_code.co_name}" if tb else "?"
+    logger.error("unexpected error", extra={"error_type": type(exc).__name__, "raised_in": where})
+    return TryOnError()
+
+
+def request_deadline(context: LambdaContext | None, fallback_seconds: float, margin: float) -> Deadline:
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    seconds = remaining_ms() / 1000.0 if callable(remaining_ms) else fallback_seconds
+    return Deadline.after(seconds - margin)
+
+
+def build_resolver() -> LambdaFunctionUrlResolver:
+    """One resolver per thread: Powertools keeps the current event on the resolver object."""
+    app = LambdaFunctionUrlResolver(cors=CORS)
+
+    @app.post("/generate_image")
+    def generate_image() -> Response:
+        services = get_services()
+        request = parse_generate_request(app.current_event.decoded_body)
+        settings = services.settings
+        deadline = request_deadline(
+            app.lambda_context, settings.local_timeout_seconds, settings.deadline_margin_seconds
+        )
+        started = time.perf_counter()
+        result = services.tryon.generate(request, deadline)
+        metrics.add_metric("GenerationLatency", MetricUnit.Milliseconds, (time.perf_counter() - started) * 1000)
+        metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
+        return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
+
+    @app.exception_handler(TryOnError)
+    def handle_tryon_error(error: TryOnError) -> Response:
+        _log_error(error)
+        return error_response(error)
+
+    @app.not_found
+    def handle_not_found(_: NotFoundError) -> Response:
+        path = app.current_event.path
+        allowed = ROUTE_METHODS.get(path)
+        error: TryOnError = NotFound() if allowed is None else MethodNotAllowed()
+        _log_error(error)
+        response = error_response(error)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
+
+    @app.exception_handler(Exception)
+    def handle_unexpected(exc: Exception) -> Response:
+        return error_response(_unexpected(exc))
+
+    return app
+
+
+_resolvers = threading.local()
+
+
+def _resolver() -> LambdaFunctionUrlResolver:
+    resolver = getattr(_resolvers, "app", None)
+    if resolver is None:
+        resolver = _resolvers.app = build_resolver()
+    return resolver
+
+
+def _body_size(event: Mapping[str, Any]) -> int:
+    body = event.get("body") or ""
+    size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
+    return size * 3 // 4 if event.get("isBase64Encoded") else size
+
+
+def _cors_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return CORS.to_dict(headers.get("origin"))
+
+
+def _plain_response(error: TryOnError, headers: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers(), **_cors_headers(headers)},
+        "body": json.dumps(error_body(error), separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict[str, Any]:
+    """Answer one function-URL (payload 2.0) event; never raises."""
+    if not isinstance(event, Mapping):
+        event = {}
+    request_context = event.get("requestContext") or {}
+    request_id = str(getattr(context, "aws_request_id", None) or request_context.get("requestId") or uuid.uuid4())
+    logger.thread_safe_append_keys(correlation_id=request_id)
+    started = time.perf_counter()
+    # Function URLs lower-case header names; direct invokes and tests may not.
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    event = {**event, "headers": headers}
+    method = str((request_context.get("http") or {}).get("method", "")).upper()
+    path = str(event.get("rawPath") or (request_context.get("http") or {}).get("path") or "/")
+    try:
+        if method != "OPTIONS" and (method, path) not in PUBLIC_ROUTES:
+            get_services().verifier.verify(headers.get(API_KEY_HEADER))
+            if _body_size(event) > get_services().settings.max_body_bytes:
+                raise PayloadTooLarge("request body is too large: the limit is 6 MB")
+        response = _resolver().resolve(event, context)
+    except TryOnError as error:
+        _log_error(error)
+        response = _plain_response(error, headers)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a generic 500
+        response = _plain_response(_unexpected(exc), headers)
+    response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
+    status = int(response.get("statusCode", 500))
+    metrics.add_metric(f"Status{status // 100}xx", MetricUnit.Count, 1)
+    logger.info(
+        "answered",
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    logger.thread_safe_clear_keys()
+    return response
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle_event(event, context)
+
+
+def decode_event_body(response: Mapping[str, Any]) -> bytes:
+    """The response body as bytes (for the local server and the invoker)."""
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
