@@ -1,0 +1,32 @@
+"""Shared test set-up: a quiet, AWS-free environment and fresh caches for every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Before anything imports Powertools or boto3.
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TryOnTests")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tryon")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.pop("AWS_PROFILE", None)
+for _name in [n for n in os.environ if n.startswith("TRYON_")]:
+    del os.environ[_name]
+
+from aws_lambda_powertools.utilities import parameters  # noqa: E402
+
+from handler.services import set_services  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state() -> Iterator[None]:
+    parameters.clear_caches()
+    set_services(None)
+    yield
+    parameters.clear_caches()
+    set_services(None)
