@@ -56,8 +56,10 @@ def secrets_manager_key_loader(provider: SecretsProvider, secret_id: str, max_ag
         try:
             value = provider.get(secret_id, max_age=max_age, force_fetch=force)
         except GetParameterError as exc:
-            # The cause names the secret and the AWS error; log the kind only.
-            logger.error("api key secret could not be read", extra={"cause": type(exc.__cause__).__name__})
+            # The message names the secret; log the kind and AWS error code only.
+            cause = exc.__cause__ or exc.__context__
+            code = getattr(cause, "response", {}).get("Error", {}).get("Code", "") if cause else ""
+            logger.error("api key secret could not be read", extra={"cause": type(cause).__name__, "code": code})
             raise DependencyUnavailable("authentication is unavailable, retry later") from None
         return parse_api_key_secret(value)
 

@@ -59,6 +59,7 @@ class TryOnService:
             seed=request_seed(request),
             garment=garment,
         )
+        deadline.check()
         result = self.backend.generate(job, deadline)
         image_base64, mime_type = encode_response_image(result, self.max_response_bytes - RESPONSE_JSON_OVERHEAD)
         logger.info(

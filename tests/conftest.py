@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 from collections.abc import Iterator
 
@@ -30,3 +32,16 @@ def _fresh_state() -> Iterator[None]:
     yield
     parameters.clear_caches()
     set_services(None)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The service's structured log lines, as Powertools formats them, collected in a buffer."""
+    service_logger = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
+    formatter = next(h.formatter for h in service_logger.handlers if h.formatter is not None)
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(formatter)
+    service_logger.addHandler(handler)
+    yield buffer
+    service_logger.removeHandler(handler)

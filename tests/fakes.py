@@ -1,0 +1,40 @@
+"""Test doubles that stand in for a generation backend in handler-level unit tests."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageOps
+
+from handler.deadline import Deadline
+from handler.errors import TryOnError
+from handler.models import GeneratedImage, GenerationInput, ImageLimits
+
+
+class ScriptedBackend:
+    """Returns the mirrored person as PNG, or raises the error it was given; records jobs."""
+
+    name = "scripted"
+    input_limits = ImageLimits(max_side=1024, max_pixels=1024 * 1024)
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self.jobs: list[GenerationInput] = []
+
+    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
+        self.jobs.append(job)
+        if self.error is not None:
+            raise self.error
+        buffer = io.BytesIO()
+        ImageOps.mirror(job.person).save(buffer, "PNG")
+        return GeneratedImage(buffer.getvalue(), "image/png")
+
+
+def raising(error: TryOnError | Exception) -> ScriptedBackend:
+    return ScriptedBackend(error)
+
+
+def solid_jpeg(size: tuple[int, int] = (400, 500), colour: tuple[int, int, int] = (120, 80, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "JPEG")
+    return buffer.getvalue()
