@@ -55,11 +55,11 @@ $(BROWSER_STAMP): $(STAMP) requirements-browser.txt
 	touch $@
 
 test-browser: browser-deps
-	TRYON_BROWSER_REQUIRED=1 $(PY) -m pytest tests/browser -q
+	PLAYGROUND_BROWSER_REQUIRED=1 $(PY) -m pytest tests/browser -q
 
 # Re-run the browser tests and refresh the committed screenshots in docs/screenshots/.
 screenshots: browser-deps
-	TRYON_BROWSER_REQUIRED=1 TRYON_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
+	PLAYGROUND_BROWSER_REQUIRED=1 PLAYGROUND_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -27,7 +27,9 @@ class PlaygroundPage:
 
 
 def _source_hashes(pattern: re.Pattern[str], html: str) -> str:
-    digests = (base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode() for block in pattern.findall(html))
+    digests = (
+        base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode() for block in pattern.findall(html)
+    )
     return " ".join(f"'sha256-{digest}'" for digest in digests)
 
 

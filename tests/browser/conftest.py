@@ -95,7 +95,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 @pytest.fixture(scope="session")
 def playwright_driver() -> Iterator[sync_api.Playwright]:
     if not CHROMIUM.exists():
-        if os.environ.get("TRYON_BROWSER_REQUIRED"):
+        if os.environ.get("PLAYGROUND_BROWSER_REQUIRED"):
             pytest.fail("/usr/bin/chromium is missing: run make browser-deps")
         pytest.skip("/usr/bin/chromium is missing: run make test-browser")
     OUTPUT_DIR.mkdir(exist_ok=True)

@@ -22,18 +22,23 @@ DESCRIPTION = "Black leather jacket with white t-shirt underneath"
 GENERATION_TIMEOUT_MS = 120_000
 
 
-def screenshot(page: sync_api.Page, name: str) -> Path:
-    """Saved under test-output/; with TRYON_UPDATE_SCREENSHOTS=1 also a small copy in docs/."""
+def screenshot(page: sync_api.Page, name: str, full_page: bool = True, docs_width: int = 1000) -> Path:
+    """Saved under test-output/; with PLAYGROUND_UPDATE_SCREENSHOTS=1 also a small copy in docs/."""
     path = OUTPUT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if full_page:
+        page.evaluate("window.scrollTo(0, 0)")  # the output column is sticky: capture it at the top
+    page.screenshot(path=str(path), full_page=full_page)
     assert path.stat().st_size > 0
-    if os.environ.get("TRYON_UPDATE_SCREENSHOTS"):
+    if os.environ.get("PLAYGROUND_UPDATE_SCREENSHOTS"):
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         with Image.open(path) as shot:
             small = shot.convert("RGB")
-            if small.width > 1000:
-                small = small.resize((1000, round(small.height * 1000 / small.width)), Image.Resampling.LANCZOS)
-            small.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(DOCS_SCREENSHOTS / f"{name}.png", optimize=True)
+            if small.width > docs_width:
+                height = round(small.height * docs_width / small.width)
+                small = small.resize((docs_width, height), Image.Resampling.LANCZOS)
+            small.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
+                DOCS_SCREENSHOTS / f"{name}.png", optimize=True
+            )
     return path
 
 
@@ -80,9 +85,7 @@ def test_empty_page_loads_cleanly_under_its_csp(browser_page: BrowserPage, local
     assert_clean(browser_page)
 
 
-def test_studio_generation_shows_progress_then_the_result(
-    browser_page: BrowserPage, local_server: LocalServer
-) -> None:
+def test_studio_generation_shows_progress_then_the_result(browser_page: BrowserPage, local_server: LocalServer) -> None:
     page = open_playground(browser_page, local_server)
     fill_form(page, local_server.api_key, "studio")
     held: list[sync_api.Route] = []
@@ -188,9 +191,7 @@ def test_too_small_photo_shows_the_api_message(
     expect(page.locator("#error-meta")).to_contain_text("HTTP 400")
 
 
-def test_private_garment_url_shows_the_not_allowed_hint(
-    browser_page: BrowserPage, local_server: LocalServer
-) -> None:
+def test_private_garment_url_shows_the_not_allowed_hint(browser_page: BrowserPage, local_server: LocalServer) -> None:
     page = open_playground(browser_page, local_server)
     fill_form(page, local_server.api_key)
     page.get_by_label("Garment image URL").fill("http://127.0.0.1:9/jacket.jpg")
@@ -322,9 +323,7 @@ def test_description_counter_and_limit(browser_page: BrowserPage, local_server: 
     expect(page.locator("#description-counter")).to_have_text("1000 / 1000")
 
 
-def test_every_control_is_labelled_and_keyboard_reachable(
-    browser_page: BrowserPage, local_server: LocalServer
-) -> None:
+def test_every_control_is_labelled_and_keyboard_reachable(browser_page: BrowserPage, local_server: LocalServer) -> None:
     page = open_playground(browser_page, local_server)
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input, textarea, button, progress')]
@@ -372,5 +371,7 @@ def test_phone_layout_fits_and_offers_the_camera(phone_page: BrowserPage, local_
     page.get_by_role("button", name="Generate").click()
     wait_for_result(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
-    screenshot(page, "phone")
+    # On a phone the result is below the form: the page scrolls it into view.
+    assert page.eval_on_selector("#result", "r => r.getBoundingClientRect().top") < page.evaluate("innerHeight")
+    screenshot(page, "phone", full_page=False, docs_width=390)  # a full-page capture drops the touch emulation
     assert_clean(phone_page)
