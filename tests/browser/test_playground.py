@@ -346,6 +346,9 @@ def test_every_control_is_labelled_and_keyboard_reachable(browser_page: BrowserP
         reached.append(focused)
         if focused == "generate":
             break
+    page.locator("#selfie-file").focus()
+    # The file input is visually hidden: its label (the visible button) shows the focus ring.
+    assert page.eval_on_selector("label[for=selfie-file]", "l => getComputedStyle(l).outlineStyle") == "solid"
     assert reached == [
         "api-url",
         "api-key",
@@ -375,3 +378,96 @@ def test_phone_layout_fits_and_offers_the_camera(phone_page: BrowserPage, local_
     assert page.eval_on_selector("#result", "r => r.getBoundingClientRect().top") < page.evaluate("innerHeight")
     screenshot(page, "phone", full_page=False, docs_width=390)  # a full-page capture drops the touch emulation
     assert_clean(phone_page)
+
+
+def test_works_against_an_api_on_another_origin(browser_page: BrowserPage, local_server: LocalServer) -> None:
+    """Like a page opened locally pointed at a deployed function URL: CORS preflight and headers."""
+    page = open_playground(browser_page, local_server)
+    other_origin = local_server.url.replace("127.0.0.1", "localhost")
+    page.get_by_label("API URL").fill(other_origin + "/")
+    fill_form(page, "not-the-key")
+    preflights: list[str] = []
+    page.on("request", lambda request: preflights.append(request.url) if request.method == "OPTIONS" else None)
+
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#error-message")).to_have_text(Unauthorized.default_message)
+    # X-Request-Id is readable cross-origin only because the API exposes it.
+    expect(page.locator("#error-meta")).to_contain_text("Request id:")
+
+    page.get_by_label("API key").fill(local_server.api_key)
+    page.get_by_role("button", name="Generate").click()
+    wait_for_result(page)
+    assert natural_width(page, "#result-img") > 0
+    assert page.evaluate("localStorage.getItem('tryon.apiUrl')") == other_origin + "/"
+    assert browser_page.csp_violations() == []
+
+
+def test_a_dropped_photo_is_used(browser_page: BrowserPage, local_server: LocalServer) -> None:
+    page = open_playground(browser_page, local_server)
+    photo = base64.b64encode(GRACE_HOPPER.read_bytes()).decode()
+    transfer = page.evaluate_handle(
+        """(data) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "me.jpg", { type: "image/jpeg" }));
+            return transfer;
+        }""",
+        photo,
+    )
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+
+    expect(page.get_by_role("status")).to_contain_text("Photo ready: 512 × 600 px")
+    assert natural_width(page, "#selfie-thumb img") == 512
+
+
+def test_history_keeps_the_last_six_results(browser_page: BrowserPage, local_server: LocalServer) -> None:
+    page = open_playground(browser_page, local_server)
+    fill_form(page, local_server.api_key)
+    answer = json.dumps(
+        {"image_base64": base64.b64encode(GRACE_HOPPER.read_bytes()).decode(), "mime_type": "image/jpeg"}
+    )
+    page.route(
+        "**/generate_image", lambda route: route.fulfill(status=200, content_type="application/json", body=answer)
+    )
+
+    for run in range(1, 8):
+        page.get_by_role("button", name="Generate").click()
+        expect(page.locator("#download")).to_have_attribute("download", f"tryon-studio-{run}.jpg")
+    thumbnails = page.locator("#history button")
+    expect(thumbnails).to_have_count(6)
+    names = [thumbnails.nth(i).get_attribute("aria-label") or "" for i in range(6)]
+    assert [name.split(":")[0] for name in names] == [f"Show result {n}" for n in range(6, 0, -1)]
+    assert all(natural_width(page, f"#history li:nth-child({i}) img") > 0 for i in range(1, 7))
+
+
+CONTRAST_CHECK = """() => {
+    const channel = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    const parse = (c) => c.match(/[\\d.]+/g).map(Number);
+    const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    const background = (el) => {
+        for (let node = el; node; node = node.parentElement) {
+            const rgba = parse(getComputedStyle(node).backgroundColor);
+            if (rgba.length < 4 || rgba[3] > 0) { return rgba; }
+        }
+        return [255, 255, 255];
+    };
+    const failures = [];
+    for (const el of document.querySelectorAll("body *")) {
+        const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join("");
+        if (!text || !el.getClientRects().length || el.closest(".visually-hidden")) { continue; }
+        const fg = luminance(parse(getComputedStyle(el).color));
+        const bg = luminance(background(el));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        if (ratio < 4.5) { failures.push(`${text.slice(0, 30)}: ${ratio.toFixed(2)}`); }
+    }
+    return failures;
+}"""
+
+
+def test_text_contrast_meets_wcag_aa(browser_page: BrowserPage, local_server: LocalServer) -> None:
+    page = open_playground(browser_page, local_server)
+    assert page.evaluate(CONTRAST_CHECK) == []
+    fill_form(page, "not-the-key")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert page.evaluate(CONTRAST_CHECK) == []
