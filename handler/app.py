@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.deadline import Deadline
 from handler.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError, error_body
+from handler.playground import playground_page
 from handler.request_parsing import parse_generate_request
 from handler.services import get_services
 
@@ -33,9 +34,9 @@ metrics = Metrics()
 API_KEY_HEADER = "x-api-key"
 REQUEST_ID_HEADER = "X-Request-Id"
 # Path -> methods it answers; anything else on a known path is a 405.
-ROUTE_METHODS: dict[str, tuple[str, ...]] = {"/generate_image": ("POST",)}
-# (method, path) pairs that need no API key.
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset()
+ROUTE_METHODS: dict[str, tuple[str, ...]] = {"/generate_image": ("POST",), "/": ("GET",)}
+# (method, path) pairs that need no API key: the playground page holds no data.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/")})
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -99,6 +100,13 @@ def build_resolver() -> LambdaFunctionUrlResolver:
         metrics.add_metric("GenerationLatency", MetricUnit.Milliseconds, (time.perf_counter() - started) * 1000)
         metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
         return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
+
+    @app.get("/")
+    def playground() -> Response:
+        page = playground_page()
+        return Response(
+            status_code=200, content_type="text/html; charset=utf-8", body=page.html, headers=dict(page.headers)
+        )
 
     @app.exception_handler(TryOnError)
     def handle_tryon_error(error: TryOnError) -> Response:
