@@ -11,7 +11,8 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots \
+	tools lint-template sam-build deploy-check events
 
 install: $(STAMP)
 
@@ -62,4 +63,50 @@ screenshots: browser-deps
 	PLAYGROUND_BROWSER_REQUIRED=1 PLAYGROUND_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam
+
+# ---- deployment checks (SAM) -------------------------------------------------------------
+# The SAM CLI pins its own boto3, so it and cfn-lint live in their own venv, .tools/.
+TOOLS       := .tools
+TOOLS_STAMP := $(TOOLS)/.installed
+# sam build needs the Lambda runtime's Python (python3.12) on PATH to build the layer.
+PYTHON312   ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $(TOOLS_STAMP)
+
+lint-template: tools
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint
+
+# Set REQUIRE_SAM_BUILD=1 to make a missing python3.12 an error instead of a skipped step.
+sam-build: tools
+	@if [ -z "$(PYTHON312)" ]; then \
+		echo "sam build SKIPPED: no python3.12 found (pyenv install 3.12, or PYTHON312=/path/to/python3.12)"; \
+		test -z "$(REQUIRE_SAM_BUILD)"; \
+	else \
+		echo "sam build with $(PYTHON312)"; \
+		PATH="$$(dirname $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build && \
+		du -sh .aws-sam/build/TryOnFunction .aws-sam/build/DependenciesLayer; \
+	fi
+
+deploy-check: lint-template sam-build
+
+# Called by `sam build` (BuildMethod: makefile, CodeUri: handler/) in a copy of handler/: ship the
+# package without the embedded backend (numpy, local runs only) and without caches.
+build-TryOnFunction:
+	mkdir -p "$(ARTIFACTS_DIR)/handler"
+	cp -R . "$(ARTIFACTS_DIR)/handler/"
+	rm -rf "$(ARTIFACTS_DIR)/handler/backends/embedded"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
+# Rewrites events/ from tests/photos.py's selfie (deterministic: same bytes every run).
+events: install
+	$(PY) scripts/make_events.py

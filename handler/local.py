@@ -263,6 +263,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # What the template sets in Lambda; without a namespace the metrics flush would fail.
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tryon")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TryOn")
     parser = argparse.ArgumentParser(prog="python -m handler.local", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the API over HTTP")

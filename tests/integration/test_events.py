@@ -1,0 +1,166 @@
+"""Every sample event in events/ gets its expected answer from the project's own invoker.
+
+The events are what ``sam local invoke -e`` is fed; events/expected.json holds the status each
+one must get (scripts/make_events.py writes both). The invoker runs the real handler with the
+embedded backend and the key ``local-dev-key``, as ``python -m handler.local invoke`` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from handler.app import REQUEST_ID_HEADER, decode_event_body
+from handler.local import invoke
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+EXPECTED: dict[str, dict[str, Any]] = json.loads((EVENTS / "expected.json").read_text())
+NOT_EVENTS = {"expected.json", "local-env.json"}
+# The handler's metrics that the template's alarms and dashboard read (namespace, service=tryon).
+DASHBOARD_METRICS = {
+    "Status2xx",
+    "Status4xx",
+    "Status5xx",
+    "RequestsStudio",
+    "RequestsEnvironment",
+    "GenerationLatency",
+    "ColdStart",
+}
+
+
+@pytest.fixture(autouse=True)
+def _offline_local_dev(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The invoker's configuration, and a network that cannot leave the machine.
+
+    ``.invalid`` names never resolve (RFC 6761): answered here without asking a resolver. Any
+    connection to a non-loopback address fails, so no event can reach the internet.
+    """
+    monkeypatch.setenv("TRYON_API_KEYS", "local-dev-key")
+    monkeypatch.setenv("TRYON_BACKEND", "embedded")
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.rstrip(".").endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and not str(address[0]).startswith(("127.", "::1")):
+            raise ConnectionRefusedError(f"test network: no connection to {address[0]}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    yield
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def test_every_event_has_an_expectation_and_every_expectation_an_event() -> None:
+    files = {p.name for p in EVENTS.glob("*.json")} - NOT_EVENTS
+    assert files == set(EXPECTED)
+    assert len(files) >= 12
+
+
+def test_the_events_are_what_the_generator_writes(tmp_path: Path) -> None:
+    """Committed events and scripts/make_events.py agree, byte for byte."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import make_events
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    make_events.write(tmp_path)
+    for path in tmp_path.iterdir():
+        assert path.read_bytes() == (EVENTS / path.name).read_bytes(), path.name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_event_is_a_function_url_payload(name: str) -> None:
+    event = load_event(name)
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "$default"
+    assert event["rawPath"] == event["requestContext"]["http"]["path"]
+    assert event["requestContext"]["http"]["method"] in ("GET", "POST", "OPTIONS")
+    assert all(header == header.lower() for header in event["headers"])  # as the URL sends them
+    assert set(event) <= {
+        "version",
+        "routeKey",
+        "rawPath",
+        "rawQueryString",
+        "headers",
+        "queryStringParameters",
+        "requestContext",
+        "body",
+        "isBase64Encoded",
+        "cookies",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_event_gets_its_expected_answer(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    expected = EXPECTED[name]
+    response = invoke(load_event(name), timeout_seconds=120)
+
+    assert response["statusCode"] == expected["status"]
+    headers = {k.lower(): v for k, v in response["headers"].items()}
+    assert headers[REQUEST_ID_HEADER.lower()]
+    body = decode_event_body(response)
+
+    if expected["status"] == 204:  # the preflight: CORS headers, no body
+        assert body == b""
+        assert headers["access-control-allow-origin"]
+        assert "x-api-key" in headers["access-control-allow-headers"].lower()
+    elif expected["status"] == 200:
+        payload = json.loads(body)
+        assert set(payload) == {"image_base64", "mime_type"}
+        assert payload["mime_type"] == "image/jpeg"
+        with Image.open(io.BytesIO(base64.b64decode(payload["image_base64"]))) as image:
+            assert image.format == "JPEG"
+            assert min(image.size) >= 256
+    else:
+        assert headers["content-type"].startswith("application/json")
+        payload = json.loads(body)
+        assert list(payload) == ["error"]
+        assert payload["error"] == expected["error"]
+        assert "Traceback" not in payload["error"] and "handler." not in payload["error"]
+        # The selfie is never echoed.
+        selfie = json.loads(load_event("studio-text-only.json")["body"])["selfie_base64"]
+        assert selfie[100:140] not in body.decode()
+
+    # The EMF line the invoker prints carries the metrics the dashboard reads.
+    emitted = _emitted_metric_names(capsys.readouterr().out)
+    assert f"Status{expected['status'] // 100}xx" in emitted
+    assert emitted <= DASHBOARD_METRICS
+    if expected["status"] == 200:
+        assert {"GenerationLatency", "RequestsStudio"} <= emitted
+
+
+def _emitted_metric_names(output: str) -> set[str]:
+    names: set[str] = set()
+    for line in output.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "_aws" in record:
+            for directive in record["_aws"]["CloudWatchMetrics"]:
+                assert ["service"] in directive["Dimensions"] or directive["Dimensions"] == [
+                    ["function_name", "service"]
+                ]
+                names |= {m["Name"] for m in directive["Metrics"]}
+    return names

@@ -1,0 +1,430 @@
+"""The SAM template keeps its promises: least privilege, a public URL guarded in code, cost guard
+rails, retention, alarms and a dashboard that read the metrics the handler really emits.
+
+cfn-lint and ``sam validate --lint`` check the syntax (``make deploy-check``); these tests check
+the intent, which no linter knows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from handler.auth import parse_api_key_secret
+from handler.settings import Settings
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+US_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
+MODEL_PARAMETERS = (
+    "BedrockSearchReplaceModelId",
+    "BedrockInpaintModelId",
+    "BedrockRemoveBackgroundModelId",
+    "BedrockVisionModelId",
+)
+# The handler's metrics (handler/app.py) and the model-call metrics of the Bedrock backend.
+HANDLER_METRICS = {
+    "Status2xx",
+    "Status4xx",
+    "Status5xx",
+    "RequestsStudio",
+    "RequestsEnvironment",
+    "GenerationLatency",
+    "ColdStart",
+}
+MODEL_METRICS = {"ModelCalls", "ModelLatency", "ModelFailures", "ContentFiltered"}
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """YAML with the short intrinsic tags (!Ref, !Sub, !If...) read as their long form."""
+
+
+def _construct_tag(loader: CloudFormationLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _construct_tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(), Loader=CloudFormationLoader)  # a SafeLoader subclass
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def function(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]["TryOnFunction"]["Properties"]
+
+
+def role_policies(template: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """(condition or None, policy) for every inline policy of the function's role."""
+    for entry in template["Resources"]["TryOnFunctionRole"]["Properties"]["Policies"]:
+        if "Fn::If" in entry:
+            condition, policy, otherwise = entry["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}
+            yield condition, policy
+        else:
+            yield None, entry
+
+
+def all_statements(node: Any) -> Iterator[dict[str, Any]]:
+    """Every IAM statement anywhere in the template, whatever resource holds it."""
+    if isinstance(node, dict):
+        if "Statement" in node and isinstance(node["Statement"], list):
+            yield from (s for s in node["Statement"] if isinstance(s, dict))
+        for value in node.values():
+            yield from all_statements(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from all_statements(value)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def default(template: dict[str, Any], parameter: str) -> Any:
+    return template["Parameters"][parameter]["Default"]
+
+
+def resolve(value: Any, template: dict[str, Any]) -> Any:
+    """Evaluate the few intrinsics the checks need, with parameters at their defaults."""
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value:
+        name = value["Ref"]
+        pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+        if name in pseudo:
+            return pseudo[name]
+        if name in template["Parameters"]:
+            return str(default(template, name))
+        return f"<{name}>"
+    if "Fn::Split" in value:
+        separator, text = value["Fn::Split"]
+        return resolve(text, template).split(separator)
+    if "Fn::Select" in value:
+        index, items = value["Fn::Select"]
+        return resolve(items, template)[int(index)]
+    if "Fn::Join" in value:
+        separator, items = value["Fn::Join"]
+        return separator.join(resolve(item, template) for item in items)
+    if "Fn::Sub" in value:
+        spec = value["Fn::Sub"]
+        text, variables = (spec, {}) if isinstance(spec, str) else spec
+        local = {k: resolve(v, template) for k, v in variables.items()}
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return local[name] if name in local else resolve({"Ref": name}, template)
+
+        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+    if "Fn::FindInMap" in value:
+        table, key, attribute = (resolve(v, template) for v in value["Fn::FindInMap"])
+        return template["Mappings"][table][key][attribute]
+    return value
+
+
+# ------------------------------------------------------------------ least privilege
+
+
+def test_no_wildcard_actions_anywhere(template: dict[str, Any]) -> None:
+    statements = list(all_statements(template["Resources"]))
+    assert statements, "the template has IAM statements to check"
+    for statement in statements:
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, statement.get("Sid")
+
+
+def test_the_only_wildcard_resource_is_xray_which_has_no_resource_level_permissions(
+    template: dict[str, Any],
+) -> None:
+    wildcard = [
+        s
+        for s in all_statements(template["Resources"])
+        if any("*" in str(resolve(r, template)) for r in as_list(s.get("Resource", [])))
+    ]
+    assert len(wildcard) == 1
+    assert wildcard[0]["Resource"] == "*"
+    assert {a.split(":")[0] for a in as_list(wildcard[0]["Action"])} == {"xray"}
+    assert as_list(wildcard[0]["Action"]) == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    # ...and the exception is explained where it stands.
+    lines = TEMPLATE.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if "xray:PutTraceSegments" in line)
+    assert any("X-Ray" in line and line.strip().startswith("#") for line in lines[at - 5 : at])
+
+
+def test_the_function_uses_the_explicit_role_not_sam_managed_policies(template: dict[str, Any]) -> None:
+    properties = function(template)
+    assert properties["Role"] == {"Fn::GetAtt": ["TryOnFunctionRole", "Arn"]}
+    assert "Policies" not in properties  # SAM would add managed policies with Resource "*"
+    assert "ManagedPolicyArns" not in template["Resources"]["TryOnFunctionRole"]["Properties"]
+
+
+def test_logs_are_written_only_to_the_stack_log_group(template: dict[str, Any]) -> None:
+    statements = [s for s in all_statements(template["Resources"]) if any("logs:" in a for a in as_list(s["Action"]))]
+    assert len(statements) == 1
+    assert statements[0]["Resource"] == {"Fn::GetAtt": ["TryOnLogGroup", "Arn"]}
+    assert "logs:CreateLogGroup" not in as_list(statements[0]["Action"])
+
+
+def test_the_secret_is_readable_only_by_arn(template: dict[str, Any]) -> None:
+    statements = [
+        s for s in all_statements(template["Resources"]) if any("secretsmanager" in a for a in as_list(s["Action"]))
+    ]
+    assert len(statements) == 1
+    assert as_list(statements[0]["Action"]) == ["secretsmanager:GetSecretValue"]
+    assert statements[0]["Resource"] == {"Ref": "ApiKeySecret"}
+
+
+def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[str, Any]) -> None:
+    by_condition: dict[str | None, list[str]] = {}
+    for condition, policy in role_policies(template):
+        actions = [a for s in policy["PolicyDocument"]["Statement"] for a in as_list(s["Action"])]
+        by_condition.setdefault(condition, []).extend(actions)
+    assert by_condition["UseBedrock"] == ["bedrock:InvokeModel"]
+    assert by_condition["UseSageMaker"] == ["sagemaker:InvokeEndpoint"]
+    unconditional = by_condition[None]
+    assert not [a for a in unconditional if a.startswith(("bedrock:", "sagemaker:"))]
+    conditions = template["Conditions"]
+    assert conditions["UseBedrock"] == {"Fn::Equals": [{"Ref": "Backend"}, "bedrock"]}
+    assert conditions["UseSageMaker"] == {"Fn::Equals": [{"Ref": "Backend"}, "sagemaker"]}
+
+
+def _bedrock_resources(template: dict[str, Any]) -> list[str]:
+    for condition, policy in role_policies(template):
+        if condition == "UseBedrock":
+            (statement,) = policy["PolicyDocument"]["Statement"]
+            return [resolve(r, template) for r in statement["Resource"]]
+    raise AssertionError("no Bedrock policy")
+
+
+def test_bedrock_is_allowed_on_the_configured_profiles_and_their_us_foundation_models_only(
+    template: dict[str, Any],
+) -> None:
+    resources = _bedrock_resources(template)
+    expected = set()
+    for parameter in MODEL_PARAMETERS:
+        profile = default(template, parameter)
+        assert profile.startswith("us.")
+        expected.add(f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{profile}")
+        expected |= {f"arn:aws:bedrock:{r}::foundation-model/{profile.removeprefix('us.')}" for r in US_REGIONS}
+    assert set(resources) == expected
+    assert len(resources) == len(MODEL_PARAMETERS) * (1 + len(US_REGIONS))
+
+
+def test_the_default_model_ids_are_the_documented_ones(template: dict[str, Any]) -> None:
+    assert {p: default(template, p) for p in MODEL_PARAMETERS} == {
+        "BedrockSearchReplaceModelId": "us.stability.stable-image-search-replace-v1:0",
+        "BedrockInpaintModelId": "us.stability.stable-image-inpaint-v1:0",
+        "BedrockRemoveBackgroundModelId": "us.stability.stable-image-remove-background-v1:0",
+        "BedrockVisionModelId": "us.amazon.nova-2-lite-v1:0",
+    }
+    for parameter in MODEL_PARAMETERS:
+        pattern = template["Parameters"][parameter]["AllowedPattern"]
+        assert re.fullmatch(pattern, default(template, parameter))
+        # A foundation-model id without the profile prefix would break the ARN derivation.
+        assert not re.fullmatch(pattern, default(template, parameter).removeprefix("us."))
+
+
+def test_sagemaker_is_allowed_on_the_configured_endpoint_only(template: dict[str, Any]) -> None:
+    for condition, policy in role_policies(template):
+        if condition == "UseSageMaker":
+            (statement,) = policy["PolicyDocument"]["Statement"]
+            assert statement["Resource"] == {
+                "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/"
+                "${SageMakerEndpointName}"
+            }
+    pattern = template["Parameters"]["SageMakerEndpointName"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "tryon-endpoint-1")
+    assert not re.fullmatch(pattern, "TryOn-Endpoint")  # ARNs hold the lower-cased name
+    rule = template["Rules"]["SageMakerNeedsAnEndpoint"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Backend"}, "sagemaker"]}
+
+
+# ------------------------------------------------------------------ the function
+
+
+def test_the_url_is_public_buffered_and_allows_browser_posts(template: dict[str, Any]) -> None:
+    url = function(template)["FunctionUrlConfig"]
+    assert url["AuthType"] == "NONE"
+    assert url["InvokeMode"] == "BUFFERED"
+    assert url["Cors"]["AllowMethods"] == ["POST"]
+    assert {h.lower() for h in url["Cors"]["AllowHeaders"]} == {"content-type", "x-api-key"}
+    assert "x-request-id" in {h.lower() for h in url["Cors"]["ExposeHeaders"]}
+
+
+def test_reserved_concurrency_caps_cost(template: dict[str, Any]) -> None:
+    assert function(template)["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+    parameter = template["Parameters"]["ReservedConcurrency"]
+    assert parameter["MinValue"] >= 1  # 0 would switch the API off
+    assert 1 <= parameter["Default"] <= 100
+
+
+def test_logs_go_to_a_retained_log_group_as_json(template: dict[str, Any]) -> None:
+    group = template["Resources"]["TryOnLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/tryon-${Environment}"}
+    assert template["Parameters"]["LogRetentionDays"]["Default"] in (7, 14, 30, 60, 90)
+    logging_config = function(template)["LoggingConfig"]
+    assert logging_config["LogFormat"] == "JSON"
+    assert logging_config["LogGroup"] == {"Ref": "TryOnLogGroup"}
+    for level in template["Parameters"]["LogLevel"]["AllowedValues"]:
+        lambda_level = template["Mappings"]["LambdaLogLevels"][level]["Level"]
+        assert lambda_level in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+
+
+def test_runtime_tracing_and_timeout(template: dict[str, Any]) -> None:
+    globals_ = template["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.12"
+    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["Tracing"] == "Active"
+    timeout = template["Parameters"]["FunctionTimeoutSeconds"]
+    # Three sequential model calls of up to 30 s, with room for a retry; the URL allows 900 s.
+    assert 90 < timeout["Default"] <= timeout["MaxValue"] <= 900
+    powertools = globals_["Environment"]["Variables"]
+    assert powertools["POWERTOOLS_SERVICE_NAME"] == "tryon"
+    assert powertools["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+
+
+def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: dict[str, Any]) -> None:
+    variables = function(template)["Environment"]["Variables"]
+    assert set(variables) == {
+        "TRYON_BACKEND",
+        "TRYON_API_KEY_SECRET_ID",
+        "TRYON_BEDROCK_SEARCH_REPLACE_MODEL_ID",
+        "TRYON_BEDROCK_INPAINT_MODEL_ID",
+        "TRYON_BEDROCK_REMOVE_BACKGROUND_MODEL_ID",
+        "TRYON_BEDROCK_VISION_MODEL_ID",
+        "TRYON_SAGEMAKER_ENDPOINT_NAME",
+        "TRYON_ALLOW_PRIVATE_GARMENT_URLS",
+    }
+    assert variables["TRYON_ALLOW_PRIVATE_GARMENT_URLS"] == "0"
+    assert variables["TRYON_API_KEY_SECRET_ID"] == {"Ref": "ApiKeySecret"}
+    environment = {name: resolve(value, template) for name, value in variables.items()}
+    environment |= {
+        name: resolve(value, template)
+        for name, value in template["Globals"]["Function"]["Environment"]["Variables"].items()
+    }
+    settings = Settings.from_env(environment)
+    assert settings.backend == "bedrock"
+    assert settings.allow_private_garment_urls is False
+    assert settings.api_key_secret_id == "<ApiKeySecret>"
+
+
+def test_the_package_is_the_handler_without_the_embedded_backend(template: dict[str, Any]) -> None:
+    resource = template["Resources"]["TryOnFunction"]
+    assert resource["Properties"]["CodeUri"] == "handler/"
+    assert resource["Properties"]["Handler"] == "handler.app.lambda_handler"
+    assert resource["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "."}
+    makefile = (TEMPLATE.parent / "Makefile").read_text()
+    recipe = makefile.split("build-TryOnFunction:", 1)[1].split("\n\n", 1)[0]
+    assert '$(ARTIFACTS_DIR)/handler/backends/embedded"' in recipe and "rm -rf" in recipe
+    layer = template["Resources"]["DependenciesLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/"
+    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+    requirements = (TEMPLATE.parent / "layers" / "requirements.txt").read_text()
+    assert "numpy" not in requirements and "mediapipe" not in requirements
+
+
+def test_the_generated_secret_is_one_the_handler_accepts(template: dict[str, Any]) -> None:
+    generate = template["Resources"]["ApiKeySecret"]["Properties"]["GenerateSecretString"]
+    # What Secrets Manager stores: the template with the generated password under the key.
+    stored = json.loads(generate["SecretStringTemplate"])
+    stored[generate["GenerateStringKey"]] = "A" * generate["PasswordLength"]
+    assert parse_api_key_secret(json.dumps(stored)) == ("A" * generate["PasswordLength"],)
+    assert generate["GenerateStringKey"] == "api_keys"  # the field rotation writes a list into
+    assert generate["PasswordLength"] >= 32
+
+
+def test_outputs_name_the_url_and_the_secret_arn_never_its_value(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert outputs["FunctionUrl"]["Value"] == {"Fn::GetAtt": ["TryOnFunctionUrl", "FunctionUrl"]}
+    assert outputs["ApiKeySecretArn"]["Value"] == {"Ref": "ApiKeySecret"}
+    assert "resolve:secretsmanager" not in json.dumps(outputs)
+
+
+# ------------------------------------------------------------------ alarms and dashboard
+
+
+def _alarm_metric_names(alarm: dict[str, Any]) -> set[str]:
+    properties = alarm["Properties"]
+    if "MetricName" in properties:
+        return {properties["MetricName"]}
+    return {m["MetricStat"]["Metric"]["MetricName"] for m in properties["Metrics"] if "MetricStat" in m}
+
+
+def test_every_failure_mode_has_an_alarm(template: dict[str, Any]) -> None:
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    watched = set().union(*(_alarm_metric_names(a) for a in alarms.values()))
+    assert {"Errors", "Throttles", "Duration", "Status5xx", "ModelFailures", "ContentFiltered"} <= watched
+    for name, alarm in alarms.items():
+        properties = alarm["Properties"]
+        assert properties["TreatMissingData"] == "notBreaching", name
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert properties["AlarmDescription"], name
+        if "Metrics" in properties:
+            assert sum(1 for m in properties["Metrics"] if m.get("ReturnData", True)) == 1, name
+
+
+def test_duration_alarm_follows_the_timeout_parameter(template: dict[str, Any]) -> None:
+    metrics = template["Resources"]["DurationNearTimeoutAlarm"]["Properties"]["Metrics"]
+    (expression,) = [m for m in metrics if "Expression" in m]
+    (stat,) = [m for m in metrics if "MetricStat" in m]
+    assert stat["MetricStat"]["Stat"] == "p95"
+    # duration (ms) / (timeout (s) * 10) is the percentage of the timeout.
+    assert expression["Expression"] == {"Fn::Sub": "duration / (${FunctionTimeoutSeconds} * 10)"}
+
+
+def test_alarm_email_is_subscribed_only_when_given(template: dict[str, Any]) -> None:
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+
+
+def _dashboard(template: dict[str, Any]) -> dict[str, Any]:
+    text, variables = template["Resources"]["TryOnDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    known = set(variables) | set(template["Parameters"]) | {"AWS::Region"}
+    for name in re.findall(r"\$\{([^}]+)\}", text):
+        assert name.split(".")[0] in known | set(template["Resources"]), name
+    return json.loads(re.sub(r"\$\{[^}]+\}", "10", text))
+
+
+def test_the_dashboard_is_valid_json_and_explains_an_incident(template: dict[str, Any]) -> None:
+    widgets = _dashboard(template)["widgets"]
+    titles = " | ".join(w["properties"]["title"] for w in widgets)
+    for topic in ("status", "mode", "latency", "Model", "Errors", "Cold starts", "Alarms"):
+        assert topic in titles
+    rows = [row for w in widgets if w["type"] == "metric" for row in w["properties"]["metrics"]]
+    metric_names = {row[1] for row in rows if len(row) > 1 and isinstance(row[1], str)}
+    lambda_metrics = {"Errors", "Throttles", "Duration", "ConcurrentExecutions"}
+    assert metric_names - lambda_metrics == HANDLER_METRICS | MODEL_METRICS
+    alarm_widget = next(w for w in widgets if w["type"] == "alarm")
+    assert len(alarm_widget["properties"]["alarms"]) == len(resources_of_type(template, "AWS::CloudWatch::Alarm"))
+
+
+def test_the_errors_by_kind_query_reads_the_fields_the_handler_logs(template: dict[str, Any]) -> None:
+    widgets = _dashboard(template)["widgets"]
+    query = next(w for w in widgets if w["properties"]["title"].startswith("Errors by kind"))["properties"]["query"]
+    app = (TEMPLATE.parent / "handler" / "app.py").read_text()
+    for message in ("request failed", "request refused", "unexpected error"):
+        assert message in query and f'"{message}"' in app
+    for field in ("error_type", "status"):
+        assert field in query and f'"{field}"' in app
