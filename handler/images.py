@@ -47,7 +47,9 @@ _TRANSPOSE: Final = {
 }
 # Errors Pillow and libheif raise on truncated or malformed data.
 _DECODE_ERRORS: Final = (OSError, ValueError, SyntaxError, EOFError, struct.error, RuntimeError, IndexError, KeyError)
-_HEIF_BRANDS: Final = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"})
+_HEIF_BRANDS: Final = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
 
 _heif_lock = threading.Lock()
 _heif_registered = False
@@ -309,12 +311,14 @@ def decode_model_image(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"])
-            if image.width * image.height > MAX_DECODED_PIXELS:
+            opened = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"])
+            if opened.width * opened.height > MAX_DECODED_PIXELS:
                 raise UpstreamFailed("the image model returned an image that is too large")
-            image.load()
-        icc = image.info.get("icc_profile")
-        image = to_srgb_rgb(_resampleable(image), icc if isinstance(icc, bytes) else None)
+            opened.load()
+        icc = opened.info.get("icc_profile")
+        image = to_srgb_rgb(_resampleable(opened), icc if isinstance(icc, bytes) else None)
+        if image is opened:
+            image = image.copy()
         image.info = {}
     except (Image.DecompressionBombError, Image.DecompressionBombWarning, *_DECODE_ERRORS):
         raise UpstreamFailed("the image model returned an unreadable image") from None
