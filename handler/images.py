@@ -249,20 +249,25 @@ def load_image(
         raise error(
             f"{field} is too small: the short side must be at least {min_short_side} px (it is {min(width, height)} px)"
         )
-    orientation = _orientation(image)
-    display = (height, width) if orientation >= 5 else (width, height)
-    display_box = _aspect_box(*display, limits)
-    target = fit_size(display_box[2] - display_box[0], display_box[3] - display_box[1], limits)
-    # Stored orientation from here on; the transpose runs last, on the small image.
-    box = _display_to_stored(display_box, orientation, width, height)
-    stored_target = (target[1], target[0]) if orientation >= 5 else target
+    is_jpeg = image.format in ("JPEG", "MPO")
     try:
-        if image.format in ("JPEG", "MPO"):
+        # A JPEG's EXIF is in its header; other formats may keep it after the pixels (PNG eXIf),
+        # and Pillow decodes them to find it, so they are decoded first (no draft for them anyway).
+        if not is_jpeg:
+            image.load()
+        orientation = _orientation(image)
+        display = (height, width) if orientation >= 5 else (width, height)
+        display_box = _aspect_box(*display, limits)
+        target = fit_size(display_box[2] - display_box[0], display_box[3] - display_box[1], limits)
+        # Stored orientation from here on; the transpose runs last, on the small image.
+        box = _display_to_stored(display_box, orientation, width, height)
+        stored_target = (target[1], target[0]) if orientation >= 5 else target
+        if is_jpeg:
             # DCT-scaled decoding to the largest 1/2, 1/4, 1/8 size still covering the target.
             # Scaling both sides by the same factor keeps this right for the rotated orientations.
             scale = stored_target[0] / (box[2] - box[0])
             image.draft(image.mode, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
-        image.load()
+            image.load()
         icc = image.info.get("icc_profile")
         decoded = _resampleable(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -352,12 +357,14 @@ def is_clean_progressive_jpeg(data: bytes) -> bool:
     if not data.startswith(b"\xff\xd8"):
         return False
     pos, size, seen_sof = 2, len(data), False
-    while pos + 4 <= size:
+    while pos + 2 <= size:
         if data[pos] != 0xFF:
             return False
         marker = data[pos + 1]
         if marker == 0xD9:
             return seen_sof and pos + 2 == size
+        if pos + 4 > size:
+            return False
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         segment = data[pos + 4 : pos + 2 + length]
         if length < 2 or pos + 2 + length > size:
