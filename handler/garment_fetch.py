@@ -261,14 +261,20 @@ class _Watchdog:
 
 
 def _connect_pinned(connection: HTTPConnection, addresses: Iterable[IPAddress], watchdog: _Watchdog) -> socket.socket:
-    """Connect to the first reachable checked address: no DNS look-up happens here."""
+    """Connect to the first reachable checked address: no name resolution at all happens here."""
     error: OSError | None = None
+    timeout = connection.timeout if isinstance(connection.timeout, (int, float)) else None
     for address in addresses:
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock = socket.create_connection((str(address), connection.port), connection.timeout)
+            sock.settimeout(timeout)
+            sock.connect((str(address), connection.port))
         except TimeoutError as exc:
+            sock.close()
             raise ConnectTimeoutError(connection, "connect timed out") from exc
         except OSError as exc:
+            sock.close()
             error = exc
             continue
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -308,7 +314,7 @@ class _PinnedHTTPSPool(HTTPSConnectionPool):
 class PinnedAddressAdapter(HTTPAdapter):
     """A requests adapter whose one pool connects to a checked target's addresses only."""
 
-    def __init__(self, target: FetchTarget, watchdog: _Watchdog) -> None:
+    def __init__(self, target: FetchTarget, watchdog: _Watchdog, ca_bundle: str = DEFAULT_CA_BUNDLE_PATH) -> None:
         super().__init__(max_retries=0)
         pool_args: dict[str, Any] = {"maxsize": 1, "block": False, "pinned": target.addresses, "watchdog": watchdog}
         self._target = target
@@ -318,7 +324,7 @@ class PinnedAddressAdapter(HTTPAdapter):
                 target.host,
                 target.port,
                 cert_reqs="CERT_REQUIRED",
-                ca_certs=DEFAULT_CA_BUNDLE_PATH,
+                ca_certs=ca_bundle,
                 assert_hostname=target.host,
                 server_hostname=target.host,
                 **pool_args,
@@ -333,6 +339,9 @@ class PinnedAddressAdapter(HTTPAdapter):
         if (parts.hostname, parts.port or self._pool.port) != (self._target.host, self._target.port):
             raise requests.exceptions.InvalidURL("request does not match the checked target")
         return self._pool
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """The pool already requires a valid certificate for the host name: nothing may relax it."""
 
     def close(self) -> None:
         super().close()
@@ -354,6 +363,7 @@ class GarmentImageFetcher:
         allowed_ports: Iterable[int] = DEFAULT_PORTS,
         address_allowed: Callable[[IPAddress], bool] = is_public_address,
         connect_timeout_seconds: float = CONNECT_TIMEOUT_SECONDS,
+        ca_bundle: str = DEFAULT_CA_BUNDLE_PATH,
     ) -> None:
         self.allow_private = allow_private
         self.timeout_seconds = timeout_seconds
@@ -362,6 +372,7 @@ class GarmentImageFetcher:
         self.allowed_ports = None if allow_private else frozenset(allowed_ports)
         self.address_allowed = address_allowed
         self.connect_timeout_seconds = connect_timeout_seconds
+        self.ca_bundle = ca_bundle
 
     def check_target(self, url: str, deadline: Deadline) -> FetchTarget:
         """Parse, normalise, resolve once and check every address: 400 before any connection."""
@@ -394,7 +405,7 @@ class GarmentImageFetcher:
     def _fetch(self, session: requests.Session, url: str, deadline: Deadline, watchdog: _Watchdog) -> bytes:
         for _hop in range(MAX_REDIRECTS + 1):
             target = self.check_target(url, deadline)
-            adapter = PinnedAddressAdapter(target, watchdog)
+            adapter = PinnedAddressAdapter(target, watchdog, self.ca_bundle)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             remaining = deadline.remaining()
@@ -423,7 +434,9 @@ class GarmentImageFetcher:
         raise UnusableGarmentImage(f"clothing_image_url redirected more than {MAX_REDIRECTS} times")
 
     def _too_large(self) -> UnusableGarmentImage:
-        return UnusableGarmentImage(f"clothing_image_url is larger than {self.max_bytes // (1024 * 1024)} MB")
+        limit = self.max_bytes
+        text = f"{limit / 1048576:g} MB" if limit >= 1048576 else f"{limit // 1024} KB"
+        return UnusableGarmentImage(f"clothing_image_url is larger than {text}")
 
     def _read_image(self, response: requests.Response) -> bytes:
         declared = response.headers.get("Content-Length", "").strip()
