@@ -65,7 +65,7 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
         def redirect(self, location: str) -> None:
             self.send(302, b"", "text/plain", Location=location)
 
-        def do_GET(self) -> None:  # noqa: C901 - one route table
+        def do_GET(self) -> None:
             state.hosts.append(self.headers.get("Host", ""))
             state.paths.append(self.path)
             path = self.path
