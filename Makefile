@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean
+.PHONY: install run test lint typecheck unit integration clean bench
 
 install: $(STAMP)
 
@@ -40,6 +40,10 @@ integration: install
 
 test: install lint typecheck
 	$(PY) -m pytest -q -m "not slow"
+
+# Figures, not a test: our request-path image work against a naive Pillow pipeline, and peak RSS.
+bench: install
+	$(PY) scripts/bench_intake.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
