@@ -6,6 +6,7 @@ nothing outlives its test.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import socket
@@ -60,7 +61,8 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name.replace("_", "-"), value)
             self.end_headers()
-            self.wfile.write(body)
+            with contextlib.suppress(OSError):  # the client may have given up (the slow route)
+                self.wfile.write(body)
 
         def redirect(self, location: str) -> None:
             self.send(302, b"", "text/plain", Location=location)

@@ -17,6 +17,7 @@ import pytest
 from handler.deadline import Deadline
 from handler.errors import BadRequest, UnusableGarmentImage
 from handler.garment_fetch import NOT_ALLOWED, GarmentImageFetcher, is_public_address, parse_ipv4_host
+from handler.settings import Settings, SettingsError
 
 # What the fake DNS answers: a host name that resolves to a private address, and friends.
 FAKE_DNS: dict[str, list[str]] = {
@@ -222,3 +223,15 @@ def test_host_names_are_not_numbers(host: str) -> None:
 @pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "2002:5db8:d822::1"])
 def test_public_addresses_are_allowed(address: str) -> None:
     assert is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize(("raw", "ports"), [(None, (80, 443)), ("443", (443,)), ("80, 8080", (80, 8080))])
+def test_allowed_ports_are_a_setting(raw: str | None, ports: tuple[int, ...]) -> None:
+    env = {} if raw is None else {"TRYON_GARMENT_ALLOWED_PORTS": raw}
+    assert Settings.from_env(env).garment_allowed_ports == ports
+
+
+@pytest.mark.parametrize("raw", ["http", "0", "70000", ","])
+def test_bad_port_settings_fail_at_start_up(raw: str) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env({"TRYON_GARMENT_ALLOWED_PORTS": raw})

@@ -10,7 +10,7 @@ import zlib
 
 import pillow_heif
 import pytest
-from PIL import Image, ImageChops, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 from PIL.JpegImagePlugin import JpegImageFile
 from PIL.PngImagePlugin import PngImageFile
 
@@ -170,6 +170,24 @@ def test_animated_webp_uses_the_first_frame() -> None:
     assert Image.open(io.BytesIO(data)).n_frames == 2
     red, _, blue = load_image(data, LIMITS).getpixel((150, 150))  # type: ignore[misc]
     assert red > 200 and blue < 40
+
+
+def test_mpo_from_a_phone_is_read_as_its_first_picture() -> None:
+    first, second = photo((1200, 900)), Image.new("RGB", (1200, 900), (0, 0, 0))
+    data = image_bytes(first, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    image = load_image(data, ImageLimits(max_side=600, max_pixels=600 * 450))
+    assert image.size == (600, 450)
+    assert mean_difference(image, first.resize((600, 450))) < 8
+
+
+@pytest.mark.parametrize("profile", [b"not a colour profile", None])
+def test_embedded_colour_profiles_never_break_intake(profile: bytes | None) -> None:
+    icc = profile if profile is not None else ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = photo()
+    image = load_image(image_bytes(source, "JPEG", quality=95, icc_profile=icc), LIMITS)
+    assert image.info == {}
+    assert mean_difference(image, source) < 4
 
 
 def test_heic_with_orientation_is_rotated_once() -> None:
