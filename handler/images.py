@@ -108,6 +108,19 @@ def _other_format(data: bytes) -> str | None:
     return None
 
 
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas size a WebP header declares (libwebp sizes its buffers from it on open)."""
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and len(data) >= 30:
+        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    return None
+
+
 def _open(data: bytes, field: str, error: type[TryOnError]) -> Image.Image:
     """Open (header only) with the one decoder the magic bytes name."""
     fmt = sniff_format(data)
@@ -115,6 +128,9 @@ def _open(data: bytes, field: str, error: type[TryOnError]) -> Image.Image:
         other = _other_format(data)
         what = f"a {other} image" if other else "not an image we can read"
         raise error(f"{field} is {what}: the accepted formats are {ACCEPTED_FORMATS_TEXT}")
+    declared = _webp_size(data) if fmt == "WEBP" else None
+    if declared is not None and declared[0] * declared[1] > MAX_DECODED_PIXELS:
+        raise _too_large(field, error)
     if fmt == "HEIF":
         _register_heif()
     try:

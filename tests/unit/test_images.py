@@ -17,6 +17,7 @@ from PIL.PngImagePlugin import PngImageFile
 from handler.errors import BadRequest, UnusableGarmentImage, UpstreamFailed
 from handler.images import (
     MAX_DECODED_PIXELS,
+    _webp_size,
     decode_model_image,
     encode_response_image,
     fit_size,
@@ -64,6 +65,14 @@ def png_header_only(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
     )
+
+
+def webp_header_only(width: int, height: int) -> bytes:
+    """An extended WebP whose VP8X header claims ``width`` x ``height`` around a tiny real frame."""
+    frame = image_bytes(Image.new("RGB", (16, 16), "red"), "WEBP", lossless=True)[12:]
+    vp8x = b"VP8X" + struct.pack("<I", 10) + bytes(4) + (width - 1).to_bytes(3, "little")
+    body = b"WEBP" + vp8x + (height - 1).to_bytes(3, "little") + frame
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def heic_bytes(image: Image.Image, **options: object) -> bytes:
@@ -247,6 +256,18 @@ def test_decompression_bomb_is_refused_from_the_header(size: tuple[int, int], mo
         load_image(png_header_only(*size), LIMITS)
     assert raised.value.message == "selfie_base64 is too large: at most 40 megapixels once decoded"
     assert size[0] * size[1] > MAX_DECODED_PIXELS
+
+
+@pytest.mark.parametrize("size", [(16_000, 16_000), (7000, 7000)])
+def test_webp_bomb_header_is_refused(size: tuple[int, int]) -> None:
+    with pytest.raises(BadRequest) as raised:
+        load_image(webp_header_only(*size), LIMITS)
+    assert raised.value.message == "selfie_base64 is too large: at most 40 megapixels once decoded"
+
+
+@pytest.mark.parametrize("options", [{"quality": 80}, {"lossless": True}, {"quality": 80, "exif": b"Exif\x00\x00"}])
+def test_webp_header_size_is_read_without_decoding(options: dict[str, object]) -> None:
+    assert _webp_size(image_bytes(Image.new("RGB", (901, 1203)), "WEBP", **options)) == (901, 1203)
 
 
 def test_truncated_jpeg_is_refused() -> None:
