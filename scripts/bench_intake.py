@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import base64
 import io
+import itertools
 import json
 import resource
 import statistics
@@ -71,13 +72,23 @@ def model_answer(size: tuple[int, int]) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def ours(body: str, answer_base64: str) -> tuple[bytes, str]:
+STAGES = ("parse JSON + base64", "decode, orient, normalise", "encode for the model", "model answer to response")
+
+
+def ours(body: str, answer_base64: str, marks: list[float] | None = None) -> tuple[bytes, str]:
+    mark = marks.append if marks is not None else (lambda _: None)
+    mark(time.perf_counter())
     request = parse_generate_request(body)
+    mark(time.perf_counter())
     person = load_image(request.selfie_bytes, LIMITS)
+    mark(time.perf_counter())
     to_model = encode_for_model(person)
+    mark(time.perf_counter())
     result = GeneratedImage(base64.b64decode(answer_base64), "image/png")
     image_base64, mime = encode_response_image(result, LAMBDA_URL_PAYLOAD_LIMIT - RESPONSE_JSON_OVERHEAD)
-    return to_model, json.dumps({"image_base64": image_base64, "mime_type": mime})
+    response = json.dumps({"image_base64": image_base64, "mime_type": mime})
+    mark(time.perf_counter())
+    return to_model, response
 
 
 def naive(jpeg: bytes, size: tuple[int, int]) -> bytes:
@@ -128,16 +139,21 @@ def main() -> int:
     naive(jpeg, size)
     ours_times: list[float] = []
     naive_times: list[float] = []
+    stage_times: list[list[float]] = [[] for _ in STAGES]
     for _ in range(args.repetitions):
-        started = time.perf_counter()
-        ours(body, answer)
-        ours_times.append(time.perf_counter() - started)
+        marks: list[float] = []
+        ours(body, answer, marks)
+        ours_times.append(marks[-1] - marks[0])
+        for index, (start, end) in enumerate(itertools.pairwise(marks)):
+            stage_times[index].append(end - start)
         started = time.perf_counter()
         naive(jpeg, size)
         naive_times.append(time.perf_counter() - started)
     ours_ms, naive_ms = statistics.median(ours_times) * 1000, statistics.median(naive_times) * 1000
     print(f"ours  (whole request path, median of {args.repetitions}): {ours_ms:7.1f} ms")
     print(f"naive (open, RGB, LANCZOS, JPEG q90, median):      {naive_ms:7.1f} ms")
+    for name, times in zip(STAGES, stage_times, strict=True):
+        print(f"  {name:28s} {statistics.median(times) * 1000:7.1f} ms")
     print(f"ratio ours/naive: {ours_ms / naive_ms:.2f}  (target <= 1.0)")
 
     with tempfile.TemporaryDirectory() as directory:
