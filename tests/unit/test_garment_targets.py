@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from handler.deadline import Deadline
 from handler.errors import BadRequest, UnusableGarmentImage
@@ -235,3 +237,45 @@ def test_allowed_ports_are_a_setting(raw: str | None, ports: tuple[int, ...]) ->
 def test_bad_port_settings_fail_at_start_up(raw: str) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env({"TRYON_GARMENT_ALLOWED_PORTS": raw})
+
+
+NON_PUBLIC_V4 = [
+    ipaddress.IPv4Network(n)
+    for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
+]
+
+
+def spell_ipv4(value: int, style: int) -> str:
+    """One of the spellings inet_aton accepts for the same address."""
+    octets = value.to_bytes(4, "big")
+    if style == 0:
+        return str(value)
+    if style == 1:
+        return hex(value)
+    if style == 2:
+        return ".".join(f"0{o:o}" for o in octets)
+    if style == 3:
+        return f"{octets[0]}.{int.from_bytes(octets[1:], 'big')}"
+    if style == 4:
+        return f"{hex(octets[0])}.{octets[1]}.{int.from_bytes(octets[2:], 'big')}"
+    return f"[::ffff:{ipaddress.IPv4Address(value)}]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    network=st.sampled_from(NON_PUBLIC_V4),
+    offset=st.integers(min_value=0, max_value=2**24 - 1),
+    style=st.integers(min_value=0, max_value=5),
+)
+def test_every_spelling_of_a_non_public_address_is_refused(
+    network: ipaddress.IPv4Network, offset: int, style: int
+) -> None:
+    value = int(network.network_address) + offset % network.num_addresses
+    attempts: list[Any] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", lambda self, address: attempts.append(address))
+        with pytest.raises(BadRequest):
+            fetcher()(f"http://{spell_ipv4(value, style)}/shirt.jpg", Deadline.after(10))
+    assert attempts == []
+    if style < 5:
+        assert parse_ipv4_host(spell_ipv4(value, style)) == ipaddress.IPv4Address(value)

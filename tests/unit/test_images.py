@@ -10,6 +10,8 @@ import zlib
 
 import pillow_heif
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 from PIL.JpegImagePlugin import JpegImageFile
 from PIL.PngImagePlugin import PngImageFile
@@ -371,3 +373,33 @@ def test_unreadable_model_output_is_a_502() -> None:
     with pytest.raises(UpstreamFailed) as raised:
         decode_model_image(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
     assert raised.value.status == 502
+
+
+# --- Damaged files: the only outcomes are an RGB image or a 400 ------------------------------
+
+_SAMPLES = {
+    "JPEG": image_bytes(quadrants((320, 300)), "JPEG", quality=80, exif=gps_exif()),
+    "PNG": image_bytes(quadrants((300, 320)).convert("P"), "PNG"),
+    "WEBP": image_bytes(quadrants((300, 300)), "WEBP", quality=60),
+    "HEIF": heic_bytes(quadrants((320, 320))),
+}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fmt=st.sampled_from(sorted(_SAMPLES)),
+    cut=st.floats(min_value=0.0, max_value=1.0),
+    flips=st.lists(st.tuples(st.floats(min_value=0.0, max_value=0.999), st.integers(1, 255)), max_size=6),
+)
+def test_damaged_files_are_an_image_or_a_400(fmt: str, cut: float, flips: list[tuple[float, int]]) -> None:
+    data = bytearray(_SAMPLES[fmt])
+    for where, xor in flips:
+        data[int(where * len(data))] ^= xor
+    damaged = bytes(data[: max(1, int(len(data) * cut))]) if cut < 1.0 else bytes(data)
+    try:
+        image = load_image(damaged, LIMITS)
+    except BadRequest as refused:
+        assert refused.message.startswith("selfie_base64 ")
+    else:
+        assert image.mode == "RGB"
+        assert min(image.size) >= 256
