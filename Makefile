@@ -11,8 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots \
-	tools lint-template sam-build deploy-check events
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench
 
 install: $(STAMP)
 
@@ -61,6 +60,10 @@ test-browser: browser-deps
 # Re-run the browser tests and refresh the committed screenshots in docs/screenshots/.
 screenshots: browser-deps
 	PLAYGROUND_BROWSER_REQUIRED=1 PLAYGROUND_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
+
+# Figures, not a test: our request-path image work against a naive Pillow pipeline, and peak RSS.
+bench: install
+	$(PY) scripts/bench_intake.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam

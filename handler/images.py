@@ -1,70 +1,251 @@
 """Image intake and output: decode what callers send, normalise it, and encode the answer.
 
-This is the only compute of our own on the request path, so it decodes JPEGs at reduced size
-when the model needs fewer pixels, and never copies input metadata (EXIF, GPS) to the output.
+This is the only compute of our own on the request path, so the work is ordered to touch as
+few pixels as possible: the format is sniffed from magic bytes and only that decoder is tried,
+the size is checked from the header before anything is decoded, JPEGs are decoded at reduced
+size (libjpeg's DCT scaling, Pillow ``draft``), the aspect crop and the resize are one resample
+(``resize(box=...)``), and rotation and colour conversion run on the small result. Input
+metadata (EXIF, GPS, XMP, ICC) is never copied to any output.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
+import re
+import struct
+import threading
 import warnings
+from typing import Final
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms
 
 from handler.errors import BadRequest, TryOnError, UnusableGarmentImage, UpstreamFailed
 from handler.models import GeneratedImage, ImageLimits
 
-ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "HEIF", "HEIC", "MPO"})
-MIN_SHORT_SIDE = 256
-MAX_DECODED_PIXELS = 40_000_000
-JPEG_MIME = "image/jpeg"
+ACCEPTED_FORMATS_TEXT: Final = "JPEG, PNG, WebP or HEIC"
+MIN_SHORT_SIDE: Final = 256
+MAX_DECODED_PIXELS: Final = 40_000_000
+JPEG_MIME: Final = "image/jpeg"
+# Resampling: integer box reduction down to twice the target, then Lanczos for the rest.
+REDUCING_GAP: Final = 2.0
+# Response JPEG: try these qualities at full size, then shrink (at the last quality).
+RESPONSE_QUALITIES: Final = (90, 82)
+MIN_RESPONSE_SIDE: Final = 256
 
-# Pillow's own bomb guard is replaced by an explicit check of the header's size.
-Image.MAX_IMAGE_PIXELS = None
+_ORIENTATION_TAG: Final = 0x0112
+_TRANSPOSE: Final = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Errors Pillow and libheif raise on truncated or malformed data.
+_DECODE_ERRORS: Final = (OSError, ValueError, SyntaxError, EOFError, struct.error, RuntimeError, IndexError, KeyError)
+_HEIF_BRANDS: Final = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Register pillow-heif's opener on the first HEIC seen: most containers never load it."""
+    global _heif_registered
+    if _heif_registered:
+        return
+    with _heif_lock:
+        if not _heif_registered:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+            _heif_registered = True
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The accepted format the magic bytes announce (Pillow's format name), else None."""
+    head = data[:32]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+def _other_format(data: bytes) -> str | None:
+    """Name a recognisable format we refuse, so the message can say what was sent."""
+    head = data[:16]
+    known = (
+        (b"II*\x00", "TIFF"),
+        (b"MM\x00*", "TIFF"),
+        (b"GIF87a", "GIF"),
+        (b"GIF89a", "GIF"),
+        (b"BM", "BMP"),
+        (b"\x00\x00\x01\x00", "ICO"),
+        (b"8BPS", "PSD"),
+        (b"%PDF", "PDF"),
+        (b"\xff\x0a", "JPEG XL"),
+        (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+        (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    )
+    for magic, name in known:
+        if head.startswith(magic):
+            return name
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        return "AVIF"
+    if head.lstrip()[:5].lower() in (b"<?xml", b"<svg "):
+        return "SVG"
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas size a WebP header declares (libwebp sizes its buffers from it on open)."""
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and len(data) >= 30:
+        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    return None
 
 
 def _open(data: bytes, field: str, error: type[TryOnError]) -> Image.Image:
+    """Open (header only) with the one decoder the magic bytes name."""
+    fmt = sniff_format(data)
+    if fmt is None:
+        other = _other_format(data)
+        what = f"a {other} image" if other else "not an image we can read"
+        raise error(f"{field} is {what}: the accepted formats are {ACCEPTED_FORMATS_TEXT}")
+    declared = _webp_size(data) if fmt == "WEBP" else None
+    if declared is not None and declared[0] * declared[1] > MAX_DECODED_PIXELS:
+        raise _too_large(field, error)
+    if fmt == "HEIF":
+        _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombWarning):
-        raise error(f"{field} is not a decodable image (use JPEG, PNG, WebP or HEIC)") from None
-    return image
+            return Image.open(io.BytesIO(data), formats=[fmt])
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise _too_large(field, error) from None
+    except _DECODE_ERRORS:
+        raise error(f"{field} is a truncated or corrupt image") from None
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """8-bit RGB, alpha flattened onto white, palette/CMYK/16-bit/grey converted."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        return image.point(lambda v: v / 256).convert("L").convert("RGB")
-    if image.mode != "RGB":
-        return image.convert("RGB")
-    return image
+def _too_large(field: str, error: type[TryOnError]) -> TryOnError:
+    return error(f"{field} is too large: at most {MAX_DECODED_PIXELS // 1_000_000} megapixels once decoded")
 
 
-def fit_size(width: int, height: int, limits: ImageLimits) -> tuple[int, int]:
-    """The largest size not above the limits, keeping the aspect ratio."""
-    scale = min(1.0, limits.max_side / max(width, height), math.sqrt(limits.max_pixels / (width * height)))
-    return max(1, round(width * scale)), max(1, round(height * scale))
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1..8); libheif already applies HEIF's own and resets it to 1."""
+    try:
+        value = image.getexif().get(_ORIENTATION_TAG, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _crop_to_aspect(image: Image.Image, limits: ImageLimits) -> Image.Image:
-    width, height = image.size
+def _aspect_box(width: int, height: int, limits: ImageLimits) -> tuple[float, float, float, float]:
+    """The crop (in display coordinates) that brings the aspect ratio into the allowed range."""
     aspect = width / height
     if aspect > limits.max_aspect:  # too wide: keep the centre
-        new_width = int(height * limits.max_aspect)
-        left = (width - new_width) // 2
-        return image.crop((left, 0, left + new_width, height))
+        new_width = height * limits.max_aspect
+        left = (width - new_width) / 2
+        return (left, 0.0, left + new_width, float(height))
     if aspect < limits.min_aspect:  # too tall: keep the top, where the face and torso are
-        return image.crop((0, 0, width, int(width / limits.min_aspect)))
-    return image
+        return (0.0, 0.0, float(width), width / limits.min_aspect)
+    return (0.0, 0.0, float(width), float(height))
+
+
+def fit_size(width: float, height: float, limits: ImageLimits) -> tuple[int, int]:
+    """The largest size within the limits, keeping the aspect ratio (never enlarging)."""
+    scale = min(1.0, limits.max_side / max(width, height), math.sqrt(limits.max_pixels / (width * height)))
+    return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+
+
+def _display_to_stored(
+    box: tuple[float, float, float, float], orientation: int, width: int, height: int
+) -> tuple[float, float, float, float]:
+    """Map a box in display (oriented) coordinates to the stored pixel grid of size width x height."""
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        if orientation == 2:
+            return width - x, y
+        if orientation == 3:
+            return width - x, height - y
+        if orientation == 4:
+            return x, height - y
+        if orientation == 5:
+            return y, x
+        if orientation == 6:
+            return y, height - x
+        if orientation == 7:
+            return width - y, height - x
+        if orientation == 8:
+            return width - y, x
+        return x, y
+
+    (ax, ay), (bx, by) = point(box[0], box[1]), point(box[2], box[3])
+    return (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+
+
+def _resampleable(image: Image.Image) -> Image.Image:
+    """Modes Pillow cannot resample well (palette, 1-bit, 16/32-bit) become 8-bit L/RGB/RGBA."""
+    mode = image.mode
+    if mode in ("RGB", "L", "RGBA", "LA", "CMYK"):
+        return image
+    if mode in ("P", "PA"):
+        return image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+    if mode.startswith("I;16") or mode == "I":
+        return image.point(lambda v: v / 256).convert("L")
+    if mode == "F":
+        return image.point(lambda v: v * 255).convert("L")
+    if mode in ("RGBa", "La"):
+        return image.convert("RGBA")
+    return image.convert("RGB")
+
+
+_SRGB: Final = ImageCms.createProfile("sRGB")
+
+
+@functools.lru_cache(maxsize=8)
+def _srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """A transform from the embedded profile to sRGB (cached: phones use a handful of profiles)."""
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if mode == "RGB" and "srgb" in (ImageCms.getProfileDescription(source) or "").lower():
+            return None  # already sRGB: nothing to do
+        return ImageCms.buildTransform(source, _SRGB, mode, "RGB", ImageCms.Intent.PERCEPTUAL)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None  # a broken profile: keep the pixels as they are
+
+
+def to_srgb_rgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """8-bit sRGB RGB: embedded colour profiles applied, alpha flattened onto white."""
+    if image.mode in ("RGBA", "LA"):
+        alpha = image.getchannel("A")
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image.convert("RGB"), mask=alpha)
+        image = background
+    if icc and image.mode in ("RGB", "CMYK"):
+        transform = _srgb_transform(icc, image.mode)
+        if transform is not None:
+            try:
+                return transform.apply(image)
+            except (ImageCms.PyCMSError, OSError, ValueError):
+                pass
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def load_image(
@@ -75,66 +256,175 @@ def load_image(
     error: type[TryOnError] = BadRequest,
     min_short_side: int = MIN_SHORT_SIDE,
 ) -> Image.Image:
-    """Decode, orient and normalise an uploaded image to 8-bit RGB within ``limits``."""
+    """Decode, orient and normalise an uploaded image to 8-bit sRGB RGB within ``limits``."""
     image = _open(data, field, error)
-    if (image.format or "").upper() not in ACCEPTED_FORMATS:
-        raise error(f"{field} must be a JPEG, PNG, WebP or HEIC image")
     width, height = image.size
     if width * height > MAX_DECODED_PIXELS:
-        raise error(f"{field} is too large: at most {MAX_DECODED_PIXELS // 1_000_000} megapixels")
+        raise _too_large(field, error)
     if min(width, height) < min_short_side:
-        raise error(f"{field} is too small: the short side must be at least {min_short_side} px")
+        raise error(
+            f"{field} is too small: the short side must be at least {min_short_side} px (it is {min(width, height)} px)"
+        )
+    is_jpeg = image.format in ("JPEG", "MPO")
     try:
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)
-        target = fit_size(width, height, limits)
-        if image.format == "JPEG":
-            # Reduced-size DCT decoding: never decode more pixels than the model needs (x2).
-            image.draft("RGB", (target[0] * 2, target[1] * 2))
-        orientation = image.getexif().get(0x0112, 1)
-        image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        # A JPEG's EXIF is in its header; other formats may keep it after the pixels (PNG eXIf),
+        # and Pillow decodes them to find it, so they are decoded first (no draft for them anyway).
+        if not is_jpeg:
+            image.load()
+        orientation = _orientation(image)
+        display = (height, width) if orientation >= 5 else (width, height)
+        display_box = _aspect_box(*display, limits)
+        target = fit_size(display_box[2] - display_box[0], display_box[3] - display_box[1], limits)
+        # Stored orientation from here on; the transpose runs last, on the small image.
+        box = _display_to_stored(display_box, orientation, width, height)
+        stored_target = (target[1], target[0]) if orientation >= 5 else target
+        if is_jpeg:
+            # DCT-scaled decoding to the largest 1/2, 1/4, 1/8 size still covering the target.
+            # Scaling both sides by the same factor keeps this right for the rotated orientations.
+            scale = stored_target[0] / (box[2] - box[0])
+            image.draft(image.mode, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
+            image.load()
+        icc = image.info.get("icc_profile")
+        decoded = _resampleable(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_large(field, error) from None
+    except _DECODE_ERRORS:
         raise error(f"{field} is a truncated or corrupt image") from None
-    image = _to_rgb(image)
-    if orientation != 1:
-        image = ImageOps.exif_transpose(image)
-    image = _crop_to_aspect(image, limits)
-    size = fit_size(*image.size, limits)
-    if size != image.size:
-        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    image.info = {}
-    return image
+    factor_x, factor_y = decoded.width / width, decoded.height / height
+    decoded_box = (box[0] * factor_x, box[1] * factor_y, box[2] * factor_x, box[3] * factor_y)
+    full = (0.0, 0.0, float(decoded.width), float(decoded.height))
+    if stored_target != decoded.size or decoded_box != full:
+        decoded = decoded.resize(stored_target, Image.Resampling.LANCZOS, box=decoded_box, reducing_gap=REDUCING_GAP)
+    if orientation in _TRANSPOSE:
+        decoded = decoded.transpose(_TRANSPOSE[orientation])
+    result = to_srgb_rgb(decoded, icc if isinstance(icc, bytes) else None)
+    if result is image:  # never hand on the file object with its metadata
+        result = result.copy()
+    result.info = {}
+    return result
 
 
 def load_garment_image(data: bytes, limits: ImageLimits) -> Image.Image:
-    return load_image(data, limits, field="clothing_image_url", error=UnusableGarmentImage, min_short_side=32)
+    """The garment reference: the same intake, but a bad image is the URL's failure (422)."""
+    return load_image(
+        data, limits, field="clothing_image_url", error=UnusableGarmentImage, min_short_side=limits.min_side
+    )
+
+
+def encode_for_model(image: Image.Image, fmt: str = "JPEG") -> bytes:
+    """The bytes a remote model receives, without metadata.
+
+    JPEG at quality 95 with full-resolution chroma is visually lossless and about ten times
+    faster to write than even the fastest PNG of the same image, so it is the default.
+    """
+    buffer = io.BytesIO()
+    if fmt == "PNG":
+        image.save(buffer, "PNG", compress_level=1)
+    else:
+        image.save(buffer, "JPEG", quality=95, subsampling=0)
+    return buffer.getvalue()
 
 
 def decode_model_image(data: bytes) -> Image.Image:
     """Decode an image a model returned; anything broken is the model's failure (502)."""
+    if sniff_format(data) not in ("JPEG", "PNG", "WEBP"):
+        raise UpstreamFailed("the image model returned an unreadable image")
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"])
+            if opened.width * opened.height > MAX_DECODED_PIXELS:
+                raise UpstreamFailed("the image model returned an image that is too large")
+            opened.load()
+        icc = opened.info.get("icc_profile")
+        image = to_srgb_rgb(_resampleable(opened), icc if isinstance(icc, bytes) else None)
+        if image is opened:
+            image = image.copy()
+        image.info = {}
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, *_DECODE_ERRORS):
         raise UpstreamFailed("the image model returned an unreadable image") from None
-    return _to_rgb(image)
+    return image
 
 
-def encode_jpeg(image: Image.Image, quality: int = 90) -> bytes:
+def encode_jpeg(image: Image.Image, quality: int) -> bytes:
+    """Progressive JPEG, 4:2:0, no EXIF/ICC/XMP/comment (so viewers assume sRGB)."""
+    if image.info:  # Pillow writes some info keys (comment, XMP) back out: never let them through
+        image = image.copy()
+        image.info = {}
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality, progressive=True, optimize=False, subsampling=0 if quality >= 90 else 2)
+    image.save(buffer, "JPEG", quality=quality, progressive=True, subsampling=2)
     return buffer.getvalue()
 
 
+def base64_length(size: int) -> int:
+    return 4 * math.ceil(size / 3)
+
+
+# Markers a clean progressive JPEG may hold: SOF2, DHT, DQT, DRI, SOS, EOI and a bare JFIF APP0.
+_ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def is_clean_progressive_jpeg(data: bytes) -> bool:
+    """True only for a progressive 8-bit YCbCr JPEG that provably carries no metadata.
+
+    Every segment is walked: any APPn other than a bare JFIF header, any comment, or any byte
+    after the end-of-image marker means the image must be re-encoded.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return False
+    pos, size, seen_sof = 2, len(data), False
+    while pos + 2 <= size:
+        if data[pos] != 0xFF:
+            return False
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            return seen_sof and pos + 2 == size
+        if pos + 4 > size:
+            return False
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        segment = data[pos + 4 : pos + 2 + length]
+        if length < 2 or pos + 2 + length > size:
+            return False
+        if marker == 0xE0:
+            if length != 16 or not segment.startswith(b"JFIF\x00"):
+                return False
+        elif marker == 0xC2:
+            if len(segment) < 6 or segment[0] != 8 or segment[5] != 3:
+                return False
+            seen_sof = True
+        elif marker not in (0xC4, 0xDB, 0xDD, 0xDA):
+            return False
+        pos += 2 + length
+        if marker == 0xDA:
+            match = _ENTROPY_END.search(data, pos)
+            if match is None:
+                return False
+            pos = match.start()
+    return False
+
+
 def encode_response_image(result: GeneratedImage, max_base64_bytes: int) -> tuple[str, str]:
-    """A progressive JPEG whose base64 fits ``max_base64_bytes``: quality, then size, step down."""
+    """A progressive sRGB JPEG whose base64 fits ``max_base64_bytes``: quality, then size, step down."""
+    if (
+        result.mime_type == JPEG_MIME
+        and base64_length(len(result.data)) <= max_base64_bytes
+        and is_clean_progressive_jpeg(result.data)
+    ):
+        return base64.b64encode(result.data).decode("ascii"), JPEG_MIME
     image = decode_model_image(result.data)
-    qualities = (90, 85, 78, 70)
-    while True:
-        for quality in qualities:
-            encoded = encode_jpeg(image, quality)
-            if 4 * math.ceil(len(encoded) / 3) <= max_base64_bytes:
-                return base64.b64encode(encoded).decode("ascii"), JPEG_MIME
-        if max(image.size) <= 256:
-            raise UpstreamFailed("the generated image could not be encoded within the size limit")
-        image = image.resize((max(1, image.width * 3 // 4), max(1, image.height * 3 // 4)), Image.Resampling.LANCZOS)
+    quality = RESPONSE_QUALITIES[0]
+    for quality in RESPONSE_QUALITIES:
+        encoded = encode_jpeg(image, quality)
+        if base64_length(len(encoded)) <= max_base64_bytes:
+            return base64.b64encode(encoded).decode("ascii"), JPEG_MIME
+    for _ in range(8):
+        # Bytes scale roughly with pixels: aim 10 % under the limit, at least a 15 % step.
+        ratio = min(0.85, math.sqrt(0.9 * max_base64_bytes / base64_length(len(encoded))))
+        size = (max(1, int(image.width * ratio)), max(1, int(image.height * ratio)))
+        if min(size) < MIN_RESPONSE_SIDE:
+            break
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+        encoded = encode_jpeg(image, quality)
+        if base64_length(len(encoded)) <= max_base64_bytes:
+            return base64.b64encode(encoded).decode("ascii"), JPEG_MIME
+    raise UpstreamFailed("the generated image could not be encoded within the response size limit")

@@ -99,6 +99,16 @@ def decode_base64_image(text: str, field_name: str) -> bytes:
         if media_type and not media_type.startswith("image/"):
             raise BadRequest(f"{field_name} must be an image")
         text = text.lstrip()[match.end() :]
+    try:
+        # Fast path: canonical base64 (what nearly every client sends) is checked and decoded in
+        # one C pass; the regular expressions below cost several times the decoding on 6 MB.
+        data = binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        pass  # whitespace, the URL-safe alphabet or missing padding: the general path below
+    else:
+        if not data:
+            raise BadRequest(f"{field_name} is required")
+        return data
     compact = _WHITESPACE.sub("", text)
     if not compact or not _BASE64_CHARS.match(compact):
         raise BadRequest(f"{field_name} is not valid base64")

@@ -42,6 +42,7 @@ def build_services(settings: Settings | None = None, *, secrets_client: object |
         allow_private=settings.allow_private_garment_urls,
         timeout_seconds=settings.garment_fetch_timeout_seconds,
         max_bytes=settings.garment_max_bytes,
+        allowed_ports=settings.garment_allowed_ports,
     )
     return Services(
         settings=settings,

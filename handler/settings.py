@@ -45,6 +45,19 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float, m
     return value
 
 
+def _ports(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        ports = tuple(int(p) for p in raw.split(",") if p.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be comma-separated port numbers") from None
+    if not ports or not all(1 <= p <= 65535 for p in ports):
+        raise SettingsError(f"{name} must be comma-separated port numbers")
+    return ports
+
+
 @dataclass(frozen=True)
 class Settings:
     backend: BackendName = "embedded"
@@ -59,6 +72,8 @@ class Settings:
     allow_private_garment_urls: bool = False
     garment_fetch_timeout_seconds: float = 10.0
     garment_max_bytes: int = 15 * 1024 * 1024
+    # Ports a garment URL may use (TRYON_GARMENT_ALLOWED_PORTS, comma separated).
+    garment_allowed_ports: tuple[int, ...] = (80, 443)
     # Safety margin kept from the Lambda's remaining time for building the response.
     deadline_margin_seconds: float = 1.5
     # Request timeout of the local server (the Lambda uses its own remaining time).
@@ -81,5 +96,6 @@ class Settings:
             allow_private_garment_urls=_flag(env, "TRYON_ALLOW_PRIVATE_GARMENT_URLS"),
             garment_fetch_timeout_seconds=_number(env, "TRYON_GARMENT_FETCH_TIMEOUT_SECONDS", 10.0, 0.1, 60),
             garment_max_bytes=int(_number(env, "TRYON_GARMENT_MAX_BYTES", 15 * 1024 * 1024, 1024, 100 * 1024 * 1024)),
+            garment_allowed_ports=_ports(env, "TRYON_GARMENT_ALLOWED_PORTS", (80, 443)),
             local_timeout_seconds=_number(env, "TRYON_LOCAL_TIMEOUT_SECONDS", 120.0, 1, 900),
         )
