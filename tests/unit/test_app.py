@@ -156,7 +156,7 @@ def test_undecodable_image_is_400() -> None:
     install(ScriptedBackend())
     status, _, payload = call(good_body(selfie_base64=b64(b"definitely not an image")))
     assert status == 400
-    assert payload["error"].startswith("selfie_base64 is not a decodable image")
+    assert payload["error"].startswith("selfie_base64 is not an image we can read")
 
 
 @pytest.mark.parametrize(
