@@ -128,13 +128,13 @@ ERROR_ROWS = [
         "not an image",
         {**GOOD, "selfie_base64": b64(b"hello world, not an image")},
         400,
-        "selfie_base64 is not a decodable image (use JPEG, PNG, WebP or HEIC)",
+        "selfie_base64 is not an image we can read: the accepted formats are JPEG, PNG, WebP or HEIC",
     ),
     (
         "image too small",
         {**GOOD, "selfie_base64": TINY},
         400,
-        "selfie_base64 is too small: the short side must be at least 256 px",
+        "selfie_base64 is too small: the short side must be at least 256 px (it is 100 px)",
     ),
     ("bad mode", {**GOOD, "selfie_base64": TINY, "mode": "beach"}, 400, 'mode must be "studio" or "environment"'),
     (
