@@ -62,7 +62,7 @@ $(TOOLS_STAMP): requirements-tools.txt
 	touch $(TOOLS_STAMP)
 
 lint-template: tools
-	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/cfn-lint template.yaml --include-checks I
 	$(TOOLS)/bin/sam validate --lint
 
 # Set REQUIRE_SAM_BUILD=1 to make a missing python3.12 an error instead of a skipped step.
