@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean tools lint-template sam-build deploy-check events
+.PHONY: install run test lint typecheck unit integration clean tools lint-template sam-build package-check deploy-check events
 
 install: $(STAMP)
 
@@ -76,7 +76,16 @@ sam-build: tools
 		du -sh .aws-sam/build/TryOnFunction .aws-sam/build/DependenciesLayer; \
 	fi
 
-deploy-check: lint-template sam-build
+# The built package imports on its own (with the venv's packages standing in for the arm64 layer)
+# and holds neither the embedded backend nor tests.
+package-check: install sam-build
+	@if [ -d .aws-sam/build/TryOnFunction/handler ]; then \
+		cd .aws-sam/build/TryOnFunction && TRYON_BACKEND=bedrock $(CURDIR)/$(PY) -c \
+		"import importlib.util as u, handler.app; assert u.find_spec('handler.backends.embedded') is None; print('package ok:', handler.app.__file__)"; \
+		test ! -e tests && test ! -e handler/backends/embedded; \
+	fi
+
+deploy-check: lint-template sam-build package-check
 
 # Called by `sam build` (BuildMethod: makefile, CodeUri: handler/) in a copy of handler/: ship the
 # package without the embedded backend (numpy, local runs only) and without caches.
