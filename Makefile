@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench package-check
 
 install: $(STAMP)
 
@@ -86,7 +86,7 @@ $(TOOLS_STAMP): requirements-tools.txt
 	touch $(TOOLS_STAMP)
 
 lint-template: tools
-	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/cfn-lint template.yaml --include-checks I
 	$(TOOLS)/bin/sam validate --lint
 
 # Set REQUIRE_SAM_BUILD=1 to make a missing python3.12 an error instead of a skipped step.
@@ -100,7 +100,16 @@ sam-build: tools
 		du -sh .aws-sam/build/TryOnFunction .aws-sam/build/DependenciesLayer; \
 	fi
 
-deploy-check: lint-template sam-build
+# The built package imports on its own (with the venv's packages standing in for the arm64 layer)
+# and holds neither the embedded backend nor tests.
+package-check: install sam-build
+	@if [ -d .aws-sam/build/TryOnFunction/handler ]; then \
+		cd .aws-sam/build/TryOnFunction && TRYON_BACKEND=bedrock $(CURDIR)/$(PY) -c \
+		"import importlib.util as u, handler.app; assert u.find_spec('handler.backends.embedded') is None; print('package ok:', handler.app.__file__)"; \
+		test ! -e tests && test ! -e handler/backends/embedded; \
+	fi
+
+deploy-check: lint-template sam-build package-check
 
 # Called by `sam build` (BuildMethod: makefile, CodeUri: handler/) in a copy of handler/: ship the
 # package without the embedded backend (numpy, local runs only) and without caches.
