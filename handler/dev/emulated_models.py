@@ -69,12 +69,16 @@ def named_colour(text: str, seed: int = 0) -> tuple[int, int, int]:
 
 
 def foreground_mask(rgb: np.ndarray) -> np.ndarray:
-    """0..1 mask of what differs from the median border colour (the subject)."""
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32)
-    background = np.median(border, axis=0)
-    distance = np.linalg.norm(rgb.astype(np.float32) - background, axis=2)
-    mask = Image.fromarray(((distance > 40) * 255).astype(np.uint8))
-    mask = mask.filter(ImageFilter.MedianFilter(5)).filter(ImageFilter.GaussianBlur(1.5))
+    """0..1 mask of what differs from every main colour of the image's border (the subject)."""
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.uint8)
+    strip = Image.fromarray(border[None, :, :]).quantize(colors=8, method=Image.Quantize.MEDIANCUT)
+    palette = np.array(strip.getpalette()[: 3 * 8], dtype=np.float32).reshape(-1, 3)
+    counts = np.bincount(np.asarray(strip).ravel(), minlength=len(palette))
+    main = palette[counts >= max(4, border.shape[0] // 50)]
+    small = np.asarray(Image.fromarray(rgb).reduce(2), dtype=np.float32)
+    distance = np.min(np.linalg.norm(small[:, :, None, :] - main[None, None, :, :], axis=3), axis=2)
+    mask = Image.fromarray(((distance > 45) * 255).astype(np.uint8)).resize((rgb.shape[1], rgb.shape[0]))
+    mask = mask.filter(ImageFilter.MedianFilter(7)).filter(ImageFilter.GaussianBlur(1.5))
     return np.asarray(mask, dtype=np.float32) / 255.0
 
 
