@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean
+.PHONY: install run test lint typecheck unit integration clean benchmark-models
 
 install: $(STAMP)
 
@@ -23,7 +23,8 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 run: install
-	$(PY) -m handler.local serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),)
+	$(PY) -m handler.local serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
+		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),)
 
 lint: install
 	$(PY) -m ruff check handler tests
@@ -43,3 +44,7 @@ test: install lint typecheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Model-call sequence and latency of the Bedrock/SageMaker pipelines against the emulator.
+benchmark-models: install
+	$(PY) scripts/benchmark_model_calls.py
