@@ -107,10 +107,10 @@ def parse_stability_answer(payload: Any) -> Image.Image:
         data = base64.b64decode(images[0], validate=True)
     except ValueError:
         raise UpstreamFailed("the image model returned an unreadable image") from None
-    image = Image.open(io.BytesIO(data))
     try:
+        image = Image.open(io.BytesIO(data))
         image.load()
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         raise UpstreamFailed("the image model returned an unreadable image") from None
     if min(image.size) < 64:
         raise UpstreamFailed("the image model returned an unusable image")

@@ -147,9 +147,11 @@ def call_model(
         deadline.check()
         attempt += 1
         started = time.perf_counter()
-        outcome: Outcome = "ok"
+        outcome: Outcome = "failed"
         try:
-            return invoke()
+            result = invoke()
+            outcome = "ok"
+            return result
         except ClientError as error:
             outcome, mapped = classify(error, policy.retry_after_seconds)
             if outcome == "config":
