@@ -16,14 +16,12 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 from handler.dev.aws_emulator import AwsModelEmulator
-from tests.integration.aws_model_fixtures import (  # noqa: F401 - fixtures
+from tests.integration.models.helpers import (
     ENDPOINT,
     INPAINT,
     REMOVE_BACKGROUND,
     SEARCH_REPLACE,
     VISION,
-    aws,
-    emulator,
     figure_photo,
 )
 

@@ -9,15 +9,11 @@ import numpy as np
 import pytest
 
 from handler.dev.aws_emulator import AwsModelEmulator
-from tests.integration.aws_model_fixtures import (  # noqa: F401 - fixtures
+from tests.integration.models.helpers import (
     ENDPOINT,
-    aws,
     decode_image,
-    emulator,
-    garment_url,
     post,
     request_body,
-    use_backend,
 )
 
 pytestmark = pytest.mark.integration
