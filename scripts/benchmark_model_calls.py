@@ -26,17 +26,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "benchmark")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "benchmark")  # noqa: S105 - emulator placeholder
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "benchmark")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TryOnBenchmark")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
 
-from PIL import Image, ImageDraw  # noqa: E402
+from PIL import Image, ImageDraw
 
-from handler.dev.aws_emulator import AwsModelEmulator, CallRecord  # noqa: E402
-from handler.local import function_url_event  # noqa: E402
-from handler.services import build_services, set_services  # noqa: E402
-from handler.settings import Settings  # noqa: E402
+from handler.dev.aws_emulator import AwsModelEmulator, CallRecord
+from handler.local import function_url_event
+from handler.services import build_services, set_services
+from handler.settings import Settings
 
 DELAYS = {  # seconds per call, before --scale
     "us.stability.stable-image-remove-background-v1:0": 0.8,
@@ -138,7 +138,8 @@ def run_case(emulator: AwsModelEmulator, backend: str, mode: str, garment_url: s
             f"   {SHORT[call.target]:<24} [{call.started - origin:6.2f}s -> {call.ended - origin:6.2f}s]"
             f"  delay {delays[call.target]:.2f}s"
         )
-    print(f"   model calls: {len(calls)}, sequential: {sequential_count(calls)}, max in flight: {emulator.max_in_flight}")
+    sequential = sequential_count(calls)
+    print(f"   model calls: {len(calls)}, sequential: {sequential}, max in flight: {emulator.max_in_flight}")
     print(
         f"   measured {elapsed:.2f}s | sum of delays {total:.2f}s (ratio {elapsed / total:.2f}) | "
         f"critical path of delays {path:.2f}s (overhead {elapsed - path:.2f}s)"
