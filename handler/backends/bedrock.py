@@ -40,6 +40,7 @@ from handler.compositing import composite_on_white, require_cutout
 from handler.deadline import Deadline
 from handler.errors import ContentFiltered, UpstreamFailed
 from handler.garment_description import parse_description
+from handler.images import fit_size
 from handler.model_metrics import record_generation
 from handler.models import GeneratedImage, GenerationInput, ImageLimits
 from handler.settings import Settings
@@ -86,8 +87,14 @@ def encode_image(image: Image.Image) -> tuple[bytes, str]:
     return buffer.getvalue(), "jpeg"
 
 
+def fit_for_stability(image: Image.Image) -> Image.Image:
+    """Keep every image we send (including a previous step's output) within the services' limits."""
+    size = fit_size(image.width, image.height, STABILITY_LIMITS)
+    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+
 def _b64(image: Image.Image) -> str:
-    return base64.b64encode(encode_image(image)[0]).decode("ascii")
+    return base64.b64encode(encode_image(fit_for_stability(image))[0]).decode("ascii")
 
 
 def parse_stability_answer(payload: Any) -> Image.Image:
