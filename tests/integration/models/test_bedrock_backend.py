@@ -241,3 +241,15 @@ def test_a_refused_garment_description_falls_back_to_the_text(
     replace = dict(aws.request_bodies)[SEARCH_REPLACE]
     assert "reference photo" not in replace["prompt"]
     assert "red cotton t-shirt" in replace["prompt"].lower()
+
+
+def test_scene_inpainting_starts_while_a_slow_garment_description_runs(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
+) -> None:
+    use_backend("bedrock")
+    aws.set_delay(VISION, 1.5)
+    status, _, payload = post(request_body("environment", garment_url))
+    assert status == 200, payload
+    calls = {c.target: c for c in aws.calls}
+    assert calls[REMOVE_BACKGROUND].ended <= calls[INPAINT].started < calls[VISION].ended
+    assert calls[SEARCH_REPLACE].started >= max(calls[VISION].ended, calls[INPAINT].ended)
