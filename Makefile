@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench package-check
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench package-check benchmark-models
 
 install: $(STAMP)
 
@@ -23,7 +23,8 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 run: install
-	$(PY) -m handler.local serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),)
+	$(PY) -m handler.local serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
+		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),)
 
 lint: install
 	$(PY) -m ruff check handler tests
@@ -116,9 +117,13 @@ deploy-check: lint-template sam-build package-check
 build-TryOnFunction:
 	mkdir -p "$(ARTIFACTS_DIR)/handler"
 	cp -R . "$(ARTIFACTS_DIR)/handler/"
-	rm -rf "$(ARTIFACTS_DIR)/handler/backends/embedded"
+	rm -rf "$(ARTIFACTS_DIR)/handler/backends/embedded" "$(ARTIFACTS_DIR)/handler/dev"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
 # Rewrites events/ from tests/photos.py's selfie (deterministic: same bytes every run).
 events: install
 	$(PY) scripts/make_events.py
+
+# Model-call sequence and latency of the Bedrock/SageMaker pipelines against the emulator.
+benchmark-models: install
+	$(PY) scripts/benchmark_model_calls.py
