@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-REQS   := requirements-dev.txt requirements-embedded.txt layers/requirements.txt
+REQS   := requirements-dev.txt requirements-embedded.txt requirements-embedded-nodeps.txt layers/requirements.txt
 HOST   ?= 127.0.0.1
 PORT   ?= 3000
 
@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean
+.PHONY: install run test lint typecheck unit integration clean samples bench-embedded
 
 install: $(STAMP)
 
@@ -20,6 +20,7 @@ $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-embedded-nodeps.txt
 	touch $(STAMP)
 
 run: install
@@ -43,3 +44,9 @@ test: install lint typecheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+samples: install
+	$(PY) scripts/render_samples.py --out docs/samples
+
+bench-embedded: install
+	$(PY) scripts/bench_embedded.py

@@ -133,9 +133,12 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     shading = np.where(valid, shading, filled)
     broad = _masked_blur(shading, region, 0.05 * sw)
     broad = np.clip(broad, 0.35, 1.7)
+    # Dark cloth: its broad light is mostly noise and reflections of badges; keep it gentle.
+    broad = 1 + (broad - 1) * np.clip(_masked_blur(gain, region, 0.05 * sw) * 1.3, 0.4, 1.0)
     fine = _blur(shading, 0.7) / np.maximum(broad, 1e-3)
     gain = _masked_blur(gain, valid | region, 0.02 * sw)
     fine = np.clip(1 + (fine - 1) * gain, 0.55, 1.45)
+    fine = fine * gain + _blur(fine, 1.8) * (1 - gain)
     fine = np.where(prints, 1.0, fine)
     return Shading(broad.astype(np.float32), fine.astype(np.float32), prints)
 
@@ -252,7 +255,7 @@ def render_fabric(
     light = broad * shading.fine * texture
     linear = albedo * light[..., None]
     if gloss > 0:
-        highlight = np.clip(shading.broad * shading.fine - 1.08, 0, None) ** 1.3 * gloss
+        highlight = np.clip(shading.broad * shading.fine - 1.12, 0, None) ** 1.3 * gloss
         linear = linear + highlight[..., None] * 0.8
     if sheen > 0:
         rim = np.clip(1.0 - shading.broad, 0, 1) * sheen
@@ -317,6 +320,18 @@ def _opening(
     return opening, lapel, gap
 
 
+def shoulder_line(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
+    """The top of the new garment beside the neck: sloping from the neck base over the shoulders."""
+    sw = geometry.shoulder_width
+    dx = np.abs(xs - geometry.centre_x)
+    span = max(abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x))
+    half = geometry.neck_half_width
+    t = np.clip((dx - half) / max(span - half, 1.0), 0, None)
+    base = geometry.neck_base_y
+    top = max(geometry.shoulder_y - 0.3 * sw, base + 0.06 * sw)
+    return np.where(t <= 1, base + (top - base) * np.sin(np.clip(t, 0, 1) * np.pi / 2), top + (t - 1) * 0.6 * sw)
+
+
 def dress_person(
     rgb: np.ndarray,
     description: GarmentDescription,
@@ -357,10 +372,13 @@ def dress_person(
     neck_hole = neck_cut & neck_shape & person & ~head
     bare_neck = neck_hole & (skin < 0.5)
     # Old clothes standing well above the shoulders (a spacesuit's collar ring) go; shoulders stay.
-    removed = person & ~head & ~neck_shape & (ys < min(base, geometry.shoulder_y - 0.22 * geometry.shoulder_width))
-    # Whatever covered the chest below the new neckline (a dark collar, a scarf) is now the garment.
-    collar_zone = (ys < geometry.shoulder_y + 0.3 * geometry.shoulder_width) & (skin < 0.4)
-    collar_zone &= _polygon_mask(shape, torso_polygon(geometry, grow=0.0)) & person & ~head
+    line = shoulder_line(geometry, xs)
+    span = 1.15 * max(abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x))
+    beside = np.abs(xs - geometry.centre_x) < span
+    removed = person & ~head & ~neck_shape & beside & (ys < line) & (skin < 0.5)
+    # Whatever covered the chest below the new neckline (a dark collar, a scarf, a collar ring) is now garment.
+    collar_zone = beside & (ys >= line) & (ys < geometry.shoulder_y + 0.3 * geometry.shoulder_width) & (skin < 0.4)
+    collar_zone &= person & ~head
     garment = (old | collar_zone) & ~neck_hole & ~removed & ~bare_arm
     if depth < 0:  # a turtleneck climbs the neck
         collar = (np.abs(xs - geometry.centre_x) < 1.1 * geometry.neck_half_width) & person & ~head & (ys > geometry.chin[1] + 0.2 * geometry.face_height)
@@ -399,11 +417,12 @@ def dress_person(
         neck_light = (0.45 + 0.5 * under_chin**0.7) * (1 - 0.35 * np.clip(dx, 0, 1.5) ** 2)
         arm_light = np.clip(_blur(shading.broad, 0.03 * geometry.shoulder_width), 0.6, 1.2)
         light = np.where(bare_neck, neck_light, arm_light)
-        skin_render = skin_rgb * 0.92 * light[..., None]
-        bare_soft = _blur(bare.astype(np.float32), 0.8) * (1 - garment_soft)
+        pores = 1 + 0.05 * (fabric.value_noise(shape, geometry.face_width / 3, seed) - 0.5)
+        skin_render = skin_rgb * 0.9 * (light * pores)[..., None]
+        bare_soft = _blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
         out = out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
 
-    removed_soft = _blur(removed.astype(np.float32), 1.0)
+    removed_soft = _blur(cv2.dilate(removed.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32), 1.2)
     new_matte = np.clip(matte * (1 - removed_soft), 0, 1)
     return DressedPerson(
         rgb=fabric.linear_to_srgb(out),

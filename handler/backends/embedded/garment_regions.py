@@ -139,7 +139,7 @@ def refine_matte(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
     radius = max(2, round(max(height, width) / 128))
     guide = rgb.astype(np.float32) / 255.0
     refined = cv2.ximgproc.guidedFilter(guide, matte.astype(np.float32), radius, 1e-3)
-    return np.clip((refined - 0.12) / 0.76, 0.0, 1.0).astype(np.float32)
+    return np.clip((refined - 0.3) / 0.55, 0.0, 1.0).astype(np.float32)
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
