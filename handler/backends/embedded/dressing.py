@@ -96,6 +96,7 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     sample = pixels[rng.choice(len(pixels), size=min(len(pixels), 4000), replace=False)]
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
     clusters = min(4, len(sample))
+    cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
     _c, _labels, centres = cv2.kmeans(sample, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
     distances = ((pixels[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
     labels = distances.argmin(axis=1)

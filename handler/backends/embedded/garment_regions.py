@@ -295,6 +295,7 @@ def old_clothing_mask(
     image_small = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
     if (seeds_small == cv2.GC_FGD).any() and (seeds_small == cv2.GC_BGD).any():
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
         cv2.grabCut(image_small, seeds_small, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
     clothing_small = np.isin(seeds_small, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     clothing = cv2.resize(clothing_small, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5

@@ -39,6 +39,7 @@ def garment_mask(rgb: np.ndarray) -> np.ndarray:
     seeds[:, :2] = seeds[:, -2:] = cv2.GC_BGD
     if (seeds == cv2.GC_FGD).sum() > 50:
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
         cv2.grabCut(rgb, seeds, None, bgd, fgd, 2, cv2.GC_INIT_WITH_MASK)
     mask = np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
