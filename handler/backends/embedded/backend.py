@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import time
 
-
 from handler.backends.embedded.image_operations import try_on
 from handler.backends.embedded.person_analysis import load_models
 from handler.deadline import Deadline
@@ -44,5 +43,3 @@ class EmbeddedTryOnBackend:
                 "seconds": round(time.perf_counter() - started, 3),
             },
         )
-
-

@@ -62,7 +62,7 @@ class DressedPerson:
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    return cv2.GaussianBlur(image, (0, 0), max(sigma, 0.3))
+    return fabric.fast_blur(image, sigma)
 
 
 def _masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
@@ -97,7 +97,9 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
     clusters = min(4, len(sample))
     cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
-    _c, _labels, centres = cv2.kmeans(sample, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    _c, _labels, centres = cv2.kmeans(
+        sample, clusters, np.zeros((len(sample), 1), np.int32), criteria, 2, cv2.KMEANS_PP_CENTERS
+    )
     distances = ((pixels[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
     labels = distances.argmin(axis=1)
     counts = np.bincount(labels, minlength=clusters)
@@ -219,7 +221,9 @@ def _segment_distance(xs: np.ndarray, ys: np.ndarray, a: np.ndarray, b: np.ndarr
     return np.hypot(xs - (a[0] + t * seg[0]), ys - (a[1] + t * seg[1]))
 
 
-def _arm_distance(xs: np.ndarray, ys: np.ndarray, shoulder: np.ndarray, elbow: np.ndarray, wrist: np.ndarray) -> np.ndarray:
+def _arm_distance(
+    xs: np.ndarray, ys: np.ndarray, shoulder: np.ndarray, elbow: np.ndarray, wrist: np.ndarray
+) -> np.ndarray:
     return np.minimum(_segment_distance(xs, ys, shoulder, elbow), _segment_distance(xs, ys, elbow, wrist))
 
 
@@ -249,7 +253,9 @@ def render_fabric(
     pattern = item.patterns[0] if item is not None and item.patterns else None
     material = item.materials[0] if item is not None and item.materials else None
     if albedo is None:
-        albedo = fabric.pattern_albedo(pattern, coords.u, coords.v, _item_colours(item, fallback_colour), pixel_cm, seed)
+        albedo = fabric.pattern_albedo(
+            pattern, coords.u, coords.v, _item_colours(item, fallback_colour), pixel_cm, seed
+        )
     texture = fabric.weave(material, coords.u, coords.v, pixel_cm, seed)
     contrast, gloss, sheen = fabric.MATERIAL_LIGHT.get(material or "", (1.0, 0.0, 0.0))
     broad = np.power(shading.broad, contrast)
@@ -374,7 +380,9 @@ def dress_person(
     bare_neck = neck_hole & (skin < 0.5)
     # Old clothes standing well above the shoulders (a spacesuit's collar ring) go; shoulders stay.
     line = shoulder_line(geometry, xs)
-    span = 1.15 * max(abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x))
+    span = 1.15 * max(
+        abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x)
+    )
     beside = np.abs(xs - geometry.centre_x) < span
     removed = person & ~head & ~neck_shape & beside & (ys < line) & (skin < 0.5)
     # Whatever covered the chest below the new neckline (a dark collar, a scarf, a collar ring) is now garment.
@@ -382,7 +390,12 @@ def dress_person(
     collar_zone &= person & ~head
     garment = (old | collar_zone) & ~neck_hole & ~removed & ~bare_arm
     if depth < 0:  # a turtleneck climbs the neck
-        collar = (np.abs(xs - geometry.centre_x) < 1.1 * geometry.neck_half_width) & person & ~head & (ys > geometry.chin[1] + 0.2 * geometry.face_height)
+        collar = (
+            (np.abs(xs - geometry.centre_x) < 1.1 * geometry.neck_half_width)
+            & person
+            & ~head
+            & (ys > geometry.chin[1] + 0.2 * geometry.face_height)
+        )
         garment |= collar
         bare_neck &= ~collar
         removed &= ~collar

@@ -8,20 +8,46 @@ in 0..1; the result is an HxWx3 albedo, or an HxW multiplier for the material's 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 FloatArray = np.ndarray
 
 
-def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
-    c = np.asarray(rgb, dtype=np.float32) / 255.0
+def _to_linear(c: np.ndarray) -> np.ndarray:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
+_LINEAR_OF_BYTE = _to_linear(np.arange(256, dtype=np.float32) / 255.0)
+_ENCODE_STEPS = 8192
+_encode = np.linspace(0.0, 1.0, _ENCODE_STEPS, dtype=np.float32)
+_BYTE_OF_LINEAR = np.clip(
+    np.where(_encode <= 0.0031308, _encode * 12.92, 1.055 * np.power(_encode, 1 / 2.4) - 0.055) * 255.0 + 0.5, 0, 255
+).astype(np.uint8)
+
+
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    if isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8:
+        return _LINEAR_OF_BYTE[rgb]
+    return _to_linear(np.asarray(rgb, dtype=np.float32) / 255.0)
+
+
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    c = np.clip(linear, 0.0, 1.0)
-    srgb = np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055)
-    return np.clip(srgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    """Encode linear light to sRGB bytes (a table lookup: the pipeline's hottest conversion)."""
+    index = np.clip(linear, 0.0, 1.0) * (_ENCODE_STEPS - 1) + 0.5
+    return _BYTE_OF_LINEAR[index.astype(np.int32)]
+
+
+def fast_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur; wide ones run on a downscaled copy (same look, a fraction of the time)."""
+    sigma = max(float(sigma), 0.3)
+    if sigma < 6.0:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    height, width = image.shape[:2]
+    factor = min(int(sigma / 3.0), max(1, min(height, width) // 8))
+    small = cv2.resize(image, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _band(distance: FloatArray, half_width: float, pixel: float) -> FloatArray:
@@ -41,8 +67,6 @@ def value_noise(shape: tuple[int, int], cells: float, seed: int) -> FloatArray:
     step = max(2.0, min(height, width) / max(cells, 1.0))
     gh, gw = int(height / step) + 3, int(width / step) + 3
     grid = rng.random((gh, gw)).astype(np.float32)
-    import cv2
-
     return cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
 
 
@@ -52,6 +76,9 @@ def _mix(a: np.ndarray, b: np.ndarray, t: FloatArray) -> np.ndarray:
 
 def _noise_at(u: FloatArray, v: FloatArray, scale: float, seed: int) -> FloatArray:
     """Smooth noise sampled at garment coordinates (so it follows the body too)."""
+    if u.ndim == 2 and u.size > 300_000:  # smooth anyway: sample every other pixel, then upscale
+        half = _noise_at(u[::2, ::2], v[::2, ::2], scale, seed)
+        return cv2.resize(half, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_LINEAR)
     rng = np.random.default_rng(seed)
     size = 64
     grid = rng.random((size, size)).astype(np.float32)
@@ -147,11 +174,12 @@ def pattern_albedo(
         t = (np.sin(radius * 0.45 + angle * 2 + 3 * fbm(u, v, 10.0, seed)) + 1) / 2
         return _mix(_mix(base, second, np.clip(t * 1.6, 0, 1)), third, np.clip((t - 0.6) * 2.5, 0, 1))
     if pattern == "argyle":
-        du, dv = np.abs(_periodic(u, 8.0)) / 4.0, np.abs(_periodic(v, 11.0)) / 5.5
-        diamond = (du + dv) < 1.0
-        cell = (np.floor((u + 4.0) / 8.0) + np.floor((v + 5.5) / 11.0)) % 2
-        out = np.where((diamond & (cell == 0))[..., None], second, base)
-        lines = _band(_periodic(u * 11.0 / 8.0 + v, 11.0), 0.15, px) + _band(_periodic(u * 11.0 / 8.0 - v, 11.0), 0.15, px)
+        diamond = (np.abs(_periodic(u, 8.0)) / 4.0 + np.abs(_periodic(v, 11.0)) / 5.5) < 1.0
+        parity = (np.floor((u + 4.0) / 8.0) + np.floor((v + 5.5) / 11.0)) % 2
+        out = np.where((diamond & (parity == 0))[..., None], second, base)
+        lines = _band(_periodic(u * 11.0 / 8.0 + v, 11.0), 0.15, px) + _band(
+            _periodic(u * 11.0 / 8.0 - v, 11.0), 0.15, px
+        )
         return _mix(out.astype(np.float32), third, np.clip(lines, 0, 1) * 0.9)
     if pattern == "paisley":
         return _floral(base, u, v, [second, third, second * 0.5 + third * 0.5], px, seed, petals=1)
@@ -255,7 +283,7 @@ def weave(material: str | None, u: FloatArray, v: FloatArray, pixel_cm: float, s
     if material == "lace" or material == "mesh":
         holes = _band(_periodic(u, 0.8), 0.22, pixel_cm) * _band(_periodic(v, 0.8), 0.22, pixel_cm)
         return ones - 0.35 * holes
-    return ones + 0.04 * (fbm(u, v, 0.6, seed, 2) - 0.5)
+    return ones + 0.04 * (_noise_at(u, v, 0.6, seed) - 0.5)
 
 
 # How a material treats light: (contrast of the broad shading, strength of the highlights, sheen at the rim).

@@ -51,7 +51,7 @@ class BodyGeometry:
 
     @property
     def shoulder_width(self) -> float:
-        return float(max(np.linalg.norm(self.left_shoulder - self.right_shoulder), 1.0))
+        return max(float(np.linalg.norm(self.left_shoulder - self.right_shoulder)), 1.0)
 
     @property
     def face_width(self) -> float:
@@ -114,9 +114,9 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         sy = float(chin[1]) + 0.75 * face_h
         half = 1.25 * (x1 - x0)
         rs, ls = np.array([cx - half, sy]), np.array([cx + half, sy])
-        re, le = rs + [-0.2 * half, 1.2 * half], ls + [0.2 * half, 1.2 * half]
-        rw, lw = re + [0, 1.1 * half], le + [0, 1.1 * half]
-        rh, lh = rs + [0.25 * half, 2.6 * half], ls + [-0.25 * half, 2.6 * half]
+        re, le = rs + np.array([-0.2 * half, 1.2 * half]), ls + np.array([0.2 * half, 1.2 * half])
+        rw, lw = re + np.array([0, 1.1 * half]), le + np.array([0, 1.1 * half])
+        rh, lh = rs + np.array([0.25 * half, 2.6 * half]), ls + np.array([-0.25 * half, 2.6 * half])
         hands = np.zeros((0, 2), dtype=np.float32)
     return BodyGeometry(
         left_shoulder=ls.astype(np.float32),
@@ -190,7 +190,7 @@ def _capsule(shape: tuple[int, int], a: np.ndarray, b: np.ndarray, radius: float
 
 def head_mask(shape: tuple[int, int], analysis: PersonAnalysis, geometry: BodyGeometry) -> np.ndarray:
     """The face oval (slightly grown) and everything above the chin within the head's width: never clothing."""
-    height, width = shape
+    width = shape[1]
     head = np.zeros(shape, bool)
     x0, y0, x1, y1 = geometry.face_box
     if analysis.face is not None:
@@ -198,7 +198,9 @@ def head_mask(shape: tuple[int, int], analysis: PersonAnalysis, geometry: BodyGe
         centre = oval.mean(axis=0)
         head |= _polygon(shape, centre + (oval - centre) * 1.06)
     else:
-        cv2.ellipse(head.view(np.uint8), ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, 1, -1)  # type: ignore[call-overload]
+        ellipse = np.zeros(shape, np.uint8)
+        cv2.ellipse(ellipse, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, 1, -1)
+        head |= ellipse.astype(bool)
     pad = 0.45 * geometry.face_width
     chin_y = int(geometry.chin[1] + 0.04 * geometry.face_height)
     head[: max(0, chin_y), max(0, int(x0 - pad)) : min(width, int(x1 + pad))] = True
@@ -212,10 +214,10 @@ def torso_polygon(geometry: BodyGeometry, grow: float = 0.12) -> np.ndarray:
     out = np.sign(ls[0] - rs[0]) or 1.0
     return np.array(
         [
-            rs + [-out * grow * sw, -0.02 * sw],
-            ls + [out * grow * sw, -0.02 * sw],
-            lh + [out * (grow + 0.08) * sw, 0.25 * sw],
-            rh + [-out * (grow + 0.08) * sw, 0.25 * sw],
+            rs + np.array([-out * grow * sw, -0.02 * sw]),
+            ls + np.array([out * grow * sw, -0.02 * sw]),
+            lh + np.array([out * (grow + 0.08) * sw, 0.25 * sw]),
+            rh + np.array([-out * (grow + 0.08) * sw, 0.25 * sw]),
         ],
         dtype=np.float32,
     )
@@ -268,7 +270,7 @@ class GarmentRegions:
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """Close holes that do not touch the image border (patches, name tags, logos inside the garment)."""
-    count, labels = cv2.connectedComponents((~mask).astype(np.uint8))
+    _count, labels = cv2.connectedComponents((~mask).astype(np.uint8))
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     holes = (labels > 0) & ~np.isin(labels, border)
     return mask | holes
@@ -279,7 +281,7 @@ def old_clothing_mask(
 ) -> np.ndarray:
     """The clothes in the photo: GrabCut at low resolution, seeded from the torso, patches filled."""
     height, width = matte.shape
-    scale = min(1.0, 320.0 / max(height, width))
+    scale = min(1.0, 256.0 / max(height, width))
     small = (max(8, round(width * scale)), max(8, round(height * scale)))
     person = matte > 0.5
     torso = _polygon((height, width), torso_polygon(geometry, grow=0.0))
@@ -296,7 +298,7 @@ def old_clothing_mask(
     if (seeds_small == cv2.GC_FGD).any() and (seeds_small == cv2.GC_BGD).any():
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
-        cv2.grabCut(image_small, seeds_small, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(image_small, seeds_small, (0, 0, 1, 1), bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
     clothing_small = np.isin(seeds_small, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     clothing = cv2.resize(clothing_small, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, width // 40) | 1,) * 2)

@@ -40,7 +40,7 @@ def garment_mask(rgb: np.ndarray) -> np.ndarray:
     if (seeds == cv2.GC_FGD).sum() > 50:
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
-        cv2.grabCut(rgb, seeds, None, bgd, fgd, 2, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(rgb, seeds, (0, 0, 1, 1), bgd, fgd, 2, cv2.GC_INIT_WITH_MASK)
     mask = np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
     if count <= 1:
@@ -48,7 +48,7 @@ def garment_mask(rgb: np.ndarray) -> np.ndarray:
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     mask = labels == largest
     # Holes inside the garment (a white logo on a white background colour) belong to it.
-    inverse_count, inverse = cv2.connectedComponents((~mask).astype(np.uint8))
+    _count, inverse = cv2.connectedComponents((~mask).astype(np.uint8))
     border_labels = np.unique(np.concatenate([inverse[0], inverse[-1], inverse[:, 0], inverse[:, -1]]))
     mask |= (inverse > 0) & ~np.isin(inverse, border_labels)
     if mask.sum() < 0.03 * height * width:
@@ -105,7 +105,9 @@ def flatten_garment(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     done = mask.copy()
     for sigma_fill in (4.0, 16.0, 64.0):
         cover = cv2.GaussianBlur(weights, (0, 0), sigma_fill)
-        estimate = cv2.GaussianBlur(albedo * weights[..., None], (0, 0), sigma_fill) / np.maximum(cover, 1e-6)[..., None]
+        estimate = (
+            cv2.GaussianBlur(albedo * weights[..., None], (0, 0), sigma_fill) / np.maximum(cover, 1e-6)[..., None]
+        )
         todo = ~done & (cover > 1e-3)
         filled = np.where(todo[..., None], estimate, filled)
         done |= todo

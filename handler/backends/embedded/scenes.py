@@ -29,12 +29,12 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     sigma = max(2.0, max(height, width) / 120)
     solid = (alpha > 0.97).astype(np.float32)
     empty = (alpha < 0.03).astype(np.float32)
-    inside = cv2.GaussianBlur(image * solid[..., None], (0, 0), sigma) / np.maximum(
-        cv2.GaussianBlur(solid, (0, 0), sigma), 1e-4
-    )[..., None]
-    behind = cv2.GaussianBlur(image * empty[..., None], (0, 0), sigma) / np.maximum(
-        cv2.GaussianBlur(empty, (0, 0), sigma), 1e-4
-    )[..., None]
+    inside = (
+        fabric.fast_blur(image * solid[..., None], sigma) / np.maximum(fabric.fast_blur(solid, sigma), 1e-4)[..., None]
+    )
+    behind = (
+        fabric.fast_blur(image * empty[..., None], sigma) / np.maximum(fabric.fast_blur(empty, sigma), 1e-4)[..., None]
+    )
     a = np.clip(alpha, 0.0, 1.0)[..., None]
     solved = np.clip((image - (1 - a) * behind) / np.maximum(a, 0.05), 0, 255)
     trust = np.clip((a - 0.2) / 0.5, 0, 1)
@@ -48,9 +48,9 @@ def studio_background(alpha: np.ndarray) -> np.ndarray:
     dx, dy = int(0.02 * width), int(0.012 * height)
     shifted = np.zeros_like(alpha)
     shifted[dy:, dx:] = alpha[: height - dy, : width - dx]
-    shadow = cv2.GaussianBlur(shifted, (0, 0), 0.025 * width) * 0.14
+    shadow = fabric.fast_blur(shifted, 0.025 * width) * 0.14
     floor = np.clip((np.arange(height, dtype=np.float32)[:, None] / height - 0.9) / 0.1, 0, 1)
-    shadow = np.maximum(shadow, cv2.GaussianBlur(alpha, (0, 0), 0.04 * width) * floor * 0.12)
+    shadow = np.maximum(shadow, fabric.fast_blur(alpha, 0.04 * width) * floor * 0.12)
     return np.repeat((255.0 * (1 - shadow))[..., None], 3, axis=2)
 
 
@@ -74,14 +74,14 @@ def composite_environment_array(rgb: np.ndarray, alpha: np.ndarray, style: str, 
     person_linear = fabric.srgb_to_linear(foreground) * balance
     foreground = fabric.linear_to_srgb(person_linear).astype(np.float32)
     # Light wrap: the bright scene bleeds over the person's edge, as it does through a real lens.
-    wrap_light = cv2.GaussianBlur(scene, (0, 0), 0.02 * width)
-    inner = cv2.GaussianBlur(alpha, (0, 0), 0.008 * width)
+    wrap_light = fabric.fast_blur(scene, 0.02 * width)
+    inner = fabric.fast_blur(alpha, 0.008 * width)
     wrap = np.clip(alpha * (1 - inner) * 1.6, 0, 0.6)[..., None]
     foreground = foreground * (1 - wrap) + wrap_light * wrap
     # Contact: the person darkens the scene close behind them a little.
-    occlusion = cv2.GaussianBlur(alpha, (0, 0), 0.05 * width) * 0.18
-    scene = scene * (1 - occlusion[..., None])
-    return composite(foreground, alpha, scene)
+    occlusion = fabric.fast_blur(alpha, 0.05 * width) * 0.18
+    shaded = scene * (1 - occlusion[..., None])
+    return composite(foreground, alpha, shaded)
 
 
 def choose_scene(style: str, seed: int) -> str:
@@ -99,7 +99,7 @@ def paint_scene(style: Style | str, seed: int, shape: tuple[int, int]) -> np.nda
     canvas, lights = painter(small, rng)
     canvas = _lens(canvas, lights)
     full = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_CUBIC)
-    full = cv2.GaussianBlur(full, (0, 0), max(1.0, width / 400))
+    full = fabric.fast_blur(full, max(1.0, width / 400))
     grade = np.array(
         [(1.06, 1.0, 0.9), (1.0, 1.0, 1.0), (0.95, 1.0, 1.06), (1.08, 1.02, 0.88)][int(rng.integers(4))], np.float32
     )
@@ -114,10 +114,10 @@ def _lens(canvas: np.ndarray, lights: np.ndarray) -> np.ndarray:
     radius = max(2, int(min(height, width) * 0.035))
     disc = np.zeros((2 * radius + 1, 2 * radius + 1), np.float32)
     cv2.circle(disc, (radius, radius), radius, 1.0, -1)
-    disc = cv2.GaussianBlur(disc, (0, 0), 0.6)
+    disc = fabric.fast_blur(disc, 0.6)
     disc /= disc.sum()
     blurred = cv2.filter2D(canvas, -1, disc)
-    blurred = cv2.GaussianBlur(blurred, (0, 0), radius * 0.4)
+    blurred = fabric.fast_blur(blurred, radius * 0.4)
     bokeh = cv2.filter2D(lights, -1, disc) * (disc.size * 0.16)
     return np.clip(blurred + bokeh, 0, 255)
 
@@ -185,7 +185,9 @@ def _office(shape: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarra
     view = _gradient(wy1 - wy0, max(1, wx1 - wx0), (200, 220, 240), (235, 235, 230))
     skyline = _noise((wy1 - wy0, max(1, wx1 - wx0)), 6, rng)
     view = np.where((skyline > 0.55)[..., None], view * 0.85, view)
-    canvas[wy0:wy1, max(0, wx0) : wx1] = view[:, max(0, -wx0) : max(0, -wx0) + canvas[wy0:wy1, max(0, wx0) : wx1].shape[1]]
+    canvas[wy0:wy1, max(0, wx0) : wx1] = view[
+        :, max(0, -wx0) : max(0, -wx0) + canvas[wy0:wy1, max(0, wx0) : wx1].shape[1]
+    ]
     mullion = max(1, width // 120)
     for mx in range(wx0, wx1 + 1, max(4, (wx1 - wx0) // int(rng.integers(3, 5)))):
         canvas[wy0:wy1, max(0, mx) : max(0, mx) + mullion] = (70, 72, 75)

@@ -109,7 +109,9 @@ def test_neutral_garments_have_the_right_lightness(name: str, description: str, 
     assert low <= lightness <= high
 
 
-@pytest.mark.parametrize(("name", "description"), [("astronaut", "emerald green knit sweater"), ("grace_hopper", "mustard yellow t-shirt")])
+@pytest.mark.parametrize(
+    ("name", "description"), [("astronaut", "emerald green knit sweater"), ("grace_hopper", "mustard yellow t-shirt")]
+)
 def test_old_garment_colour_does_not_survive(name: str, description: str) -> None:
     before = rgb2lab(garment_pixels(name, np.asarray(photo(name)))[None] / 255.0)[0]
     after = rgb2lab(garment_pixels(name, render(name, description))[None] / 255.0)[0]
@@ -156,7 +158,21 @@ def test_reference_garment_colours_and_logo_are_worn() -> None:
     from PIL import ImageDraw
 
     draw = ImageDraw.Draw(garment)
-    draw.polygon([(120, 30), (280, 30), (380, 120), (330, 170), (300, 140), (300, 400), (100, 400), (100, 140), (70, 170), (20, 120)], fill=(30, 140, 60))
+    draw.polygon(
+        [
+            (120, 30),
+            (280, 30),
+            (380, 120),
+            (330, 170),
+            (300, 140),
+            (300, 400),
+            (100, 400),
+            (100, 140),
+            (70, 170),
+            (20, 120),
+        ],
+        fill=(30, 140, 60),
+    )
     draw.ellipse((170, 110, 230, 170), fill=(250, 210, 20))  # a yellow logo on the chest
     image = np.asarray(try_on(photo("grace_hopper"), "t-shirt", mode="studio", seed=3, garment=garment).image)
     pixels = garment_pixels("grace_hopper", image)
