@@ -27,7 +27,7 @@ from handler.backends.embedded.garment_regions import (
     skin_probability,
     torso_polygon,
 )
-from handler.backends.embedded.person_analysis import CHEEK_POINTS, PersonAnalysis, analyse_person
+from handler.backends.embedded.person_analysis import CHEEK_POINTS, FACE_OVAL, PersonAnalysis, analyse_person
 from handler.garment_description import GarmentDescription, GarmentItem, implied_colour, lookup_colour
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
@@ -115,7 +115,7 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
         median = float(np.median(luminance[members])) + 1e-4
         shading[members] = luminance[members] / median
         # Dark cloth carries mostly JPEG noise in its texture: trust its fine shading less.
-        gain[members] = float(np.clip(np.sqrt(median) / 0.45, 0.35, 1.0))
+        gain[members] = float(np.clip(np.sqrt(median) / 0.45, 0.2, 1.0))
         valid |= members
     # Whatever stands out of its neighbourhood (badges, ribbons, letters) is print too.
     level = np.clip(np.sqrt(luminance) * 255.0, 0, 255).astype(np.uint8)
@@ -141,7 +141,7 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     fine = _blur(shading, 0.7) / np.maximum(broad, 1e-3)
     gain = _masked_blur(gain, valid | region, 0.02 * sw)
     fine = np.clip(1 + (fine - 1) * gain, 0.55, 1.45)
-    fine = fine * gain + _blur(fine, 1.8) * (1 - gain)
+    fine = fine * gain + _blur(fine, 2.5) * (1 - gain)
     fine = np.where(prints, 1.0, fine)
     return Shading(broad.astype(np.float32), fine.astype(np.float32), prints)
 
@@ -327,16 +327,48 @@ def _opening(
     return opening, lapel, gap
 
 
-def shoulder_line(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
-    """The top of the new garment beside the neck: sloping from the neck base over the shoulders."""
-    sw = geometry.shoulder_width
+def _shoulder_curve(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
+    """The top of the new garment's shoulders: from the neck base sloping down to above the shoulder joints."""
     dx = np.abs(xs - geometry.centre_x)
-    span = max(abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x))
     half = geometry.neck_half_width
-    t = np.clip((dx - half) / max(span - half, 1.0), 0, None)
-    base = geometry.neck_base_y
-    top = max(geometry.shoulder_y - 0.3 * sw, base + 0.06 * sw)
-    return np.where(t <= 1, base + (top - base) * np.sin(np.clip(t, 0, 1) * np.pi / 2), top + (t - 1) * 0.6 * sw)
+    span = max(abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x))
+    t = np.clip((dx - half) / max(span - half, 1.0), 0, 1)
+    base = geometry.neck_base_y - 0.05 * geometry.shoulder_width
+    top = max(geometry.shoulder_y - 0.14 * geometry.shoulder_width, base)
+    return base + (top - base) * np.sin(t * np.pi / 2)
+
+
+def _beside_the_head(
+    rgb: np.ndarray,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    head: np.ndarray,
+    skin: np.ndarray,
+    person: np.ndarray,
+) -> np.ndarray:
+    """Beside the jaw, below the ears: keep hair and skin, drop the rest (the top of an old collar)."""
+    if analysis.face is None:
+        return np.zeros_like(head)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    height, width = head.shape
+    fw = geometry.face_width
+    samples = []
+    for index, side in ((127, -1), (356, 1), (234, -1), (454, 1)):  # temples and cheekbones, outside the oval
+        x, y = analysis.face[index]
+        x = int(np.clip(x + side * 0.12 * fw, 0, width - 1))
+        y = int(np.clip(y, 0, height - 1))
+        r = max(2, int(0.04 * fw))
+        samples.append(lab[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1].reshape(-1, 3))
+    hair = np.median(np.concatenate(samples), axis=0)
+    x0, y0, x1, y1 = geometry.face_box
+    jaw = int(geometry.chin[1] - 0.15 * geometry.face_height)
+    zone = np.zeros_like(head)
+    zone[jaw : int(geometry.chin[1] + 0.05 * geometry.face_height), max(0, int(x0 - 0.45 * fw)) : int(x1 + 0.45 * fw)] = True
+    oval = analysis.face[list(FACE_OVAL)]
+    inside = np.zeros(head.shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(oval.mean(axis=0) + (oval - oval.mean(axis=0)) * 1.06).astype(np.int32)], 1)
+    hair_like = np.linalg.norm(lab - hair, axis=2) < 28
+    return zone & person & ~inside.astype(bool) & ~hair_like & (skin < 0.3)
 
 
 def dress_person(
@@ -379,14 +411,17 @@ def dress_person(
     neck_hole = neck_cut & neck_shape & person & ~head
     bare_neck = neck_hole & (skin < 0.5)
     # Old clothes standing well above the shoulders (a spacesuit's collar ring) go; shoulders stay.
-    line = shoulder_line(geometry, xs)
     span = 1.15 * max(
         abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x)
     )
     beside = np.abs(xs - geometry.centre_x) < span
-    removed = person & ~head & ~neck_shape & beside & (ys < line) & (skin < 0.5)
+    # Only what stands far above the shoulders and is not the garment (a spacesuit's collar ring) goes;
+    # below that, whatever is not skin becomes the new garment's shoulders.
+    high = _shoulder_curve(geometry, xs)
+    removed = person & ~head & ~neck_shape & beside & (ys < high) & (skin < 0.5) & ~old
+    removed |= _beside_the_head(rgb, analysis, geometry, head, skin, person) & ~neck_shape
     # Whatever covered the chest below the new neckline (a dark collar, a scarf, a collar ring) is now garment.
-    collar_zone = beside & (ys >= line) & (ys < geometry.shoulder_y + 0.3 * geometry.shoulder_width) & (skin < 0.4)
+    collar_zone = beside & (ys >= high) & (ys < geometry.shoulder_y + 0.3 * geometry.shoulder_width) & (skin < 0.4)
     collar_zone &= person & ~head
     garment = (old | collar_zone) & ~neck_hole & ~removed & ~bare_arm
     if depth < 0:  # a turtleneck climbs the neck
@@ -436,7 +471,10 @@ def dress_person(
         bare_soft = _blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
         out = out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
 
-    removed_soft = _blur(cv2.dilate(removed.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32), 1.2)
+    grow = max(3, int(0.012 * max(height, width))) | 1
+    grown = cv2.dilate(removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~neck_shape
+    grown &= ~(head & ~removed)
+    removed_soft = _blur(grown.astype(np.float32), 1.2) * (1 - _blur(neck_shape.astype(np.float32), 1.2))
     new_matte = np.clip(matte * (1 - removed_soft), 0, 1)
     return DressedPerson(
         rgb=fabric.linear_to_srgb(out),
