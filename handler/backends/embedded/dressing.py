@@ -355,18 +355,24 @@ def _beside_the_head(
     samples = []
     for index, side in ((127, -1), (356, 1), (234, -1), (454, 1)):  # temples and cheekbones, outside the oval
         x, y = analysis.face[index]
-        x = int(np.clip(x + side * 0.12 * fw, 0, width - 1))
+        x = int(np.clip(x + side * 0.05 * fw, 0, width - 1))
         y = int(np.clip(y, 0, height - 1))
-        r = max(2, int(0.04 * fw))
-        samples.append(lab[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1].reshape(-1, 3))
-    hair = np.median(np.concatenate(samples), axis=0)
+        r = max(2, int(0.03 * fw))
+        window = (slice(max(0, y - r), y + r + 1), slice(max(0, x - r), x + r + 1))
+        samples.append(lab[window][person[window]].reshape(-1, 3))
+    pool = np.concatenate(samples)
+    if len(pool) < 5:
+        return np.zeros_like(head)
+    hair = np.median(pool, axis=0)
     x0, y0, x1, y1 = geometry.face_box
-    jaw = int(geometry.chin[1] - 0.15 * geometry.face_height)
+    middle = (y0 + y1) // 2
     zone = np.zeros_like(head)
-    zone[jaw : int(geometry.chin[1] + 0.05 * geometry.face_height), max(0, int(x0 - 0.45 * fw)) : int(x1 + 0.45 * fw)] = True
+    zone[
+        middle : int(geometry.chin[1] + 0.05 * geometry.face_height), max(0, int(x0 - 0.45 * fw)) : int(x1 + 0.45 * fw)
+    ] = True
     oval = analysis.face[list(FACE_OVAL)]
     inside = np.zeros(head.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(oval.mean(axis=0) + (oval - oval.mean(axis=0)) * 1.06).astype(np.int32)], 1)
+    cv2.fillPoly(inside, [np.round(oval.mean(axis=0) + (oval - oval.mean(axis=0)) * 1.12).astype(np.int32)], 1)
     hair_like = np.linalg.norm(lab - hair, axis=2) < 28
     return zone & person & ~inside.astype(bool) & ~hair_like & (skin < 0.3)
 
@@ -464,7 +470,15 @@ def dress_person(
         dx = np.abs(xs - geometry.centre_x) / max(geometry.neck_half_width, 1.0)
         under_chin = np.clip((ys - geometry.chin[1]) / (0.45 * geometry.face_height), 0, 1)
         neck_light = (0.45 + 0.5 * under_chin**0.7) * (1 - 0.35 * np.clip(dx, 0, 1.5) ** 2)
-        arm_light = np.clip(_blur(shading.broad, 0.03 * geometry.shoulder_width), 0.6, 1.2)
+        # An arm is a cylinder: lit in the middle, darker towards its edges, with the sleeve's broad light.
+        g = geometry
+        across_arm = np.minimum(
+            _arm_distance(xs, ys, g.left_shoulder, g.left_elbow, g.left_wrist),
+            _arm_distance(xs, ys, g.right_shoulder, g.right_elbow, g.right_wrist),
+        ) / (0.13 * g.shoulder_width)
+        roundness = 1.0 - 0.5 * np.clip(across_arm, 0, 1.4) ** 2
+        arm_light = np.clip(_blur(shading.broad, 0.03 * g.shoulder_width), 0.6, 1.2) * np.clip(roundness, 0.35, 1)
+        arm_light *= 1 + (shading.fine - 1) * 0.3
         light = np.where(bare_neck, neck_light, arm_light)
         pores = 1 + 0.05 * (fabric.value_noise(shape, geometry.face_width / 3, seed) - 0.5)
         skin_render = skin_rgb * 0.9 * (light * pores)[..., None]

@@ -155,9 +155,9 @@ def pattern_albedo(
     if pattern == "houndstooth":
         return _houndstooth(base, second, u, v)
     if pattern == "herringbone":
-        column = np.floor(u / 1.2)
+        column = np.floor(u / 2.0)
         direction = np.where(column % 2 == 0, 1.0, -1.0)
-        lines = _band(_periodic(v + direction * (u % 1.2), 0.5), 0.12, px)
+        lines = _band(_periodic(v + direction * (u % 2.0), 0.9), 0.22, px)
         return _mix(base, second * 0.5 + main * 0.5, lines * 0.7)
     if pattern in ("leopard", "zebra"):
         if pattern == "zebra":
