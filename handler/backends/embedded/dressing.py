@@ -153,14 +153,26 @@ class GarmentCoordinates:
     across: np.ndarray  # px from the torso axis (signed)
     along: np.ndarray  # px down the torso axis from the neck base
     on_arm: np.ndarray  # bool
+    origin: tuple[int, int] = (0, 0)  # x, y of the first pixel in the image (the arrays may be a crop)
 
 
-def garment_coordinates(geometry: BodyGeometry, shape: tuple[int, int], fine: np.ndarray) -> GarmentCoordinates:
-    """Body-aligned cm for every pixel: a cylinder around the torso, one around each arm, bent by the folds."""
+def garment_coordinates(
+    geometry: BodyGeometry,
+    shape: tuple[int, int],
+    fine: np.ndarray,
+    origin: tuple[int, int] = (0, 0),
+    on_arm: np.ndarray | None = None,
+) -> GarmentCoordinates:
+    """Body-aligned cm for every pixel: a cylinder around the torso, one around each arm, bent by the folds.
+
+    ``shape`` and ``fine`` may be a crop of the image starting at ``origin`` (x, y); ``on_arm`` is
+    then the crop of the arm mask.
+    """
     height, width = shape
     sw = geometry.shoulder_width
     cm = SHOULDER_CM / sw
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    x0, y0 = origin
+    ys, xs = np.mgrid[y0 : y0 + height, x0 : x0 + width].astype(np.float32)
     top = np.array([geometry.centre_x, geometry.neck_base_y], np.float32)
     hips = (geometry.left_hip + geometry.right_hip) / 2
     shoulders = (geometry.left_shoulder + geometry.right_shoulder) / 2
@@ -175,7 +187,8 @@ def garment_coordinates(geometry: BodyGeometry, shape: tuple[int, int], fine: np
     radius = 0.62 * sw
     u = radius * np.arcsin(np.clip(across / radius, -0.999, 0.999)) * cm
     v = along * cm
-    on_arm = arm_mask(shape, geometry) & ~_polygon_mask(shape, torso_polygon(geometry, grow=0.02))
+    if on_arm is None:
+        on_arm = arm_mask(shape, geometry) & ~_polygon_mask(shape, torso_polygon(geometry, grow=0.02))
     g = geometry
     left_nearer = _arm_distance(xs, ys, g.left_shoulder, g.left_elbow, g.left_wrist) < _arm_distance(
         xs, ys, g.right_shoulder, g.right_elbow, g.right_wrist
@@ -205,7 +218,7 @@ def garment_coordinates(geometry: BodyGeometry, shape: tuple[int, int], fine: np
     folds = _blur(fine - 1.0, 0.012 * sw)
     v = v + 1.2 * folds
     u = u + 0.4 * folds
-    return GarmentCoordinates(u.astype(np.float32), v.astype(np.float32), across, along, on_arm)
+    return GarmentCoordinates(u.astype(np.float32), v.astype(np.float32), across, along, on_arm, origin)
 
 
 def _polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
@@ -441,13 +454,24 @@ def dress_person(
         bare_neck &= ~collar
         removed &= ~collar
 
-    shading = garment_shading(rgb, old, geometry)
-    coords = garment_coordinates(geometry, shape, shading.fine)
-    albedo = garment_albedo.sample(coords, geometry) if garment_albedo is not None else None
+    full_shading = garment_shading(rgb, old, geometry)
     linear = fabric.srgb_to_linear(rgb)
     out = linear.copy()
+    garment_soft_full = _blur(garment.astype(np.float32), 0.8)
+    # The fabric is only drawn inside the garment's bounding box.
+    rows, cols = np.nonzero(garment_soft_full > 0.002)
+    if rows.size:
+        crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
+    else:
+        crop = (slice(0, 1), slice(0, 1))
+    shading = Shading(full_shading.broad[crop], full_shading.fine[crop], full_shading.print_mask[crop])
+    origin = (crop[1].start, crop[0].start)
+    coords = garment_coordinates(
+        geometry, shading.broad.shape, shading.fine, origin=origin, on_arm=(arms | bare_arm)[crop]
+    )
+    albedo = garment_albedo.sample(coords, geometry) if garment_albedo is not None else None
     outer_fabric = render_fabric(outer, coords, shading, geometry, seed, albedo=albedo)
-    garment_soft = _blur(garment.astype(np.float32), 0.8)
+    garment_soft = garment_soft_full[crop]
     if has_opening and inner is not None and outer is not None:
         opening, lapel, gap = _opening(coords, geometry, outer)
         inner_fabric = render_fabric(inner, coords, shading, geometry, seed + 1, fallback_colour="white")
@@ -462,7 +486,9 @@ def dress_person(
         layered = outer_fabric * (1 - opening_soft[..., None]) + inner_fabric * opening_soft[..., None]
     else:
         layered = outer_fabric
-    out = out * (1 - garment_soft[..., None]) + layered * garment_soft[..., None]
+    out[crop] = out[crop] * (1 - garment_soft[..., None]) + layered * garment_soft[..., None]
+    garment_soft = garment_soft_full
+    shading = full_shading
 
     bare = (bare_neck | bare_arm) & person & ~garment
     if bare.any():

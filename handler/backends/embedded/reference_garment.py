@@ -142,7 +142,7 @@ def sample_reference(reference: GarmentAlbedo, coords: GarmentCoordinates, geome
     arm = coords.u > 50.0
     if arm.any():
         height, width = coords.u.shape
-        xs = np.broadcast_to(np.arange(width, dtype=np.float32)[None, :], (height, width))
+        xs = np.broadcast_to(np.arange(width, dtype=np.float32)[None, :] + coords.origin[0], (height, width))
         arm_length_cm = (
             float(np.linalg.norm(geometry.left_elbow - geometry.left_shoulder))
             + float(np.linalg.norm(geometry.left_wrist - geometry.left_elbow))
