@@ -142,7 +142,16 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     gain = _masked_blur(gain, valid | region, 0.02 * sw)
     fine = np.clip(1 + (fine - 1) * gain, 0.55, 1.45)
     fine = fine * gain + _blur(fine, 2.5) * (1 - gain)
-    fine = np.where(prints, 1.0, fine)
+    # Inside prints, clone the folds from beside them so the filled area is not suspiciously smooth.
+    step = max(1, int(0.22 * sw))
+    cloned = np.ones_like(fine)
+    found = np.zeros_like(prints)
+    for dy, dx in ((0, step), (0, -step), (step, 0), (-step, 0), (step, step), (-step, -step)):
+        source_valid = np.roll(valid, (dy, dx), axis=(0, 1))
+        take = prints & ~found & source_valid
+        cloned = np.where(take, np.roll(fine, (dy, dx), axis=(0, 1)), cloned)
+        found |= take
+    fine = np.where(prints, cloned, fine)
     return Shading(broad.astype(np.float32), fine.astype(np.float32), prints)
 
 
@@ -438,7 +447,7 @@ def dress_person(
     # below that, whatever is not skin becomes the new garment's shoulders.
     high = _shoulder_curve(geometry, xs)
     removed = person & ~head & ~neck_shape & beside & (ys < high) & (skin < 0.5) & ~old
-    removed |= _beside_the_head(rgb, analysis, geometry, head, skin, person) & ~neck_shape
+    removed |= _beside_the_head(rgb, analysis, geometry, head, skin, matte > 0.05) & ~neck_shape
     # Whatever covered the chest below the new neckline (a dark collar, a scarf, a collar ring) is now garment.
     collar_zone = beside & (ys >= high) & (ys < geometry.shoulder_y + 0.3 * geometry.shoulder_width) & (skin < 0.4)
     collar_zone &= person & ~head
@@ -515,7 +524,7 @@ def dress_person(
     grown = cv2.dilate(removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~neck_shape
     grown &= ~(head & ~removed)
     removed_soft = _blur(grown.astype(np.float32), 1.2) * (1 - _blur(neck_shape.astype(np.float32), 1.2))
-    new_matte = np.clip(matte * (1 - removed_soft), 0, 1)
+    new_matte = np.clip(matte * (1 - np.clip(removed_soft * 2.0, 0, 1)), 0, 1)
     return DressedPerson(
         rgb=fabric.linear_to_srgb(out),
         matte=new_matte.astype(np.float32),

@@ -202,7 +202,7 @@ def head_mask(shape: tuple[int, int], analysis: PersonAnalysis, geometry: BodyGe
         cv2.ellipse(ellipse, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, 1, -1)
         head |= ellipse.astype(bool)
     pad = 0.45 * geometry.face_width
-    chin_y = int(geometry.chin[1] + 0.04 * geometry.face_height)
+    chin_y = int(geometry.chin[1])
     head[: max(0, chin_y), max(0, int(x0 - pad)) : min(width, int(x1 + pad))] = True
     return head
 
@@ -304,6 +304,14 @@ def old_clothing_mask(
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, width // 40) | 1,) * 2)
     clothing = cv2.morphologyEx(clothing.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
     clothing = _fill_holes(clothing)
+    # Thin things across the torso that GrabCut left out (straps, zips, cords) are garment too;
+    # thick ones (a helmet held in front) are not.
+    candidate = person & torso & ~clothing & ~head & (skin < 0.4)
+    size = max(3, int(0.16 * geometry.shoulder_width)) | 1
+    thick = cv2.morphologyEx(
+        candidate.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    ).astype(bool)
+    clothing |= candidate & ~thick
     return clothing & person & ~head & (skin < 0.5)
 
 
