@@ -92,13 +92,17 @@ def flatten_garment(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The garment's albedo in linear RGB: its own broad lighting divided out, background filled in."""
     linear = fabric.srgb_to_linear(rgb)
     luminance = linear @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    # Edge pixels mix in the background: take colours from a little inside the outline.
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if inner.sum() > 0.5 * mask.sum():
+        mask = inner
     weights = mask.astype(np.float32)
-    sigma = 0.08 * max(rgb.shape[:2])
+    sigma = 0.25 * max(rgb.shape[:2])
     local = cv2.GaussianBlur(luminance * weights, (0, 0), sigma) / np.maximum(
         cv2.GaussianBlur(weights, (0, 0), sigma), 1e-4
     )
     median = float(np.median(luminance[mask])) + 1e-4
-    flattening = np.clip(median / np.maximum(local, 1e-4), 0.5, 2.0)
+    flattening = np.clip(median / np.maximum(local, 1e-4), 0.7, 1.4)
     albedo = np.clip(linear * flattening[..., None], 0, 1)
     # Fill the background with the nearest garment colours so sampling at the garment's edge stays clean.
     filled = np.where(mask[..., None], albedo, 0.0)
@@ -133,7 +137,7 @@ def sample_reference(reference: GarmentAlbedo, coords: GarmentCoordinates, geome
 
     layout = ReferenceLayout(reference.mask)
     cm = SHOULDER_CM / geometry.shoulder_width
-    torso_length_cm = max(geometry.hip_y - geometry.neck_base_y, geometry.shoulder_width) * cm * 1.25
+    torso_length_cm = max(geometry.hip_y - geometry.neck_base_y, geometry.shoulder_width) * cm * 1.05
     garment_height = layout.bottom - layout.top
     # Torso: the body's width at the chest (about 0.9 shoulder widths) spans the garment's torso.
     half_cm = 0.5 * SHOULDER_CM * 0.95
