@@ -107,7 +107,7 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         ls, rs = p[L_SHOULDER].copy(), p[R_SHOULDER].copy()
         le, re, lw, rw = p[L_ELBOW].copy(), p[R_ELBOW].copy(), p[L_WRIST].copy(), p[R_WRIST].copy()
         lh, rh = p[L_HIP].copy(), p[R_HIP].copy()
-        visible = analysis.pose[list(HAND_POINTS), 2] > 0.5
+        visible = analysis.pose[list(HAND_POINTS), 2] > 0.25
         hands = p[list(HAND_POINTS)][visible]
     else:
         cx = float(chin[0])
@@ -223,6 +223,15 @@ def torso_polygon(geometry: BodyGeometry, grow: float = 0.12) -> np.ndarray:
     )
 
 
+def hands_mask(shape: tuple[int, int], geometry: BodyGeometry) -> np.ndarray:
+    """Discs around the visible finger and wrist points: hands (bare or gloved) are never the garment."""
+    mask = np.zeros(shape, np.uint8)
+    radius = max(2, int(0.07 * geometry.shoulder_width))
+    for x, y in geometry.hands:
+        cv2.circle(mask, (int(x), int(y)), radius, 1, -1)
+    return mask.astype(bool)
+
+
 def arm_mask(shape: tuple[int, int], geometry: BodyGeometry, upper_fraction: float = 1.0) -> np.ndarray:
     """Capsules along the arms; ``upper_fraction`` < 1 keeps only that part of the upper arm."""
     sw = geometry.shoulder_width
@@ -292,7 +301,7 @@ def old_clothing_mask(
     seeds[person & ~head & (torso | arms)] = cv2.GC_PR_FGD
     seeds[person & ~head & ~(torso | arms)] = cv2.GC_PR_BGD
     seeds[core] = cv2.GC_FGD
-    seeds[~person | head | (skin > 0.6)] = cv2.GC_BGD
+    seeds[~person | head | (skin > 0.6) | hands_mask((height, width), geometry)] = cv2.GC_BGD
     seeds_small = cv2.resize(seeds, small, interpolation=cv2.INTER_NEAREST)
     image_small = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
     if (seeds_small == cv2.GC_FGD).any() and (seeds_small == cv2.GC_BGD).any():
@@ -312,7 +321,7 @@ def old_clothing_mask(
         candidate.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     ).astype(bool)
     clothing |= candidate & ~thick
-    return clothing & person & ~head & (skin < 0.5)
+    return clothing & person & ~head & (skin < 0.5) & ~hands_mask((height, width), geometry)
 
 
 def measure_neck(skin: np.ndarray, matte: np.ndarray, geometry: BodyGeometry) -> BodyGeometry:

@@ -7,6 +7,7 @@ call from two threads at once: one lock guards them (the local server is threade
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ CHIN, FOREHEAD = 152, 10
 
 # Pose landmark indices (BlazePose, 33 points).
 NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP = 0, 11, 12, 13, 14, 15, 16, 23, 24
-HAND_POINTS = (15, 16, 17, 18, 19, 20, 21, 22)
+HAND_POINTS = (17, 18, 19, 20, 21, 22)  # pinky, index, thumb of each hand
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class _Models:
     """The three MediaPipe graphs of one process."""
 
     def __init__(self) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ warnings would flood the server log
         from mediapipe.python.solutions import face_mesh, pose, selfie_segmentation
 
         self.segmentation: Any = selfie_segmentation.SelfieSegmentation(model_selection=0)

@@ -97,15 +97,51 @@ def paint_scene(style: Style | str, seed: int, shape: tuple[int, int]) -> np.nda
     kind = choose_scene(style, seed)
     painter = {"street": _street, "office": _office, "park": _park}[kind]
     canvas, lights = painter(small, rng)
-    canvas = _lens(canvas, lights)
-    full = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_CUBIC)
+    canvas = _daylight(canvas, rng)
+    blurred = _lens(canvas, np.zeros_like(lights))
+    full = cv2.resize(blurred, (width, height), interpolation=cv2.INTER_CUBIC)
     full = fabric.fast_blur(full, max(1.0, width / 400))
+    full = full + _bokeh(lights, (height, width))
+    full = full * _vignette((height, width))[..., None]
     grade = np.array(
         [(1.06, 1.0, 0.9), (1.0, 1.0, 1.0), (0.95, 1.0, 1.06), (1.08, 1.02, 0.88)][int(rng.integers(4))], np.float32
     )
     full = full * grade
     grain = np.random.default_rng(seed + 1).normal(0, 2.2, (height, width, 1)).astype(np.float32)
     return np.clip(full + grain, 0, 255).astype(np.uint8)
+
+
+def _daylight(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One light source: a soft gradient across the scene and a haze that lifts the far distance."""
+    height, width = canvas.shape[:2]
+    sun_x = rng.uniform(-0.3, 1.3) * width
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    distance = np.hypot((xs - sun_x) / width, (ys + 0.3 * height) / height)
+    light = 1.12 - 0.3 * np.clip(distance, 0, 1.4)
+    haze_colour = canvas[: max(1, height // 10)].reshape(-1, 3).mean(axis=0)
+    haze = np.clip(1.0 - np.abs(ys / height - 0.45) / 0.35, 0, 1)[..., None] * 0.18
+    return np.clip((canvas * (1 - haze) + haze_colour * haze) * light[..., None], 0, 255)
+
+
+def _bokeh(lights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Out-of-focus highlights as round discs with a brighter rim, drawn at full size."""
+    height, width = shape
+    out = np.zeros((height, width, 3), np.float32)
+    scale_y, scale_x = height / lights.shape[0], width / lights.shape[1]
+    radius = max(3, int(min(height, width) * 0.03))
+    for y, x in zip(*np.nonzero(lights.max(axis=2) > 0), strict=True):
+        colour = lights[y, x] * 0.22
+        centre = (int(x * scale_x), int(y * scale_y))
+        cv2.circle(out, centre, radius, colour.tolist(), -1, lineType=cv2.LINE_AA)
+        cv2.circle(out, centre, radius, (colour * 0.6).tolist(), max(1, radius // 6), lineType=cv2.LINE_AA)
+    return fabric.fast_blur(out, max(0.8, radius * 0.08))
+
+
+def _vignette(shape: tuple[int, int]) -> np.ndarray:
+    height, width = shape
+    ys = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
+    xs = np.linspace(-1, 1, width, dtype=np.float32)[None, :]
+    return 1.0 - 0.22 * np.clip(xs**2 + ys**2, 0, 2) / 2
 
 
 def _lens(canvas: np.ndarray, lights: np.ndarray) -> np.ndarray:
@@ -223,10 +259,15 @@ def _park(shape: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray,
     grass = _gradient(height - horizon, width, (120, 150, 70), (85, 120, 50))
     grass = grass * (0.85 + 0.3 * _noise((height - horizon, width), 30, rng)[..., None])
     canvas[horizon:] = grass
-    path_x = int(width * rng.uniform(0.2, 0.8))
+    # Grass darkens towards the camera; a path winds from the horizon to the foreground.
+    depth = np.linspace(0, 1, height - horizon, dtype=np.float32)[:, None, None]
+    canvas[horizon:] = canvas[horizon:] * (1.05 - 0.3 * depth)
+    path_x = width * rng.uniform(0.25, 0.75)
+    bend = width * rng.uniform(-0.35, 0.35)
     for y in range(horizon, height):
         t = (y - horizon) / max(1, height - horizon)
-        half = int(width * (0.02 + 0.18 * t))
-        centre = int(path_x + (t**2) * width * rng.uniform(-0.05, 0.05))
-        canvas[y, max(0, centre - half) : centre + half] = (200, 185, 155)
+        half = int(width * (0.008 + 0.16 * t**1.5))
+        centre = int(path_x + bend * t**2)
+        tone = np.array((205, 190, 160), np.float32) * (1.0 - 0.2 * t)
+        canvas[y, max(0, centre - half) : max(0, centre + half)] = tone
     return canvas.astype(np.float32), lights
