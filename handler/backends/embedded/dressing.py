@@ -19,6 +19,7 @@ from handler.backends.embedded.garment_regions import (
     BodyGeometry,
     arm_mask,
     body_geometry,
+    discount_skin_coloured_clothes,
     head_mask,
     measure_neck,
     neckline_mask,
@@ -416,6 +417,7 @@ def dress_person(
     head = head_mask(shape, analysis, geometry)
     skin = skin_probability(rgb, analysis, geometry)
     geometry = measure_neck(skin, matte, geometry)
+    skin = discount_skin_coloured_clothes(skin, matte, head, geometry)
     old = old_clothing_mask(rgb, matte, head, skin, geometry)
     person = matte > 0.5
 

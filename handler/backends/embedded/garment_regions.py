@@ -339,3 +339,17 @@ def measure_neck(skin: np.ndarray, matte: np.ndarray, geometry: BodyGeometry) ->
         return geometry
     half = float(np.clip(np.median(widths), 0.22 * fw, 0.42 * fw))
     return replace(geometry, neck_half=half)
+
+
+def discount_skin_coloured_clothes(skin: np.ndarray, matte: np.ndarray, head: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
+    """When the chest itself looks like skin, the clothes are skin-coloured (beige, nude, tan): below the
+    neckline, away from the neck and the hands, stop calling them skin."""
+    shape = skin.shape
+    person = matte > 0.5
+    low_neck = neckline_mask(shape, geometry, depth=0.6)
+    chest = _polygon(shape, torso_polygon(geometry, grow=-0.12)) & person & ~head & ~low_neck
+    if chest.sum() < 50 or float((skin[chest] > 0.5).mean()) < 0.5:
+        return skin
+    body = (_polygon(shape, torso_polygon(geometry, grow=0.1)) | arm_mask(shape, geometry)) & ~low_neck
+    body &= ~hands_mask(shape, geometry)
+    return np.where(body, skin * 0.1, skin).astype(np.float32)

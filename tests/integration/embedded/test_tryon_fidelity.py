@@ -213,3 +213,15 @@ def test_backend_is_deterministic_and_safe_from_two_threads() -> None:
     assert [results[i] for i in range(len(jobs))] == sequential
     decoded = Image.open(io.BytesIO(sequential[0]))
     assert decoded.format == "JPEG" and decoded.size == photo(NAMES[0]).size
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_skin_coloured_clothes_are_still_found(name: str) -> None:
+    """Dress the person in a nude t-shirt first, then ask for navy: the skin-coloured garment must go."""
+    nude = recolour_garment(photo(name), "nude cotton t-shirt", seed=1)
+    navy = np.asarray(recolour_garment(nude, "navy blue t-shirt", seed=1))
+    colour = lookup_colour("navy blue")
+    assert colour is not None
+    assert hue_distance(median_hue(garment_pixels(name, navy)), colour.hue_degrees) <= 20
+    lightness = rgb2lab(garment_pixels(name, navy)[None] / 255.0)[0, :, 0]
+    assert float(np.median(lightness)) < 35
