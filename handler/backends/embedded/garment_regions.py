@@ -341,7 +341,9 @@ def measure_neck(skin: np.ndarray, matte: np.ndarray, geometry: BodyGeometry) ->
     return replace(geometry, neck_half=half)
 
 
-def discount_skin_coloured_clothes(skin: np.ndarray, matte: np.ndarray, head: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
+def discount_skin_coloured_clothes(
+    skin: np.ndarray, matte: np.ndarray, head: np.ndarray, geometry: BodyGeometry
+) -> np.ndarray:
     """When the chest itself looks like skin, the clothes are skin-coloured (beige, nude, tan): below the
     neckline, away from the neck and the hands, stop calling them skin."""
     shape = skin.shape
