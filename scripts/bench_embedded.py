@@ -7,6 +7,7 @@ first request after start-up (model load + first image). Prints figures; asserts
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
+    print(f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
     from handler.backends.embedded import EmbeddedTryOnBackend, try_on
     from handler.deadline import Deadline
@@ -59,6 +61,7 @@ def main() -> None:
                 f"{side:>4} px {mode:<11} median {statistics.median(timings):.2f} s"
                 f"  min {min(timings):.2f} s  max {max(timings):.2f} s  ({len(timings)} images)"
             )
+    print(f"load average after: {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)")
 
 
 if __name__ == "__main__":

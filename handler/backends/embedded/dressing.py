@@ -448,7 +448,7 @@ def dress_person(
     # Only what stands far above the shoulders and is not the garment (a spacesuit's collar ring) goes;
     # below that, whatever is not skin becomes the new garment's shoulders.
     high = _shoulder_curve(geometry, xs)
-    removed = person & ~head & ~neck_shape & beside & (ys < high) & (skin < 0.5) & ~old
+    removed = person & ~head & ~neck_shape & beside & (ys < high) & (skin < 0.15) & ~old  # shadowed skin stays
     removed |= _beside_the_head(rgb, analysis, geometry, head, skin, matte > 0.05) & ~neck_shape
     # Whatever covered the chest below the new neckline (a dark collar, a scarf, a collar ring) is now garment.
     collar_zone = beside & (ys >= high) & (ys < geometry.shoulder_y + 0.3 * geometry.shoulder_width) & (skin < 0.4)
