@@ -307,6 +307,26 @@ def _skin_colour(rgb: np.ndarray, analysis: PersonAnalysis, geometry: BodyGeomet
     return np.median(np.concatenate(samples), axis=0).astype(np.float32)
 
 
+def _skin_grain(
+    linear: np.ndarray, analysis: PersonAnalysis, geometry: BodyGeometry, shape: tuple[int, int]
+) -> np.ndarray:
+    """Grain as strong as the cheek's own (pores, freckles, JPEG noise), so painted skin is not plastic."""
+    height, width = shape
+    if analysis.face is None:
+        return np.ones(shape, np.float32)
+    luminance = linear @ LUMA
+    side = max(6, int(0.14 * geometry.face_width))
+    x, y = analysis.face[CHEEK_POINTS[3]].astype(int)  # the middle of a cheek
+    patch = luminance[max(0, y - side // 2) : y + side // 2, max(0, x - side // 2) : x + side // 2]
+    if patch.shape[0] < 6 or patch.shape[1] < 6:
+        return np.ones(shape, np.float32)
+    detail = patch / np.maximum(cv2.GaussianBlur(patch, (0, 0), side / 6), 1e-4)
+    amplitude = float(np.clip(detail.std(), 0.01, 0.06))
+    grain = fabric.value_noise(shape, max(height, width) / 3.0, int(side)) - 0.5
+    soft = fabric.value_noise(shape, geometry.face_width / 4.0, int(side) + 1) - 0.5
+    return (1 + amplitude * (2.5 * grain + 1.5 * soft)).astype(np.float32)
+
+
 def _neckline_depth(item: GarmentItem | None) -> float:
     if item is None:
         return 0.14
@@ -517,7 +537,7 @@ def dress_person(
         arm_light = np.clip(_blur(shading.broad, 0.03 * g.shoulder_width), 0.6, 1.2) * np.clip(roundness, 0.35, 1)
         arm_light *= 1 + (shading.fine - 1) * 0.3
         light = np.where(bare_neck, neck_light, arm_light)
-        pores = 1 + 0.05 * (fabric.value_noise(shape, geometry.face_width / 3, seed) - 0.5)
+        pores = _skin_grain(linear, analysis, geometry, shape)
         skin_render = skin_rgb * 0.9 * (light * pores)[..., None]
         bare_soft = _blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
         out = out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
