@@ -225,3 +225,19 @@ def test_skin_coloured_clothes_are_still_found(name: str) -> None:
     assert hue_distance(median_hue(garment_pixels(name, navy)), colour.hue_degrees) <= 20
     lightness = rgb2lab(garment_pixels(name, navy)[None] / 255.0)[0, :, 0]
     assert float(np.median(lightness)) < 35
+
+
+def test_no_blue_fringe_from_the_old_background_at_the_edge() -> None:
+    """Grace Hopper stands before a blue backdrop: on white, her soft edge must not turn blue."""
+    cutout = np.asarray(remove_background(photo("grace_hopper"))).astype(float)
+    alpha = cutout[..., 3] / 255.0
+    edge = (alpha > 0.1) & (alpha < 0.9)
+    edge[:, :330] = False  # the right side, where the backdrop is plain blue (the flag is on the left)
+    assert edge.sum() > 100
+    original = np.asarray(photo("grace_hopper")).astype(float)
+
+    def blueness(pixels: np.ndarray) -> float:
+        return float(np.mean(pixels[:, 2] - (pixels[:, 0] + pixels[:, 1]) / 2))
+
+    assert blueness(original[edge]) > 25  # the photo's edge pixels are mixed with the blue backdrop
+    assert blueness(cutout[..., :3][edge]) < 15  # the cutout's edge colours are the person's own
