@@ -265,18 +265,6 @@ def neckline_mask(shape: tuple[int, int], geometry: BodyGeometry, depth: float) 
     return ys < edge
 
 
-@dataclass(frozen=True)
-class GarmentRegions:
-    """The masks the renderer needs, all HxW."""
-
-    matte: np.ndarray  # float, the person after the garment changed shape
-    old_clothing: np.ndarray  # bool, the clothes in the photo
-    garment: np.ndarray  # float, the new garment (soft edge)
-    bare_skin: np.ndarray  # float, neck and arms that the new cut uncovers
-    skin: np.ndarray  # float, skin probability
-    head: np.ndarray  # bool
-
-
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """Close holes that do not touch the image border (patches, name tags, logos inside the garment)."""
     _count, labels = cv2.connectedComponents((~mask).astype(np.uint8))
