@@ -375,10 +375,12 @@ def _shoulder_curve(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
     dx = np.abs(xs - geometry.centre_x)
     half = geometry.neck_half_width
     span = max(abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x))
+    sw = geometry.shoulder_width
     t = np.clip((dx - half) / max(span - half, 1.0), 0, 1)
-    base = geometry.neck_base_y - 0.05 * geometry.shoulder_width
-    top = max(geometry.shoulder_y - 0.14 * geometry.shoulder_width, base)
-    return base + (top - base) * np.sin(t * np.pi / 2)
+    base = geometry.neck_base_y - 0.05 * sw
+    top = max(geometry.shoulder_y - 0.14 * sw, base)
+    beyond = np.clip(dx - span, 0, None) / sw  # past the shoulder joint the shoulder rounds down into the arm
+    return base + (top - base) * np.sin(t * np.pi / 2) + 1.2 * sw * beyond**2
 
 
 def _beside_the_head(
