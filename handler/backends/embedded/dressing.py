@@ -285,7 +285,9 @@ def render_fabric(
     light = broad * shading.fine * texture
     linear = albedo * light[..., None]
     if gloss > 0:
-        highlight = np.clip(shading.broad * shading.fine - 1.12, 0, None) ** 1.3 * gloss
+        # Highlights from smoothed light: sharp ones would only show the photo's JPEG noise.
+        sheen_light = _blur(shading.broad * shading.fine, 2.0)
+        highlight = np.clip(sheen_light - 1.15, 0, None) ** 1.3 * gloss * 0.7
         linear = linear + highlight[..., None] * 0.8
     if sheen > 0:
         rim = np.clip(1.0 - shading.broad, 0, 1) * sheen
