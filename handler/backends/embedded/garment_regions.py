@@ -338,8 +338,16 @@ def discount_skin_coloured_clothes(
     person = matte > 0.5
     low_neck = neckline_mask(shape, geometry, depth=0.6)
     chest = _polygon(shape, torso_polygon(geometry, grow=-0.12)) & person & ~head & ~low_neck
-    if chest.sum() < 50 or float((skin[chest] > 0.5).mean()) < 0.5:
+    if chest.sum() < 50:
         return skin
+    if float((skin[chest] > 0.5).mean()) < 0.5:
+        # Small skin-coloured specks on the torso (a beige strap, a tan badge) are not skin:
+        # real skin there (an open collar) is one large piece reaching up to the neck.
+        torso = _polygon(shape, torso_polygon(geometry, grow=0.0)) & person & ~head & ~low_neck
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(((skin > 0.4) & torso).astype(np.uint8))
+        small = np.nonzero(stats[1:, cv2.CC_STAT_AREA] < 0.01 * max(int(torso.sum()), 1))[0] + 1
+        specks = np.isin(labels, small) if count > 1 else np.zeros(shape, bool)
+        return np.where(specks, skin * 0.1, skin).astype(np.float32)
     body = (_polygon(shape, torso_polygon(geometry, grow=0.1)) | arm_mask(shape, geometry)) & ~low_neck
     body &= ~hands_mask(shape, geometry)
     return np.where(body, skin * 0.1, skin).astype(np.float32)
