@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-REQS   := requirements-dev.txt requirements-embedded.txt layers/requirements.txt
+REQS   := requirements-dev.txt requirements-embedded.txt requirements-embedded-nodeps.txt layers/requirements.txt
 HOST   ?= 127.0.0.1
 PORT   ?= 3000
 
@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench package-check benchmark-models
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench package-check benchmark-models samples bench-embedded
 
 install: $(STAMP)
 
@@ -20,6 +20,7 @@ $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-embedded-nodeps.txt
 	touch $(STAMP)
 
 run: install
@@ -127,3 +128,10 @@ events: install
 # Model-call sequence and latency of the Bedrock/SageMaker pipelines against the emulator.
 benchmark-models: install
 	$(PY) scripts/benchmark_model_calls.py
+
+# A contact sheet of the embedded backend's output (both bundled photos x descriptions x modes).
+samples: install
+	$(PY) scripts/render_samples.py --out docs/samples
+
+bench-embedded: install
+	$(PY) scripts/bench_embedded.py

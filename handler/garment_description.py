@@ -757,7 +757,7 @@ def _item(segment: _Segment) -> tuple[GarmentItem, int]:
     if noun in _IMPLIED_MATERIALS:
         materials.append(_IMPLIED_MATERIALS[noun])
     fits = list(segment.fits)
-    if noun == "turtleneck":
+    if any(n == "turtleneck" for n, _c, _w, _written in segment.nouns):  # "turtleneck sweater"
         fits.append("turtleneck")
     if noun in ("tank top", "camisole", "cami", "singlet", "tube top", "halter top"):
         fits.append("sleeveless")

@@ -58,6 +58,7 @@ DETAIL_CASES = [
     ("slim fit long-sleeved gingham shirt", {"shirt": ((), ("checked",), ("slim", "long-sleeve"))}),
     ("floral print linen sundress", {"sundress": (("linen",), ("floral",), ())}),
     ("blue jeans", {"jeans": (("denim",), (), ())}),
+    ("burgundy turtleneck sweater", {"sweater": ((), (), ("turtleneck",))}),
 ]
 
 
