@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 
 from handler.backends.embedded import fabric
-from handler.errors import UnusableGarmentImage
 
 if TYPE_CHECKING:
     from handler.backends.embedded.dressing import GarmentAlbedo, GarmentCoordinates
@@ -24,7 +23,11 @@ WORK_SIDE = 384
 
 
 def garment_mask(rgb: np.ndarray) -> np.ndarray:
-    """The garment against a plain (studio or flat-lay) background: a bool mask."""
+    """The garment against a plain (studio or flat-lay) background: a bool mask.
+
+    A photo with nothing that stands out from its border (a close-up of the fabric, a colour
+    swatch) is all garment: its colours and pattern are still what the caller asked for.
+    """
     height, width = rgb.shape[:2]
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
@@ -44,7 +47,7 @@ def garment_mask(rgb: np.ndarray) -> np.ndarray:
     mask = np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
     if count <= 1:
-        raise UnusableGarmentImage("clothing_image_url is not a usable garment image")
+        return np.ones((height, width), bool)
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     mask = labels == largest
     # Holes inside the garment (a white logo on a white background colour) belong to it.
@@ -52,7 +55,7 @@ def garment_mask(rgb: np.ndarray) -> np.ndarray:
     border_labels = np.unique(np.concatenate([inverse[0], inverse[-1], inverse[:, 0], inverse[:, -1]]))
     mask |= (inverse > 0) & ~np.isin(inverse, border_labels)
     if mask.sum() < 0.03 * height * width:
-        raise UnusableGarmentImage("clothing_image_url is not a usable garment image")
+        return np.ones((height, width), bool)
     return mask
 
 
