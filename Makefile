@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean
+.PHONY: install run test lint typecheck unit integration clean openapi fuzz load
 
 install: $(STAMP)
 
@@ -43,3 +43,14 @@ test: install lint typecheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# The OpenAPI document generated from the code (a test checks the committed copy matches).
+openapi: install
+	$(PY) -m handler.openapi docs/openapi.json
+
+# Long fuzzing and load runs (their short versions are part of `make test`).
+fuzz: install
+	$(PY) -m pytest tests/fuzz -q -m slow --hypothesis-show-statistics
+
+load: install
+	$(PY) scripts/load.py

@@ -161,6 +161,22 @@ class TryOnRequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, made-up ones) reaches the handler too, like on a
+        # function URL, and gets the API's JSON 404/405 instead of http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (malformed request line, headers) as JSON, never HTML."""
+        text = (message or self.responses.get(code, ("error",))[0]).lower()
+        body = json.dumps({"error": text}, separators=(",", ":")).encode()
+        self.close_connection = True
+        if getattr(self, "command", None) is None or not hasattr(self, "request_version"):
+            self.command = "GET"
+        self._send(code, {"Content-Type": "application/json"}, body, close=True)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # the handler's structured log line already records every request
 

@@ -39,6 +39,16 @@ def parse_generate_request(body: str | bytes | None) -> TryOnRequest:
     )
 
 
+def raw_body(body: str | None, is_base64_encoded: bool) -> str | bytes | None:
+    """The body as sent: base64 undone but not decoded as UTF-8 (a bad byte is a 400, not a 500)."""
+    if not is_base64_encoded or not body:
+        return body
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("request body is not valid JSON") from None
+
+
 def _load_json_object(body: str | bytes | None) -> dict[str, Any]:
     if body is None or (isinstance(body, (str, bytes)) and not body.strip()):
         raise BadRequest("request body must be a JSON object")
