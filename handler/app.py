@@ -23,12 +23,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.deadline import Deadline
 from handler.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError, error_body
+from handler.log_redaction import install_log_redaction
 from handler.models import GenerateImageResponse
 from handler.openapi import GENERATE_IMAGE_RESPONSES, OPENAPI_DOCUMENT_RESPONSES, openapi_document
 from handler.request_parsing import parse_generate_request, raw_body
 from handler.services import get_services
 
 logger = Logger()
+install_log_redaction(logger.registered_handler)
 tracer = Tracer()
 metrics = Metrics()
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
 from handler.models import ErrorResponse, GenerateImageRequest, GenerateImageResponse
@@ -28,11 +28,13 @@ DESCRIPTION = (
     "body. Every response carries `X-Request-Id`, the id under which the request is logged."
 )
 API_KEY_SCHEME = "apiKey"
-SECURITY_SCHEMES = {
-    API_KEY_SCHEME: APIKey(
-        name="X-API-Key",
-        in_=APIKeyIn.header,
-        description="The API key (the header name is case-insensitive).",
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    API_KEY_SCHEME: APIKey.model_validate(
+        {
+            "name": "X-API-Key",
+            "in": APIKeyIn.header,
+            "description": "The API key (the header name is case-insensitive).",
+        }
     )
 }
 COMPONENT_SCHEMAS = "#/components/schemas/"
