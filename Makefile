@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean openapi fuzz load
+.PHONY: install run test lint typecheck unit integration clean benchmark-models
 
 install: $(STAMP)
 
@@ -23,7 +23,8 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 run: install
-	$(PY) -m handler.local serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),)
+	$(PY) -m handler.local serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
+		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),)
 
 lint: install
 	$(PY) -m ruff check handler tests
@@ -44,6 +45,11 @@ test: install lint typecheck
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
+# Model-call sequence and latency of the Bedrock/SageMaker pipelines against the emulator.
+benchmark-models: install
+	$(PY) scripts/benchmark_model_calls.py
+
+.PHONY: openapi fuzz load
 # The OpenAPI document generated from the code (a test checks the committed copy matches).
 openapi: install
 	$(PY) -m handler.openapi docs/openapi.json

@@ -6,6 +6,7 @@ Defaults make a laptop run work with nothing set; the SAM template sets the prod
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -14,6 +15,16 @@ BackendName = Literal["embedded", "bedrock", "sagemaker"]
 BACKENDS: tuple[BackendName, ...] = ("embedded", "bedrock", "sagemaker")
 
 LAMBDA_URL_PAYLOAD_LIMIT = 6 * 1024 * 1024
+
+# US cross-Region inference profiles of the Bedrock models (Stability AI Image Services and
+# Amazon Nova 2 Lite); other geographies use their own prefix (eu., apac.) via the variables.
+DEFAULT_SEARCH_REPLACE_MODEL_ID = "us.stability.stable-image-search-replace-v1:0"
+DEFAULT_INPAINT_MODEL_ID = "us.stability.stable-image-inpaint-v1:0"
+DEFAULT_REMOVE_BACKGROUND_MODEL_ID = "us.stability.stable-image-remove-background-v1:0"
+DEFAULT_VISION_MODEL_ID = "us.amazon.nova-2-lite-v1:0"
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:/_+-]{0,2047}$")
+_REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_ENDPOINT_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # the SageMaker EndpointName rule
 
 
 class SettingsError(ValueError):
@@ -30,6 +41,29 @@ def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name} must be a boolean (1/0, true/false)")
+
+
+def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    if value and not _ID_PATTERN.match(value):
+        raise SettingsError(f"{name} is not a valid model id, ARN or endpoint name")
+    return value
+
+
+def _region(env: Mapping[str, str]) -> str:
+    region = env.get("TRYON_MODEL_REGION", "").strip()
+    if region and not _REGION_PATTERN.match(region):
+        raise SettingsError("TRYON_MODEL_REGION must be an AWS region name such as us-east-1")
+    return region
+
+
+def _endpoint_name(env: Mapping[str, str], backend: str) -> str:
+    name = env.get("TRYON_SAGEMAKER_ENDPOINT_NAME", "").strip()
+    if backend == "sagemaker" and not name:
+        raise SettingsError("TRYON_SAGEMAKER_ENDPOINT_NAME is required when TRYON_BACKEND is sagemaker")
+    if name and not _ENDPOINT_PATTERN.match(name):
+        raise SettingsError("TRYON_SAGEMAKER_ENDPOINT_NAME is not a valid endpoint name")
+    return name
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float) -> float:
@@ -63,6 +97,20 @@ class Settings:
     deadline_margin_seconds: float = 1.5
     # Request timeout of the local server (the Lambda uses its own remaining time).
     local_timeout_seconds: float = 120.0
+    # Model backends (bedrock, sagemaker). Region empty: AWS_REGION / the SDK's default.
+    model_region: str = ""
+    bedrock_search_replace_model_id: str = DEFAULT_SEARCH_REPLACE_MODEL_ID
+    bedrock_inpaint_model_id: str = DEFAULT_INPAINT_MODEL_ID
+    bedrock_remove_background_model_id: str = DEFAULT_REMOVE_BACKGROUND_MODEL_ID
+    bedrock_vision_model_id: str = DEFAULT_VISION_MODEL_ID
+    sagemaker_endpoint_name: str = ""
+    # botocore client: connect timeout, read timeout (matched to the Lambda timeout) and the
+    # total attempts of its adaptive retry mode (throttling, transient 5xx).
+    model_connect_timeout_seconds: float = 3.0
+    model_read_timeout_seconds: float = 85.0
+    model_max_attempts: int = 3
+    # Seconds a throttled caller is told to wait (Retry-After) when the model gives no hint.
+    model_retry_after_seconds: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,4 +130,18 @@ class Settings:
             garment_fetch_timeout_seconds=_number(env, "TRYON_GARMENT_FETCH_TIMEOUT_SECONDS", 10.0, 0.1, 60),
             garment_max_bytes=int(_number(env, "TRYON_GARMENT_MAX_BYTES", 15 * 1024 * 1024, 1024, 100 * 1024 * 1024)),
             local_timeout_seconds=_number(env, "TRYON_LOCAL_TIMEOUT_SECONDS", 120.0, 1, 900),
+            model_region=_region(env),
+            bedrock_search_replace_model_id=_identifier(
+                env, "TRYON_BEDROCK_SEARCH_REPLACE_MODEL_ID", DEFAULT_SEARCH_REPLACE_MODEL_ID
+            ),
+            bedrock_inpaint_model_id=_identifier(env, "TRYON_BEDROCK_INPAINT_MODEL_ID", DEFAULT_INPAINT_MODEL_ID),
+            bedrock_remove_background_model_id=_identifier(
+                env, "TRYON_BEDROCK_REMOVE_BACKGROUND_MODEL_ID", DEFAULT_REMOVE_BACKGROUND_MODEL_ID
+            ),
+            bedrock_vision_model_id=_identifier(env, "TRYON_BEDROCK_VISION_MODEL_ID", DEFAULT_VISION_MODEL_ID),
+            sagemaker_endpoint_name=_endpoint_name(env, backend),
+            model_connect_timeout_seconds=_number(env, "TRYON_MODEL_CONNECT_TIMEOUT_SECONDS", 3.0, 0.1, 60),
+            model_read_timeout_seconds=_number(env, "TRYON_MODEL_READ_TIMEOUT_SECONDS", 85.0, 1, 900),
+            model_max_attempts=int(_number(env, "TRYON_MODEL_MAX_ATTEMPTS", 3, 1, 10)),
+            model_retry_after_seconds=int(_number(env, "TRYON_MODEL_RETRY_AFTER_SECONDS", 5, 1, 3600)),
         )

@@ -1,0 +1,235 @@
+"""The Bedrock backend through the whole handler, against the loopback Bedrock emulator,
+with the real boto3 client (serialization, SigV4 signing, error parsing all exercised)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from handler.dev.aws_emulator import AwsModelEmulator
+from tests.integration.aws_model_fixtures import (  # noqa: F401 - fixtures
+    INPAINT,
+    REMOVE_BACKGROUND,
+    SEARCH_REPLACE,
+    VISION,
+    aws,
+    decode_image,
+    emulator,
+    garment_url,
+    post,
+    request_body,
+    use_backend,
+)
+
+pytestmark = pytest.mark.integration
+
+EXPECTED_CALLS = {
+    ("studio", False): [REMOVE_BACKGROUND, SEARCH_REPLACE],
+    ("studio", True): [REMOVE_BACKGROUND, VISION, SEARCH_REPLACE],
+    ("environment", False): [REMOVE_BACKGROUND, INPAINT, SEARCH_REPLACE],
+    ("environment", True): [REMOVE_BACKGROUND, VISION, INPAINT, SEARCH_REPLACE],
+}
+
+
+def _corner_mean(image: Any) -> np.ndarray:
+    pixels = np.asarray(image, dtype=np.float32)
+    return np.concatenate([pixels[:20, :20].reshape(-1, 3), pixels[:20, -20:].reshape(-1, 3)]).mean(axis=0)
+
+
+@pytest.mark.parametrize("mode", ["studio", "environment"])
+@pytest.mark.parametrize("with_garment", [False, True], ids=["text-only", "garment-image"])
+def test_every_mode_with_and_without_garment_image_generates_through_bedrock(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str, mode: str, with_garment: bool
+) -> None:
+    use_backend("bedrock")
+    status, headers, payload = post(request_body(mode, garment_url if with_garment else None))
+
+    assert status == 200, payload
+    assert payload["mime_type"] == "image/jpeg"
+    assert sorted(c.target for c in aws.calls) == sorted(EXPECTED_CALLS[(mode, with_garment)])
+    image = decode_image(payload)
+    torso = np.asarray(image, dtype=np.float32)[330:480, 240:360].reshape(-1, 3).mean(axis=0)
+    assert torso[0] > 120 and torso[1] < 90  # the green torso now wears the red t-shirt
+    corners = _corner_mean(image)
+    if mode == "studio":
+        assert corners.min() > 245  # the backdrop became pure white
+    else:
+        assert np.abs(corners - np.array([196, 202, 210])).max() > 20  # a painted scene replaced it
+
+
+def test_requests_follow_the_image_services_schema_and_carry_the_prompts(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
+) -> None:
+    use_backend("bedrock")
+    body = request_body("environment", garment_url, clothing_description="Navy wool suit with a white shirt")
+    status, _, payload = post(body)
+    assert status == 200, payload
+    sent = dict(aws.request_bodies)
+    assert set(sent[REMOVE_BACKGROUND]) == {"image", "output_format"}
+    replace = sent[SEARCH_REPLACE]
+    assert replace["search_prompt"] == "all clothing"
+    assert "navy wool suit" in replace["prompt"].lower()
+    assert "Garment details from the reference photo: Colour: red" in replace["prompt"]
+    assert 1 <= replace["seed"] <= 4_294_967_294
+    assert "office" in sent[INPAINT]["prompt"]  # a formal outfit gets an office scene
+    assert "mask" not in sent[INPAINT]  # the cut-out's alpha channel is the mask
+    vision = sent[VISION]
+    assert vision["messages"][0]["content"][0]["image"]["format"] == "jpeg"
+
+
+def test_same_request_gives_the_same_scene_and_seed(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
+    use_backend("bedrock")
+    post(request_body("environment"))
+    post(request_body("environment"))
+    inpaints = [body for target, body in aws.request_bodies if target == INPAINT]
+    assert len(inpaints) == 2
+    assert inpaints[0]["prompt"] == inpaints[1]["prompt"]
+    assert inpaints[0]["seed"] == inpaints[1]["seed"]
+
+
+def test_background_removal_and_garment_description_overlap(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
+) -> None:
+    use_backend("bedrock")
+    aws.set_delay(REMOVE_BACKGROUND, 0.6)
+    aws.set_delay(VISION, 0.6)
+    status, _, payload = post(request_body("studio", garment_url))
+    assert status == 200, payload
+    assert aws.max_in_flight >= 2
+    calls = {c.target: c for c in aws.calls}
+    cut, seen = calls[REMOVE_BACKGROUND], calls[VISION]
+    assert cut.started < seen.ended and seen.started < cut.ended  # the two intervals intersect
+    assert calls[SEARCH_REPLACE].started >= max(cut.ended, seen.ended)  # the garment change waits for both
+
+
+FAULTS = [
+    # (target, kind, times, status, message fragment)
+    (SEARCH_REPLACE, "filtered", 1, 422, "content filter"),
+    (REMOVE_BACKGROUND, "filtered", 1, 422, "content filter"),
+    (SEARCH_REPLACE, "inference_error", 2, 502, "image model failed"),
+    (SEARCH_REPLACE, "no_image", 2, 502, "image model failed"),
+    (INPAINT, "bad_image", 1, 502, "unreadable"),
+    (REMOVE_BACKGROUND, "throttling", None, 429, "too many requests"),
+    (SEARCH_REPLACE, "quota", None, 429, "too many requests"),
+    (INPAINT, "model_timeout", 1, 504, "did not answer in time"),
+    (REMOVE_BACKGROUND, "service_unavailable", None, 503, "unavailable"),
+    (REMOVE_BACKGROUND, "model_not_ready", None, 503, "unavailable"),
+    (SEARCH_REPLACE, "internal", None, 502, "image model failed"),
+    (INPAINT, "model_error", 1, 502, "image model failed"),
+    (REMOVE_BACKGROUND, "access_denied", 1, 502, "image model failed"),
+    (SEARCH_REPLACE, "not_found", 1, 502, "image model failed"),
+    (INPAINT, "validation", 1, 502, "image model failed"),
+]
+
+
+@pytest.mark.parametrize(("target", "kind", "times", "status", "message"), FAULTS, ids=[f"{f[1]}" for f in FAULTS])
+def test_model_faults_map_to_statuses(
+    use_backend: Callable[..., Any],
+    aws: AwsModelEmulator,
+    target: str,
+    kind: str,
+    times: int | None,
+    status: int,
+    message: str,
+) -> None:
+    use_backend("bedrock")
+    aws.inject(target, kind, times=times)
+    got, headers, payload = post(request_body("environment"))
+    assert got == status
+    assert message in payload["error"]
+    assert set(payload) == {"error"}
+    if status in (429, 503):
+        assert int(headers["Retry-After"]) >= 1
+
+
+def test_inference_error_is_retried_once_then_succeeds(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
+    use_backend("bedrock")
+    aws.inject(SEARCH_REPLACE, "inference_error", times=1)
+    status, _, payload = post(request_body("studio"))
+    assert status == 200, payload
+    assert [c.status for c in aws.calls if c.target == SEARCH_REPLACE] == [200, 200]
+
+
+def test_inference_error_twice_gives_up_after_one_retry(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
+    use_backend("bedrock")
+    aws.inject(SEARCH_REPLACE, "inference_error", times=5)
+    status, _, _ = post(request_body("studio"))
+    assert status == 502
+    assert len([c for c in aws.calls if c.target == SEARCH_REPLACE]) == 2
+
+
+def test_unavailable_model_is_retried_with_backoff_and_recovers(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator
+) -> None:
+    use_backend("bedrock")
+    aws.inject(REMOVE_BACKGROUND, "service_unavailable", times=2)
+    status, _, payload = post(request_body("studio"))
+    assert status == 200, payload
+    assert [c.status for c in aws.calls if c.target == REMOVE_BACKGROUND] == [503, 503, 200]
+
+
+def test_botocore_adaptive_retries_absorb_a_single_throttle(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator
+) -> None:
+    use_backend("bedrock", model_max_attempts=3)
+    aws.inject(SEARCH_REPLACE, "throttling", times=1)
+    status, _, payload = post(request_body("studio"))
+    assert status == 200, payload
+    assert [c.status for c in aws.calls if c.target == SEARCH_REPLACE] == [429, 200]
+
+
+def test_throttling_retry_after_comes_from_settings(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
+    use_backend("bedrock", model_retry_after_seconds=17)
+    aws.inject(REMOVE_BACKGROUND, "throttling", times=None)
+    status, headers, _ = post(request_body("studio"))
+    assert status == 429
+    assert headers["Retry-After"] == "17"
+
+
+def test_slow_model_past_the_deadline_gives_504(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
+    use_backend("bedrock", deadline_margin_seconds=0.5)
+    aws.set_delay(REMOVE_BACKGROUND, 3.0)
+    status, _, payload = post(request_body("studio"), timeout_seconds=1.5)
+    assert status == 504
+    assert payload["error"] == "the image model did not answer in time"
+
+
+def test_configuration_errors_are_logged_but_not_shown(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    use_backend("bedrock")
+    aws.inject(REMOVE_BACKGROUND, "access_denied", times=1)
+    status, _, payload = post(request_body("studio"))
+    assert status == 502
+    assert "access" not in payload["error"].lower()
+    errors = [r for r in caplog.records if r.getMessage() == "model configuration error"]
+    assert errors and getattr(errors[0], "error_code", None) == "AccessDeniedException"
+
+
+def test_model_calls_are_measured_in_emf(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_backend("bedrock")
+    aws.inject(SEARCH_REPLACE, "inference_error", times=1)
+    status, _, _ = post(request_body("environment", garment_url))
+    assert status == 200
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    calls = [(b["model"], b["outcome"]) for b in blobs if "ModelCalls" in b]
+    assert sorted(calls) == sorted(
+        [
+            (REMOVE_BACKGROUND, "ok"),
+            (VISION, "ok"),
+            (INPAINT, "ok"),
+            (SEARCH_REPLACE, "empty"),
+            (SEARCH_REPLACE, "ok"),
+        ]
+    )
+    assert len([b for b in blobs if "ModelLatency" in b]) == 5
+    request = next(b for b in blobs if "ModelCallsPerRequest" in b)
+    assert request["ModelCallsPerRequest"] == [5.0]
+    assert request["SequentialModelCalls"] == [3.0]
+    assert "GenerationLatency" in request
