@@ -221,7 +221,7 @@ def start_aws_emulation(backend: str) -> str:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     if not os.environ.get("AWS_ACCESS_KEY_ID"):  # the emulator checks the signature's shape, not its key
         os.environ["AWS_ACCESS_KEY_ID"] = "emulated"
-        os.environ["AWS_SECRET_ACCESS_KEY"] = "emulated"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "emulated"  # noqa: S105 - a placeholder for the emulator
     return emulator.url
 
 

@@ -347,6 +347,7 @@ class AwsModelEmulator:
         self.endpoint_names = set(endpoint_names)
         self.default_delay = default_delay
         self._state = _State()
+        self._call_state = threading.local()  # the state a handler thread's call records into
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -430,16 +431,19 @@ class AwsModelEmulator:
                 queue.popleft()
             return None
 
-    def _enter(self) -> float:
+    def _enter(self) -> tuple[_State, float]:
+        """Calls are recorded in the state current when they began: a call still in flight
+        across a ``reset`` (a test's abandoned slow call) never shows up in the next test."""
         with self._lock:
-            self._state.in_flight += 1
-            self._state.max_in_flight = max(self._state.max_in_flight, self._state.in_flight)
-        return time.monotonic()
+            state = self._state
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        return state, time.monotonic()
 
-    def _leave(self, target: str, operation: str, started: float, status: int, fault: str) -> None:
+    def _leave(self, state: _State, target: str, operation: str, started: float, status: int, fault: str) -> None:
         with self._lock:
-            self._state.in_flight -= 1
-            self._state.calls.append(CallRecord(target, operation, started, time.monotonic(), status, fault))
+            state.in_flight -= 1
+            state.calls.append(CallRecord(target, operation, started, time.monotonic(), status, fault))
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
@@ -448,7 +452,8 @@ class AwsModelEmulator:
     def handle(
         self, operation: str, target: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, dict[str, str], bytes]:
-        started = self._enter()
+        state, started = self._enter()
+        self._call_state.state = state
         status, fault_kind = 500, ""
         try:
             fault = self._next_fault(target)
@@ -462,7 +467,7 @@ class AwsModelEmulator:
             status = error.status
             return _error_response(error)
         finally:
-            self._leave(target, operation, started, status, fault_kind)
+            self._leave(state, target, operation, started, status, fault_kind)
 
     def _answer(
         self, operation: str, target: str, headers: dict[str, str], raw: bytes, fault: Fault | None
@@ -487,7 +492,7 @@ class AwsModelEmulator:
         except ValueError:
             raise _validation("the body is not valid JSON") from None
         with self._lock:
-            self._state.bodies.append((target, body if isinstance(body, dict) else {}))
+            self._call_state.state.bodies.append((target, body if isinstance(body, dict) else {}))
         if operation == "converse":
             return self._converse(target, body, fault)
         return self._invoke_model(target, body, fault)
@@ -541,7 +546,7 @@ class AwsModelEmulator:
         try:
             body = json.loads(raw)
             with self._lock:
-                self._state.bodies.append((target, body if isinstance(body, dict) else {}))
+                self._call_state.state.bodies.append((target, body if isinstance(body, dict) else {}))
             params = validate_tryon_contract(body)
         except ValueError as error:
             return _model_error(400, str(error))

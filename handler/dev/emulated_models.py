@@ -72,7 +72,7 @@ def foreground_mask(rgb: np.ndarray) -> np.ndarray:
     """0..1 mask of what differs from every main colour of the image's border (the subject)."""
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.uint8)
     strip = Image.fromarray(border[None, :, :]).quantize(colors=8, method=Image.Quantize.MEDIANCUT)
-    palette = np.array(strip.getpalette()[: 3 * 8], dtype=np.float32).reshape(-1, 3)
+    palette = np.array((strip.getpalette() or [])[: 3 * 8], dtype=np.float32).reshape(-1, 3)
     counts = np.bincount(np.asarray(strip).ravel(), minlength=len(palette))
     main = palette[counts >= max(4, border.shape[0] // 50)]
     small = np.asarray(Image.fromarray(rgb).reduce(2), dtype=np.float32)

@@ -11,18 +11,14 @@ import numpy as np
 import pytest
 
 from handler.dev.aws_emulator import AwsModelEmulator
-from tests.integration.aws_model_fixtures import (  # noqa: F401 - fixtures
+from tests.integration.models.helpers import (
     INPAINT,
     REMOVE_BACKGROUND,
     SEARCH_REPLACE,
     VISION,
-    aws,
     decode_image,
-    emulator,
-    garment_url,
     post,
     request_body,
-    use_backend,
 )
 
 pytestmark = pytest.mark.integration
@@ -46,7 +42,7 @@ def test_every_mode_with_and_without_garment_image_generates_through_bedrock(
     use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str, mode: str, with_garment: bool
 ) -> None:
     use_backend("bedrock")
-    status, headers, payload = post(request_body(mode, garment_url if with_garment else None))
+    status, _, payload = post(request_body(mode, garment_url if with_garment else None))
 
     assert status == 200, payload
     assert payload["mime_type"] == "image/jpeg"

@@ -1,0 +1,82 @@
+"""Fixtures of the model backends' integration tests: the AWS model emulator on loopback, a
+garment image server, the handler configured with a real boto3 client pointed at the emulator."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from handler.dev.aws_emulator import AwsModelEmulator
+from handler.services import build_services, set_services
+from handler.settings import Settings
+from tests.integration.models.helpers import API_KEY, ENDPOINT, FAST_RETRIES, garment_photo
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[AwsModelEmulator]:
+    with AwsModelEmulator(endpoint_names=(ENDPOINT,)) as running:
+        yield running
+
+
+@pytest.fixture
+def aws(emulator: AwsModelEmulator, monkeypatch: pytest.MonkeyPatch) -> AwsModelEmulator:
+    """The emulator, reset, with the standard endpoint variables pointing boto3 at it."""
+    emulator.reset()
+    emulator.default_delay = 0.0
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", emulator.url)
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def garment_url() -> Iterator[str]:
+    data = garment_photo()
+
+    class GarmentHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), GarmentHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jacket.jpg"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def use_backend(aws: AwsModelEmulator) -> Callable[..., Any]:
+    """Configure the handler's services for ``backend`` with the real boto3 client (via the
+    endpoint variables); botocore retries off unless asked, so each fault is seen once."""
+
+    def configure(backend: str, **overrides: Any) -> Any:
+        settings = Settings(
+            backend=backend,  # type: ignore[arg-type]
+            local_api_keys=(API_KEY,),
+            allow_private_garment_urls=True,
+            sagemaker_endpoint_name=ENDPOINT,
+            model_region="us-east-1",
+            model_max_attempts=1,
+        )
+        settings = replace(settings, **overrides)
+        services = build_services(settings)
+        services.tryon.backend.policy = replace(  # type: ignore[attr-defined]
+            FAST_RETRIES, retry_after_seconds=settings.model_retry_after_seconds
+        )
+        set_services(services)
+        return services
+
+    return configure

@@ -1,0 +1,74 @@
+"""Helpers of the model backends' integration tests: fixture images, posting to the handler."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from handler.backends.model_calls import RetryPolicy
+from handler.local import function_url_event, invoke
+
+API_KEY = "test-key"
+ENDPOINT = "tryon-vton"
+SEARCH_REPLACE = "us.stability.stable-image-search-replace-v1:0"
+INPAINT = "us.stability.stable-image-inpaint-v1:0"
+REMOVE_BACKGROUND = "us.stability.stable-image-remove-background-v1:0"
+VISION = "us.amazon.nova-2-lite-v1:0"
+BACKDROP = (196, 202, 210)
+# Short backoff so retry tests stay fast; the policy itself is the production one.
+FAST_RETRIES = RetryPolicy(backoff_base_seconds=0.02, backoff_cap_seconds=0.1, min_attempt_seconds=0.2)
+
+
+def figure_photo(size: tuple[int, int] = (600, 800)) -> bytes:
+    """A person-like figure (head, green torso, dark legs) on a plain backdrop, as a JPEG."""
+    width, height = size
+    image = Image.new("RGB", size, BACKDROP)
+    draw = ImageDraw.Draw(image)
+    cx = width // 2
+    draw.ellipse((cx - 60, 90, cx + 60, 240), fill=(224, 172, 140))  # head
+    draw.rectangle((cx - 130, 250, cx + 130, 560), fill=(40, 140, 60))  # torso
+    draw.rectangle((cx - 110, 560, cx - 10, height - 60), fill=(40, 40, 60))  # legs
+    draw.rectangle((cx + 10, 560, cx + 110, height - 60), fill=(40, 40, 60))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def garment_photo() -> bytes:
+    """A red t-shirt shape on white, as a product photo would show it."""
+    image = Image.new("RGB", (400, 400), (255, 255, 255))
+    ImageDraw.Draw(image).polygon(
+        [(120, 60), (280, 60), (360, 130), (310, 170), (300, 350), (100, 350), (90, 170), (40, 130)],
+        fill=(200, 25, 35),
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def request_body(mode: str = "studio", garment_url: str | None = None, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "selfie_base64": base64.b64encode(figure_photo()).decode(),
+        "clothing_description": "Red cotton t-shirt",
+        "mode": mode,
+        **fields,
+    }
+    if garment_url:
+        body["clothing_image_url"] = garment_url
+    return body
+
+
+def post(body: dict[str, Any], timeout_seconds: float | None = None) -> tuple[int, dict[str, str], dict[str, Any]]:
+    event = function_url_event(
+        "POST", "/generate_image", {"content-type": "application/json", "x-api-key": API_KEY}, json.dumps(body).encode()
+    )
+    response = invoke(event, timeout_seconds)
+    return int(response["statusCode"]), response.get("headers") or {}, json.loads(response["body"])
+
+
+def decode_image(payload: dict[str, Any]) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(payload["image_base64"]))).convert("RGB")

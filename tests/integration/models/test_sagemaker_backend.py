@@ -1,0 +1,81 @@
+"""The SageMaker backend through the whole handler, against the loopback sagemaker-runtime emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from handler.dev.aws_emulator import AwsModelEmulator
+from tests.integration.models.helpers import (
+    ENDPOINT,
+    decode_image,
+    post,
+    request_body,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("mode", ["studio", "environment"])
+@pytest.mark.parametrize("with_garment", [False, True], ids=["text-only", "garment-image"])
+def test_every_mode_with_and_without_garment_image_generates_through_sagemaker(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str, mode: str, with_garment: bool
+) -> None:
+    use_backend("sagemaker")
+    status, _, payload = post(request_body(mode, garment_url if with_garment else None))
+    assert status == 200, payload
+    assert [c.target for c in aws.calls] == [ENDPOINT]
+    sent = aws.request_bodies[0][1]
+    assert sent["mode"] == mode
+    assert (sent["garment_image_base64"] is not None) == with_garment
+    assert sent["garment_description"] == "Red cotton t-shirt"
+    corners = np.asarray(decode_image(payload), dtype=np.float32)[:20, :20].reshape(-1, 3).mean(axis=0)
+    assert (corners.min() > 245) == (mode == "studio")
+
+
+FAULTS = [
+    ("filtered", 1, 422),
+    ("no_image", 2, 502),
+    ("throttling", None, 429),
+    ("model_error", 1, 502),
+    ("model_timeout", 1, 504),
+    ("service_unavailable", None, 503),
+    ("model_not_ready", None, 503),
+    ("internal", None, 502),
+    ("dependency", 1, 502),
+    ("validation", 1, 502),
+    ("access_denied", 1, 502),
+]
+
+
+@pytest.mark.parametrize(("kind", "times", "status"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_endpoint_faults_map_to_statuses(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, kind: str, times: int | None, status: int
+) -> None:
+    use_backend("sagemaker")
+    aws.inject(ENDPOINT, kind, times=times)
+    got, headers, payload = post(request_body("studio"))
+    assert got == status
+    assert set(payload) == {"error"}
+    if status in (429, 503):
+        assert int(headers["Retry-After"]) >= 1
+
+
+def test_unknown_endpoint_is_a_configuration_error(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    use_backend("sagemaker", sagemaker_endpoint_name="not-deployed")
+    status, _, payload = post(request_body("studio"))
+    assert status == 502
+    assert payload["error"] == "the image model failed"
+    assert any(r.getMessage() == "model configuration error" for r in caplog.records)
+
+
+def test_slow_endpoint_past_the_deadline_gives_504(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
+    use_backend("sagemaker", deadline_margin_seconds=0.5)
+    aws.set_delay(ENDPOINT, 3.0)
+    status, _, _ = post(request_body("studio"), timeout_seconds=1.5)
+    assert status == 504
