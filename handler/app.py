@@ -28,6 +28,7 @@ from handler.models import GenerateImageResponse
 from handler.openapi import GENERATE_IMAGE_RESPONSES, OPENAPI_DOCUMENT_RESPONSES, openapi_document
 from handler.request_parsing import parse_generate_request, raw_body
 from handler.services import get_services
+from handler.thread_safe_resolver import ThreadSafeFunctionUrlResolver
 
 logger = Logger()
 install_log_redaction(logger.registered_handler)
@@ -88,7 +89,7 @@ def request_deadline(context: LambdaContext | None, fallback_seconds: float, mar
 
 def build_resolver() -> LambdaFunctionUrlResolver:
     """One resolver per thread: Powertools keeps the current event on the resolver object."""
-    app = LambdaFunctionUrlResolver(cors=CORS)
+    app = ThreadSafeFunctionUrlResolver(cors=CORS)
 
     @app.post(
         "/generate_image",
