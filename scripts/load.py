@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -70,7 +69,7 @@ def request_kinds(selfie: str) -> list[Kind]:
     valid = {"selfie_base64": selfie, "clothing_description": "Red wool sweater", "mode": "studio"}
     return [
         Kind("generate", "POST", "/generate_image", json.dumps(valid).encode(), True, 200),
-        Kind("generate-env", "POST", "/generate_image", json.dumps({**valid, "mode": "environment"}).encode(), True, 200),
+        Kind("generate-env", "POST", "/generate_image", json.dumps(dict(valid, mode="environment")).encode(), True, 200),
         Kind("bad-body", "POST", "/generate_image", json.dumps({**valid, "mode": "beach"}).encode(), True, 400),
         Kind("no-key", "POST", "/generate_image", json.dumps(valid).encode(), False, 401),
         Kind("openapi", "GET", "/openapi.json", b"", False, 200),
@@ -147,7 +146,7 @@ class ServerProcess:
 
     def __init__(self, port: int, api_key: str, env: dict[str, str]) -> None:
         self.lines: list[str] = []
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
             [sys.executable, "-m", "handler.local", "serve", "--port", str(port), "--api-key", api_key],
             cwd=ROOT,
             env=env,
@@ -227,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
             TRYON_MODEL_REGION="us-east-1",
             AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulator.url,
             AWS_ACCESS_KEY_ID="emulated",
-            AWS_SECRET_ACCESS_KEY="emulated",  # noqa: S105 - the emulator checks the signature's shape only
+            AWS_SECRET_ACCESS_KEY="emulated",  # noqa: S106 - the emulator checks the signature's shape only
             AWS_DEFAULT_REGION="us-east-1",
         )
     else:
