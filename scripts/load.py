@@ -67,9 +67,10 @@ class Kind:
 
 def request_kinds(selfie: str) -> list[Kind]:
     valid = {"selfie_base64": selfie, "clothing_description": "Red wool sweater", "mode": "studio"}
+    environment = dict(valid, mode="environment")
     return [
         Kind("generate", "POST", "/generate_image", json.dumps(valid).encode(), True, 200),
-        Kind("generate-env", "POST", "/generate_image", json.dumps(dict(valid, mode="environment")).encode(), True, 200),
+        Kind("generate-env", "POST", "/generate_image", json.dumps(environment).encode(), True, 200),
         Kind("bad-body", "POST", "/generate_image", json.dumps({**valid, "mode": "beach"}).encode(), True, 400),
         Kind("no-key", "POST", "/generate_image", json.dumps(valid).encode(), False, 401),
         Kind("openapi", "GET", "/openapi.json", b"", False, 200),
