@@ -56,7 +56,9 @@ openapi: install
 
 # Long fuzzing and load runs (their short versions are part of `make test`).
 fuzz: install
-	$(PY) -m pytest tests/fuzz -q -m slow --hypothesis-show-statistics
+	FUZZ_EXAMPLES=1000 $(PY) -m pytest tests/fuzz tests/security tests/reliability -q -m "slow or not slow" \
+		--hypothesis-show-statistics
 
 load: install
-	$(PY) scripts/load.py
+	$(PY) scripts/load.py --backend embedded
+	$(PY) scripts/load.py --backend bedrock --model-delay 0.5

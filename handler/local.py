@@ -110,9 +110,30 @@ def invoke(event: dict[str, Any], timeout_seconds: float | None = None) -> dict[
 
     timeout = timeout_seconds or get_services().settings.local_timeout_seconds
     response = handle_event(event, new_context(timeout))
-    with _flush_lock:  # print the EMF metrics as Lambda would
-        metrics.flush_metrics(raise_on_empty_metrics=False)
+    _print_metrics(metrics)
     return response
+
+
+def _print_metrics(metrics: Any) -> None:
+    """Print the EMF metrics as Lambda would, without ever costing a request its answer.
+
+    The dev server answers in threads, but Powertools Metrics and the EMF ``print`` are made for
+    one request at a time: the log handler's lock keeps the printed blob and log lines from
+    interleaving into broken lines, and a metric added by another thread mid-flush only costs
+    that blob (the metrics are local-run information; the response is what must not be lost).
+    """
+    from handler.app import logger
+
+    handler = logger.registered_handler
+    with _flush_lock:
+        handler.acquire()
+        try:
+            if metrics.metric_set:  # another thread may have flushed ours already
+                metrics.flush_metrics(raise_on_empty_metrics=False)
+        except RuntimeError:  # "dictionary changed size during iteration"
+            metrics.clear_metrics()
+        finally:
+            handler.release()
 
 
 class TryOnRequestHandler(BaseHTTPRequestHandler):

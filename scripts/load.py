@@ -183,7 +183,7 @@ class ServerProcess:
 
 
 def check_logs(lines: list[str], api_key: str, selfie: str) -> dict[str, int]:
-    records, no_id, leaks, not_json = 0, 0, 0, 0
+    records, no_id, leaks, not_json, answered = 0, 0, 0, 0, 0
     for line in lines:
         line = line.strip()
         if not line:
@@ -198,9 +198,16 @@ def check_logs(lines: list[str], api_key: str, selfie: str) -> dict[str, int]:
         if "_aws" in record:  # EMF metrics blobs, not log lines
             continue
         records += 1
+        answered += record.get("message") == "answered"
         no_id += not record.get("correlation_id")
         leaks += api_key in line or selfie[:64] in line or bool(BASE64_RUN.search(line)) or "Traceback" in line
-    return {"log_lines": records, "without_request_id": no_id, "with_leak": leaks, "not_json": not_json}
+    return {
+        "log_lines": records,
+        "answered_lines": answered,
+        "without_request_id": no_id,
+        "with_leak": leaks,
+        "not_json": not_json,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -284,9 +291,15 @@ def run(args: argparse.Namespace) -> int:
         server.stop()
         if emulator is not None:
             emulator.stop()
+    if args.keep_log:
+        Path(args.keep_log).write_text("".join(server.lines))
     hygiene = check_logs(server.lines, api_key, selfie)
     print(f"server logs: {hygiene}")
     failures += hygiene["without_request_id"] + hygiene["with_leak"]
+    sent = len(kinds) + args.requests * args.rounds
+    if hygiene["answered_lines"] != sent:  # one "answered" line per request, none lost or broken
+        print(f"  {sent} requests sent but {hygiene['answered_lines']} answered lines logged")
+        failures += 1
     print("RESULT: " + ("ok, nothing lost" if failures == 0 else f"{failures} failures"))
     return 0 if failures == 0 else 1
 
@@ -299,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model-delay", type=float, default=0.5, help="emulated seconds per model call (bedrock)")
     parser.add_argument("--timeout", type=float, default=180.0, help="client timeout per request, seconds")
+    parser.add_argument("--keep-log", help="write the server's output to this file")
     args = parser.parse_args(argv)
     if not (1 <= args.clients <= 200 and 1 <= args.requests <= 5000 and 1 <= args.rounds <= 20):
         parser.error("keep the load bounded: clients 1-200, requests 1-5000, rounds 1-20")

@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from handler.openapi import openapi_document
 from tests.fuzz.live_server import LiveServer, live_server
+from tests.fuzz.strategies import FUZZ_EXAMPLES
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 
@@ -30,11 +31,24 @@ def server() -> Iterator[LiveServer]:
         yield running
 
 
-@schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_every_operation_conforms_to_the_document(case: schemathesis.Case, server: LiveServer) -> None:
+def call_and_validate(case: schemathesis.Case, server: LiveServer) -> None:
     case.call_and_validate(
         base_url=server.url,
         headers={"X-API-Key": server.api_key},
         excluded_checks=[positive_data_acceptance],
     )
+
+
+@schema.parametrize()
+@settings(
+    max_examples=min(FUZZ_EXAMPLES, 100), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
+def test_every_operation_conforms_to_the_document(case: schemathesis.Case, server: LiveServer) -> None:
+    call_and_validate(case, server)
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(max_examples=max(FUZZ_EXAMPLES, 1000), deadline=None, suppress_health_check=list(HealthCheck))
+def test_long_random_contract_run(case: schemathesis.Case, server: LiveServer) -> None:
+    call_and_validate(case, server)
