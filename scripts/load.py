@@ -183,7 +183,7 @@ class ServerProcess:
 
 
 def check_logs(lines: list[str], api_key: str, selfie: str) -> dict[str, int]:
-    records, no_id, leaks, not_json, answered = 0, 0, 0, 0, 0
+    records, no_id, leaks, not_json, answered, broken = 0, 0, 0, 0, 0, 0
     for line in lines:
         line = line.strip()
         if not line:
@@ -192,6 +192,7 @@ def check_logs(lines: list[str], api_key: str, selfie: str) -> dict[str, int]:
             record = json.loads(line)
         except ValueError:
             not_json += 1
+            broken += line.startswith("{")
             if not_json <= 3:
                 print(f"  server line that is not JSON: {line[:160]}")
             continue
@@ -207,6 +208,7 @@ def check_logs(lines: list[str], api_key: str, selfie: str) -> dict[str, int]:
         "without_request_id": no_id,
         "with_leak": leaks,
         "not_json": not_json,
+        "broken_json_lines": broken,
     }
 
 
@@ -295,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
         Path(args.keep_log).write_text("".join(server.lines))
     hygiene = check_logs(server.lines, api_key, selfie)
     print(f"server logs: {hygiene}")
-    failures += hygiene["without_request_id"] + hygiene["with_leak"]
+    failures += hygiene["without_request_id"] + hygiene["with_leak"] + hygiene["broken_json_lines"]
     sent = len(kinds) + args.requests * args.rounds
     if hygiene["answered_lines"] != sent:  # one "answered" line per request, none lost or broken
         print(f"  {sent} requests sent but {hygiene['answered_lines']} answered lines logged")
