@@ -37,7 +37,7 @@ for thread in threads:
 def test_concurrent_log_lines_and_model_metrics_never_interleave() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "POWERTOOLS_METRICS_NAMESPACE": "TryOnTests"}
-    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+    result = subprocess.run(
         [sys.executable, "-c", WORKLOAD], cwd=root, env=env, capture_output=True, text=True, timeout=120, check=True
     )
     parsed = [json.loads(line) for line in result.stdout.splitlines()]  # raises on a glued or broken line
