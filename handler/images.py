@@ -23,6 +23,9 @@ JPEG_MIME = "image/jpeg"
 
 # Pillow's own bomb guard is replaced by an explicit check of the header's size.
 Image.MAX_IMAGE_PIXELS = None
+# Corrupt EXIF in an upload is the caller's data, not news: Pillow's warnings about it would be
+# stderr lines without the request id (found by fuzzing with mutated photos).
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
 
 
 def _open(data: bytes, field: str, error: type[TryOnError]) -> Image.Image:
