@@ -6,7 +6,9 @@ is a short pipeline:
 1. Remove Background on the selfie, and at the same time (when a garment photo is given) the
    vision model (Converse) describes the garment: these two are independent, so they overlap.
 2. ``studio``: the cut-out goes on pure white here, with Pillow (no model needed for white).
-   ``environment``: Inpaint fills the transparent background with a scene matching the style.
+   ``environment``: Inpaint fills the transparent background with a scene matching the style;
+   it needs no garment notes, so it starts as soon as the cut-out is back, even while the
+   description is still running.
 3. Search and Replace repaints the clothing region with the described garment.
 
 Why the background first and the garment last: the garment change is the step that needs the
@@ -40,10 +42,11 @@ from handler.compositing import composite_on_white, require_cutout
 from handler.deadline import Deadline
 from handler.errors import ContentFiltered, UpstreamFailed
 from handler.garment_description import parse_description
+from handler.images import fit_size
 from handler.model_metrics import record_generation
 from handler.models import GeneratedImage, GenerationInput, ImageLimits
 from handler.settings import Settings
-from handler.tryon_prompts import garment_edit, scene_prompt, vision_request_text
+from handler.tryon_prompts import NEGATIVE_PROMPT, garment_edit, scene_prompt, vision_request_text
 
 logger = Logger(child=True)
 
@@ -86,8 +89,14 @@ def encode_image(image: Image.Image) -> tuple[bytes, str]:
     return buffer.getvalue(), "jpeg"
 
 
+def fit_for_stability(image: Image.Image) -> Image.Image:
+    """Keep every image we send (including a previous step's output) within the services' limits."""
+    size = fit_size(image.width, image.height, STABILITY_LIMITS)
+    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+
 def _b64(image: Image.Image) -> str:
-    return base64.b64encode(encode_image(image)[0]).decode("ascii")
+    return base64.b64encode(encode_image(fit_for_stability(image))[0]).decode("ascii")
 
 
 def parse_stability_answer(payload: Any) -> Image.Image:
@@ -204,17 +213,20 @@ class BedrockTryOnBackend:
                     lambda: self.describe_garment(garment, job.clothing_description),
                 )
             cutout = run.result(cutting)
-            notes = self._garment_notes(run, describing)
             scene = scene_prompt(description, job.seed) if job.mode == "environment" else None
-            edit = garment_edit(description, job.mode, notes, scene)
-            if job.mode == "studio":
-                base = composite_on_white(cutout, shadow=True)
-            else:
-                base = run.call(
+            inpainting = None
+            if scene is not None:  # the scene needs no garment notes: start it while the description runs
+                inpainting = run.start(
                     "inpaint_scene",
                     self.models.inpaint,
-                    lambda: self.inpaint_scene(cutout, scene or "", edit.negative_prompt, job.seed),
+                    lambda: self.inpaint_scene(cutout, scene, NEGATIVE_PROMPT, job.seed),
                 )
+            else:
+                base = composite_on_white(cutout, shadow=True)
+            notes = self._garment_notes(run, describing)
+            if inpainting is not None:
+                base = run.result(inpainting)
+            edit = garment_edit(description, job.mode, notes, scene)
             dressed = run.call(
                 "replace_garment",
                 self.models.search_replace,

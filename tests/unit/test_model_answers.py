@@ -67,3 +67,12 @@ def test_sagemaker_contract_answers() -> None:
         parse_tryon_answer({"finish_reason": "success", "mime_type": "image/png"})
     with pytest.raises(UpstreamFailed):
         parse_tryon_answer({"finish_reason": "success", "image_base64": png(), "mime_type": "text/html"})
+
+
+def test_images_sent_to_the_image_services_fit_their_limits() -> None:
+    from handler.backends.bedrock import fit_for_stability
+
+    width, height = fit_for_stability(Image.new("RGB", (4000, 3000))).size
+    assert width * height <= 1_572_864 and abs(width / height - 4 / 3) < 0.01
+    small = Image.new("RGB", (800, 600))
+    assert fit_for_stability(small) is small

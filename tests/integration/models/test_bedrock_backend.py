@@ -229,3 +229,27 @@ def test_model_calls_are_measured_in_emf(
     assert request["ModelCallsPerRequest"] == [5.0]
     assert request["SequentialModelCalls"] == [3.0]
     assert "GenerationLatency" in request
+
+
+def test_a_refused_garment_description_falls_back_to_the_text(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
+) -> None:
+    use_backend("bedrock")
+    aws.inject(VISION, "filtered")
+    status, _, payload = post(request_body("studio", garment_url))
+    assert status == 200, payload
+    replace = dict(aws.request_bodies)[SEARCH_REPLACE]
+    assert "reference photo" not in replace["prompt"]
+    assert "red cotton t-shirt" in replace["prompt"].lower()
+
+
+def test_scene_inpainting_starts_while_a_slow_garment_description_runs(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
+) -> None:
+    use_backend("bedrock")
+    aws.set_delay(VISION, 1.5)
+    status, _, payload = post(request_body("environment", garment_url))
+    assert status == 200, payload
+    calls = {c.target: c for c in aws.calls}
+    assert calls[REMOVE_BACKGROUND].ended <= calls[INPAINT].started < calls[VISION].ended
+    assert calls[SEARCH_REPLACE].started >= max(calls[VISION].ended, calls[INPAINT].ended)
