@@ -192,11 +192,14 @@ class TryOnRequestHandler(BaseHTTPRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (malformed request line, headers) as JSON, never HTML."""
-        text = (message or self.responses.get(code, ("error",))[0]).lower()
+        # The standard phrase only: http.server's messages quote the client's request line.
+        text = self.responses.get(code, ("error",))[0].lower()
         body = json.dumps({"error": text}, separators=(",", ":")).encode()
         self.close_connection = True
-        if getattr(self, "command", None) is None or not hasattr(self, "request_version"):
-            self.command = "GET"
+        if getattr(self, "command", None) is None:
+            self.command = "GET"  # the request line did not parse: answer with a body
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"  # with a status line and headers, not HTTP/0.9's bare body
         self._send(code, {"Content-Type": "application/json"}, body, close=True)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
