@@ -61,4 +61,4 @@ fuzz: install
 
 load: install
 	$(PY) scripts/load.py --backend embedded
-	$(PY) scripts/load.py --backend bedrock --model-delay 0.5
+	$(PY) scripts/load.py --backend bedrock --model-delay 0.5 --faults 4

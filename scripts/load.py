@@ -7,13 +7,15 @@ prints per round: requests, statuses, lost or unexpected answers, p50/p95/p99 la
 server's VmRSS. It also checks the server's log lines (request id on each, nothing leaked).
 Stops by itself; exits non-zero if any request was lost or got an unexpected status.
 
-    python scripts/load.py [--backend embedded|bedrock] [--clients 50] [--requests 200] [--rounds 3]
+    python scripts/load.py [--backend embedded|bedrock] [--clients 50] [--requests 200] [--rounds 3] \
+        [--model-delay 0.5] [--faults 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import http.client
 import io
 import json
@@ -43,6 +45,22 @@ MODEL_IDS = (
     "us.amazon.nova-2-lite-v1:0",
 )
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{200,}")
+SEARCH_REPLACE, INPAINT, REMOVE_BACKGROUND, _VISION = MODEL_IDS
+# (model, fault) injected per round with --faults; the status and message each must produce.
+FAULTS = (
+    (REMOVE_BACKGROUND, "throttling"),
+    (SEARCH_REPLACE, "internal"),
+    (SEARCH_REPLACE, "filtered"),
+    (REMOVE_BACKGROUND, "service_unavailable"),
+    (INPAINT, "model_timeout"),
+)
+FAULT_STATUSES = {
+    429: "too many requests",
+    502: "image model failed",
+    422: "content filter",
+    503: "unavailable",
+    504: "did not answer in time",
+}
 
 
 def selfie_base64() -> str:
@@ -98,7 +116,7 @@ class Result:
     detail: str = ""
 
 
-def send(port: int, api_key: str, kind: Kind, timeout: float) -> Result:
+def send(port: int, api_key: str, kind: Kind, timeout: float, faults_on: bool = False) -> Result:
     started = time.perf_counter()
     headers = {"Content-Type": "application/json"}
     if kind.with_key:
@@ -112,6 +130,10 @@ def send(port: int, api_key: str, kind: Kind, timeout: float) -> Result:
         # The answer must be the one for *this* request (no cross-talk between concurrent ones).
         ok = status == kind.expected and set(payload) == EXPECTED_KEYS[kind.name]
         ok = ok and (kind.name != "bad-body" or payload["error"] == 'mode must be "studio" or "environment"')
+        if faults_on and kind.name.startswith("generate") and status in FAULT_STATUSES:
+            # A faulted model call: the documented status, the error shape, Retry-After where due.
+            ok = set(payload) == {"error"} and FAULT_STATUSES[status] in payload["error"]
+            ok = ok and (status not in (429, 503) or int(response.getheader("Retry-After") or 0) >= 1)
         ok = ok and bool(response.getheader("X-Request-Id"))
         detail = "" if ok else str(payload.get("error", ""))[:100]
     except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -257,9 +279,21 @@ def run(args: argparse.Namespace) -> int:
         all_results: list[Result] = []
         for number in range(1, args.rounds + 1):
             plan = [kinds[MIX[i % len(MIX)]] for i in range(args.requests)]
+            # With --faults, every round but the last has faults; the last shows the recovery.
+            faults_on = emulator is not None and args.faults > 0 and number < args.rounds
+            if emulator is not None:
+                emulator.reset()
+                for model in MODEL_IDS:
+                    emulator.set_delay(model, args.model_delay)
+                for model, fault in FAULTS if faults_on else ():
+                    emulator.inject(model, fault, times=args.faults)
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=args.clients) as pool:
-                results = list(pool.map(lambda kind: send(port, api_key, kind, args.timeout), plan))
+                answer = functools.partial(send, port, api_key, timeout=args.timeout, faults_on=faults_on)
+                results = list(pool.map(answer, plan))
+            if emulator is not None and args.faults > 0:
+                faulted = Counter(c.fault for c in emulator.calls if c.fault)
+                print(f"  model calls {len(emulator.calls)}; faults injected and hit: {dict(sorted(faulted.items()))}")
             wall = time.perf_counter() - started
             all_results += results
             rss = vm_rss_kib(server.process.pid)
@@ -287,8 +321,8 @@ def run(args: argparse.Namespace) -> int:
             f"VmRSS after each round (MiB): {', '.join(f'{r / 1024:.1f}' for r in rss_rounds)}; "
             f"first to last round: {growth:+.1f} MiB"
         )
-        if args.backend == "bedrock" and emulator is not None:
-            print(f"model calls: {len(emulator.calls)}; max in flight at the emulator: {emulator.max_in_flight}")
+        if emulator is not None:
+            print(f"max model calls in flight at the emulator (last round): {emulator.max_in_flight}")
     finally:
         server.stop()
         if emulator is not None:
@@ -313,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model-delay", type=float, default=0.5, help="emulated seconds per model call (bedrock)")
+    parser.add_argument(
+        "--faults", type=int, default=0, help="bedrock: inject each fault kind this many times per round but the last"
+    )
     parser.add_argument("--timeout", type=float, default=180.0, help="client timeout per request, seconds")
     parser.add_argument("--keep-log", help="write the server's output to this file")
     args = parser.parse_args(argv)
