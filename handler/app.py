@@ -88,7 +88,7 @@ def request_deadline(context: LambdaContext | None, fallback_seconds: float, mar
 
 
 def build_resolver() -> LambdaFunctionUrlResolver:
-    """One resolver per thread: Powertools keeps the current event on the resolver object."""
+    """One resolver per thread, each holding its own current event (see thread_safe_resolver)."""
     app = ThreadSafeFunctionUrlResolver(cors=CORS)
 
     @app.post(
