@@ -135,3 +135,17 @@ samples: install
 
 bench-embedded: install
 	$(PY) scripts/bench_embedded.py
+
+.PHONY: openapi fuzz load
+# The OpenAPI document generated from the code (a test checks the committed copy matches).
+openapi: install
+	$(PY) -m handler.openapi docs/openapi.json
+
+# Long fuzzing and load runs (their short versions are part of `make test`).
+fuzz: install
+	FUZZ_EXAMPLES=1000 $(PY) -m pytest tests/fuzz tests/security tests/reliability -q -m "slow or not slow" \
+		--hypothesis-show-statistics
+
+load: install
+	$(PY) scripts/load.py --backend embedded
+	$(PY) scripts/load.py --backend bedrock --model-delay 0.5 --faults 4

@@ -121,6 +121,11 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+# Corrupt EXIF in an upload is the caller's data, not news: Pillow's warnings about it would be
+# stderr lines without the request id (found by fuzzing with mutated photos).
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
+
+
 def _open(data: bytes, field: str, error: type[TryOnError]) -> Image.Image:
     """Open (header only) with the one decoder the magic bytes name."""
     fmt = sniff_format(data)

@@ -110,9 +110,30 @@ def invoke(event: dict[str, Any], timeout_seconds: float | None = None) -> dict[
 
     timeout = timeout_seconds or get_services().settings.local_timeout_seconds
     response = handle_event(event, new_context(timeout))
-    with _flush_lock:  # print the EMF metrics as Lambda would
-        metrics.flush_metrics(raise_on_empty_metrics=False)
+    _print_metrics(metrics)
     return response
+
+
+def _print_metrics(metrics: Any) -> None:
+    """Print the EMF metrics as Lambda would, without ever costing a request its answer.
+
+    The dev server answers in threads, but Powertools Metrics and the EMF ``print`` are made for
+    one request at a time: the log handler's lock keeps the printed blob and log lines from
+    interleaving into broken lines, and a metric added by another thread mid-flush only costs
+    that blob (the metrics are local-run information; the response is what must not be lost).
+    """
+    from handler.app import logger
+
+    handler = logger.registered_handler
+    with _flush_lock:
+        handler.acquire()
+        try:
+            if metrics.metric_set:  # another thread may have flushed ours already
+                metrics.flush_metrics(raise_on_empty_metrics=False)
+        except RuntimeError:  # "dictionary changed size during iteration"
+            metrics.clear_metrics()
+        finally:
+            handler.release()
 
 
 class TryOnRequestHandler(BaseHTTPRequestHandler):
@@ -161,6 +182,25 @@ class TryOnRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, made-up ones) reaches the handler too, like on a
+        # function URL, and gets the API's JSON 404/405 instead of http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (malformed request line, headers) as JSON, never HTML."""
+        # The standard phrase only: http.server's messages quote the client's request line.
+        text = self.responses.get(code, ("error",))[0].lower()
+        body = json.dumps({"error": text}, separators=(",", ":")).encode()
+        self.close_connection = True
+        if getattr(self, "command", None) is None:
+            self.command = "GET"  # the request line did not parse: answer with a body
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"  # with a status line and headers, not HTTP/0.9's bare body
+        self._send(code, {"Content-Type": "application/json"}, body, close=True)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # the handler's structured log line already records every request

@@ -9,20 +9,40 @@ to the end-to-end ``GenerationLatency`` that handler/app.py records.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Metrics
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 metrics = Metrics()  # Powertools shares one metric set between instances: this is the handler's
+logger = Logger(child=True)
+
+
+@contextmanager
+def _whole_lines() -> Iterator[None]:
+    """Hold the log handler's lock while a blob is printed: model calls run in worker threads,
+    and an EMF ``print`` racing a log line's write would glue them into one broken line."""
+    handler = logger.registered_handler
+    if handler is None:
+        yield
+        return
+    handler.acquire()
+    try:
+        yield
+    finally:
+        handler.release()
 
 
 def record_model_call(model: str, outcome: str, latency_ms: float) -> None:
     dimensions = {"model": model, "outcome": outcome}
-    with single_metric(name="ModelCalls", unit=MetricUnit.Count, value=1, default_dimensions=dimensions):
-        pass
-    with single_metric(
-        name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms, default_dimensions={"model": model}
-    ):
-        pass
+    with _whole_lines():
+        with single_metric(name="ModelCalls", unit=MetricUnit.Count, value=1, default_dimensions=dimensions):
+            pass
+        with single_metric(
+            name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms, default_dimensions={"model": model}
+        ):
+            pass
 
 
 def record_generation(calls: int, sequential: int) -> None:

@@ -29,6 +29,8 @@ def parse_generate_request(body: str | bytes | None) -> TryOnRequest:
         raise BadRequest("clothing_description is required")
     if len(description) > MAX_DESCRIPTION_CHARS:
         raise BadRequest(f"clothing_description must be at most {MAX_DESCRIPTION_CHARS} characters")
+    if not _is_unicode_text(description):
+        raise BadRequest("clothing_description contains invalid characters")
     mode = _parse_mode(payload.get("mode"))
     url = _parse_garment_url(payload.get("clothing_image_url"))
     return TryOnRequest(
@@ -37,6 +39,16 @@ def parse_generate_request(body: str | bytes | None) -> TryOnRequest:
         mode=mode,
         clothing_image_url=url,
     )
+
+
+def raw_body(body: str | None, is_base64_encoded: bool | None) -> str | bytes | None:
+    """The body as sent: base64 undone but not decoded as UTF-8 (a bad byte is a 400, not a 500)."""
+    if not is_base64_encoded or not body:
+        return body
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("request body is not valid JSON") from None
 
 
 def _load_json_object(body: str | bytes | None) -> dict[str, Any]:
@@ -60,6 +72,15 @@ def _required_string(payload: dict[str, Any], name: str) -> str:
     if not value.strip():
         raise BadRequest(f"{name} is required")
     return value
+
+
+def _is_unicode_text(text: str) -> bool:
+    """False for lone surrogates: JSON allows "\\ud800", but no later stage can encode it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _parse_mode(value: Any) -> Mode:
@@ -86,7 +107,7 @@ def _parse_garment_url(value: Any) -> str | None:
         raise BadRequest("clothing_image_url must be an absolute http or https URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise BadRequest("clothing_image_url must be an absolute http or https URL")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in url) or not _is_unicode_text(url):
         raise BadRequest("clothing_image_url must be an absolute http or https URL")
     return url
 

@@ -19,6 +19,7 @@ A model's answer that holds no image ("Inference error", empty list) is retried 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import random
 import time
@@ -230,7 +231,9 @@ class ModelRun:
         if not self._wave_open:
             self.sequential += 1
             self._wave_open = True
-        return self._pool.submit(call_model, step, model, invoke, self.deadline, self.policy, self.calls)
+        # In the caller's context: its log lines keep the request's correlation_id.
+        context = contextvars.copy_context()
+        return self._pool.submit(context.run, call_model, step, model, invoke, self.deadline, self.policy, self.calls)
 
     def result(self, future: Future[T]) -> T:
         self._wave_open = False

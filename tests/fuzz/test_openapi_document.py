@@ -1,0 +1,71 @@
+"""The committed OpenAPI document is the one the code generates, and it documents the contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from handler.app import decode_event_body
+from handler.local import function_url_event, invoke
+from handler.openapi import openapi_document, openapi_json
+
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+ERROR_STATUSES = ("400", "401", "404", "405", "413", "422", "429", "500", "502", "503", "504")
+
+
+def test_committed_document_matches_the_code() -> None:
+    assert COMMITTED.read_text(encoding="utf-8") == openapi_json(), "run `make openapi` and commit docs/openapi.json"
+
+
+def test_generate_image_documents_every_status_with_the_error_shape() -> None:
+    document = openapi_document()
+    operation = document["paths"]["/generate_image"]["post"]
+    responses = operation["responses"]
+    assert list(responses) == ["200", *ERROR_STATUSES]
+    for status in ERROR_STATUSES:
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, status
+        assert "X-Request-Id" in responses[status]["headers"]
+    for status in ("429", "503"):
+        assert "Retry-After" in responses[status]["headers"]
+    assert document["components"]["schemas"]["ErrorResponse"]["required"] == ["error"]
+    assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/GenerateImageResponse")
+
+
+def test_request_body_and_api_key_are_documented() -> None:
+    document = openapi_document()
+    operation = document["paths"]["/generate_image"]["post"]
+    body_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    request = document["components"]["schemas"][body_ref.rsplit("/", 1)[1]]
+    assert request["required"] == ["selfie_base64", "clothing_description", "mode"]
+    assert request["properties"]["mode"]["enum"] == ["studio", "environment"]
+    assert request["properties"]["clothing_description"]["maxLength"] == 1000
+    assert operation["security"] == [{"apiKey": []}]
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "apiKey",
+        "description": "The API key (the header name is case-insensitive).",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    assert "security" not in document["paths"]["/openapi.json"]["get"]
+    assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
+
+
+@pytest.fixture
+def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TRYON_API_KEYS", "doc-test-key")
+    return "doc-test-key"
+
+
+def test_document_is_served_without_a_key(api_key: str) -> None:
+    response = invoke(function_url_event("GET", "/openapi.json", {}, b""))
+    assert response["statusCode"] == 200
+    assert json.loads(decode_event_body(response)) == openapi_document()
+
+
+def test_document_path_refuses_other_methods(api_key: str) -> None:
+    response = invoke(function_url_event("POST", "/openapi.json", {"x-api-key": api_key}, b""))
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "GET"
