@@ -25,7 +25,12 @@ from handler.deadline import Deadline
 from handler.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError, error_body
 from handler.log_redaction import install_log_redaction
 from handler.models import GenerateImageResponse
-from handler.openapi import GENERATE_IMAGE_RESPONSES, OPENAPI_DOCUMENT_RESPONSES, openapi_document
+from handler.openapi import (
+    GENERATE_IMAGE_RESPONSES,
+    OPENAPI_DOCUMENT_RESPONSES,
+    PLAYGROUND_RESPONSES,
+    openapi_document,
+)
 from handler.playground import playground_page
 from handler.request_parsing import parse_generate_request, raw_body
 from handler.services import get_services
@@ -117,7 +122,12 @@ def build_resolver() -> LambdaFunctionUrlResolver:
         metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
         return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
 
-    @app.get("/", include_in_schema=False)
+    @app.get(
+        "/",
+        summary="The try-on playground page",
+        operation_id="getPlayground",
+        responses=PLAYGROUND_RESPONSES,
+    )
     def playground() -> Response[str]:
         page = playground_page()
         return Response(

@@ -98,6 +98,15 @@ OPENAPI_DOCUMENT_RESPONSES: dict[int, OpenAPIResponse] = {
     **_COMMON_ERRORS,
 }
 
+PLAYGROUND_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The try-on playground page (public: no API key; it holds no data).",
+        "headers": {"X-Request-Id": _REQUEST_ID},
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    **_COMMON_ERRORS,
+}
+
 # Powertools always adds these for its own validation feature, which the API does not use.
 _UNUSED_COMPONENTS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 

@@ -99,7 +99,11 @@ def check_response(response: dict[str, Any], logs: str, path: str) -> dict[str, 
     event(f"status {status}")
     assert status in DOCUMENTED.get(path, {404}), f"undocumented status {status}"
     assert status < 500
-    assert response["headers"]["Content-Type"] == "application/json"
+    page = status == 200 and path == "/"
+    assert response["headers"]["Content-Type"] == ("text/html; charset=utf-8" if page else "application/json")
+    if page:
+        assert response["body"].lstrip().lower().startswith("<!doctype html")
+        return {}
     body = json.loads(response["body"])
     if status == 200 and path == "/generate_image":
         assert set(body) == {"image_base64", "mime_type"}
