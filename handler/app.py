@@ -116,10 +116,11 @@ def build_resolver() -> LambdaFunctionUrlResolver:
         deadline = request_deadline(
             app.lambda_context, settings.local_timeout_seconds, settings.deadline_margin_seconds
         )
+        # Counted before generating, so the dashboard's requests by mode include the failures.
+        metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
         started = time.perf_counter()
         result = services.tryon.generate(request, deadline)
         metrics.add_metric("GenerationLatency", MetricUnit.Milliseconds, (time.perf_counter() - started) * 1000)
-        metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
         return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
 
     @app.get(
