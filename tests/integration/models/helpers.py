@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from handler.backends.model_calls import RetryPolicy
@@ -58,6 +59,22 @@ def post(body: dict[str, Any], timeout_seconds: float | None = None) -> tuple[in
     )
     response = invoke(event, timeout_seconds)
     return int(response["statusCode"]), response.get("headers") or {}, json.loads(response["body"])
+
+
+def assert_dressed_in_red(image: Image.Image, mode: str) -> None:
+    """The portrait's navy uniform became the requested red t-shirt, the face stayed, the
+    backdrop became a white studio or a painted scene."""
+    out = np.asarray(image.convert("RGB"), dtype=np.float32)
+    original = np.asarray(Image.open(io.BytesIO(person_photo())).convert("RGB"), dtype=np.float32)
+    assert out.shape == original.shape
+    torso = out[470:580, 130:380].reshape(-1, 3).mean(axis=0)
+    assert torso[0] > 120 > 90 > torso[1], torso
+    assert np.abs(out[150:300, 190:330] - original[150:300, 190:330]).mean() < 12  # the face box nearly unchanged
+    corners = np.concatenate([out[:20, :20], out[:20, -20:]])
+    if mode == "studio":
+        assert corners.min() > 245
+    else:
+        assert np.abs(corners - np.concatenate([original[:20, :20], original[:20, -20:]])).mean() > 20
 
 
 def decode_image(payload: dict[str, Any]) -> Image.Image:
