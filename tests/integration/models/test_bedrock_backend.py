@@ -17,6 +17,7 @@ from tests.integration.models.helpers import (
     VISION,
     assert_dressed_in_red,
     decode_image,
+    join_abandoned_calls,
     post,
     request_body,
 )
@@ -180,6 +181,7 @@ def test_slow_model_past_the_deadline_gives_504(use_backend: Callable[..., Any],
     status, _, payload = post(request_body("studio"), timeout_seconds=1.5)
     assert status == 504
     assert payload["error"] == "the image model did not answer in time"
+    join_abandoned_calls()
 
 
 def test_configuration_errors_are_logged_but_not_shown(

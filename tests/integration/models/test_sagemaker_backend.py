@@ -12,6 +12,7 @@ from tests.integration.models.helpers import (
     ENDPOINT,
     assert_dressed_in_red,
     decode_image,
+    join_abandoned_calls,
     post,
     request_body,
 )
@@ -78,3 +79,4 @@ def test_slow_endpoint_past_the_deadline_gives_504(use_backend: Callable[..., An
     aws.set_delay(ENDPOINT, 3.0)
     status, _, _ = post(request_body("studio"), timeout_seconds=1.5)
     assert status == 504
+    join_abandoned_calls()
