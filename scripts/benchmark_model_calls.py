@@ -37,6 +37,7 @@ from handler.dev.aws_emulator import AwsModelEmulator, CallRecord
 from handler.local import function_url_event
 from handler.services import build_services, set_services
 from handler.settings import Settings
+from tests.photos import selfie_jpeg
 
 DELAYS = {  # seconds per call, before --scale
     "us.stability.stable-image-remove-background-v1:0": 0.8,
@@ -58,16 +59,6 @@ def _jpeg(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=92)
     return buffer.getvalue()
-
-
-def selfie() -> bytes:
-    image = Image.new("RGB", (900, 1200), (196, 202, 210))
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((360, 130, 540, 360), fill=(224, 172, 140))
-    draw.rectangle((255, 375, 645, 840), fill=(40, 140, 60))
-    draw.rectangle((285, 840, 435, 1110), fill=(40, 40, 60))
-    draw.rectangle((465, 840, 615, 1110), fill=(40, 40, 60))
-    return _jpeg(image)
 
 
 def serve_garment() -> str:
@@ -155,7 +146,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every injected delay")
     SCALE = parser.parse_args().scale
     garment_url = serve_garment()
-    photo = base64.b64encode(selfie()).decode()
+    photo = base64.b64encode(selfie_jpeg()).decode()  # a real portrait: the emulator finds the person
     with AwsModelEmulator(endpoint_names=("tryon-vton",)) as emulator:
         os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url
         os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = emulator.url

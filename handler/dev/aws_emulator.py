@@ -5,7 +5,7 @@ It speaks the wire protocols botocore speaks (rest-json): bedrock-runtime ``Invo
 (``POST /model/{modelId}/converse``), and sagemaker-runtime ``InvokeEndpoint``
 (``POST /endpoints/{name}/invocations``) for our own try-on contract. Request bodies are checked
 as strictly as the real services document them (required fields, types, ranges, image size
-rules), answers carry images made by real image operations (``emulated_models``), and errors use
+rules), answers carry images made by the embedded backend's image operations (``emulated_models``), and errors use
 the real wire format (``x-amzn-ErrorType`` header, JSON ``message``) so the real boto3 clients
 raise the same ``ClientError`` codes they raise against AWS.
 
@@ -326,18 +326,9 @@ def stability_image(service: str, params: dict[str, Any], seed: int) -> Image.Im
 
 def tryon_image(params: dict[str, Any]) -> Image.Image:
     """What a try-on container would return: the person re-dressed, on white or in a scene."""
-    description = params["description"]
-    if params["garment"] is not None:
-        description = emulated_models.describe_garment(params["garment"]) + " " + description
-    cutout = emulated_models.remove_background(params["person"])
-    dressed = emulated_models.search_and_replace(cutout, description, description, params["seed"])
-    dressed_rgba = dressed.convert("RGBA")
-    dressed_rgba.putalpha(cutout.getchannel("A"))
-    if params["mode"] == "studio":
-        canvas = Image.new("RGBA", cutout.size, (255, 255, 255, 255))
-        canvas.alpha_composite(dressed_rgba)
-        return canvas.convert("RGB")
-    return emulated_models.inpaint(dressed_rgba, None, "a city street", params["seed"])
+    return emulated_models.try_on(
+        params["person"], params["description"], params["mode"], params["seed"], params["garment"]
+    )
 
 
 class AwsModelEmulator:

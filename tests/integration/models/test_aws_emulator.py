@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -22,7 +23,7 @@ from tests.integration.models.helpers import (
     REMOVE_BACKGROUND,
     SEARCH_REPLACE,
     VISION,
-    figure_photo,
+    person_photo,
 )
 
 pytestmark = pytest.mark.integration
@@ -89,13 +90,41 @@ def test_image_size_rules_are_enforced(bedrock: Any, size: tuple[int, int], frag
     assert fragment in message
 
 
-def test_remove_background_returns_a_real_cutout(bedrock: Any) -> None:
-    answer = _invoke(bedrock, REMOVE_BACKGROUND, {"image": base64.b64encode(figure_photo()).decode()})
+def _decoded(answer: dict[str, Any]) -> Image.Image:
     assert answer["finish_reasons"] == [None]
-    image = Image.open(io.BytesIO(base64.b64decode(answer["images"][0])))
+    return Image.open(io.BytesIO(base64.b64decode(answer["images"][0])))
+
+
+def test_remove_background_returns_a_real_cutout(bedrock: Any) -> None:
+    image = _decoded(_invoke(bedrock, REMOVE_BACKGROUND, {"image": base64.b64encode(person_photo()).decode()}))
+    assert image.format == "PNG" and image.mode == "RGBA"
     alpha = image.getchannel("A")
-    assert alpha.getpixel((5, 5)) == 0  # backdrop removed
-    assert alpha.getpixel((300, 400)) == 255  # torso kept
+    assert alpha.getpixel((5, 5)) == 0 and alpha.getpixel((506, 5)) == 0  # flag and backdrop removed
+    assert alpha.getpixel((256, 200)) == 255 and alpha.getpixel((256, 500)) == 255  # face and uniform kept
+
+
+def test_search_and_replace_dresses_the_searched_region_and_keeps_the_rest(bedrock: Any) -> None:
+    body = {"image": base64.b64encode(person_photo()).decode(), "search_prompt": "upper body clothing", "seed": 3}
+    body["prompt"] = "A photo of the same person wearing a red t-shirt and blue jeans."
+    image = np.asarray(_decoded(_invoke(bedrock, SEARCH_REPLACE, body)).convert("RGB"), dtype=np.float32)
+    original = np.asarray(Image.open(io.BytesIO(person_photo())).convert("RGB"), dtype=np.float32)
+    torso = image[470:580, 130:380].reshape(-1, 3).mean(axis=0)
+    assert torso[0] > 120 > 90 > torso[1]  # the dark navy uniform now wears the red t-shirt
+    assert np.abs(image[:60, -60:] - original[:60, -60:]).mean() < 3  # the backdrop is kept
+    assert np.abs(image[150:300, 190:330] - original[150:300, 190:330]).mean() < 6  # so is the face
+
+
+def test_inpaint_paints_the_transparent_area_with_the_prompted_scene(bedrock: Any) -> None:
+    cutout = _decoded(_invoke(bedrock, REMOVE_BACKGROUND, {"image": base64.b64encode(person_photo()).decode()}))
+    buffer = io.BytesIO()
+    cutout.save(buffer, "PNG")
+    body = {"image": base64.b64encode(buffer.getvalue()).decode(), "prompt": "a bright modern office", "seed": 5}
+    scenes = [np.asarray(_decoded(_invoke(bedrock, INPAINT, body)).convert("RGB"), dtype=np.float32) for _ in (0, 1)]
+    assert np.array_equal(scenes[0], scenes[1])  # the same seed paints the same scene
+    original = np.asarray(Image.open(io.BytesIO(person_photo())).convert("RGB"), dtype=np.float32)
+    assert np.abs(scenes[0][:60, -60:] - original[:60, -60:]).mean() > 20  # the backdrop became a scene
+    other = np.asarray(_decoded(_invoke(bedrock, INPAINT, {**body, "seed": 6})).convert("RGB"), dtype=np.float32)
+    assert np.abs(other[:60] - scenes[0][:60]).mean() > 3  # another seed, another scene
 
 
 def test_filtered_answer_has_the_documented_shape(bedrock: Any, aws: AwsModelEmulator) -> None:

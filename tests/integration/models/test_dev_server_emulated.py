@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.models.helpers import decode_image, request_body
+from tests.integration.models.helpers import assert_dressed_in_red, decode_image, request_body
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,7 +58,7 @@ def test_dev_server_serves_the_bedrock_pipeline_against_the_emulator() -> None:
         with urllib.request.urlopen(request, timeout=60) as response:
             payload = json.loads(response.read())
             assert response.status == 200
-        assert min(decode_image(payload).getpixel((5, 5))) >= 250  # Bedrock studio: white
+        assert_dressed_in_red(decode_image(payload), "studio")
     finally:
         server.terminate()
         server.wait(timeout=10)
