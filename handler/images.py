@@ -176,7 +176,13 @@ def _aspect_box(width: int, height: int, limits: ImageLimits) -> tuple[float, fl
 def fit_size(width: float, height: float, limits: ImageLimits) -> tuple[int, int]:
     """The largest size within the limits, keeping the aspect ratio (never enlarging)."""
     scale = min(1.0, limits.max_side / max(width, height), math.sqrt(limits.max_pixels / (width * height)))
-    return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    new_width, new_height = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    # Rounding down one side can push a ratio at the limit just past it: trim the other side.
+    if new_width > new_height * limits.max_aspect:
+        new_width = max(1, math.floor(new_height * limits.max_aspect))
+    elif new_width < new_height * limits.min_aspect:
+        new_height = max(1, math.floor(new_width / limits.min_aspect))
+    return new_width, new_height
 
 
 def _display_to_stored(

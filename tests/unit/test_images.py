@@ -403,3 +403,11 @@ def test_damaged_files_are_an_image_or_a_400(fmt: str, cut: float, flips: list[t
     else:
         assert image.mode == "RGB"
         assert min(image.size) >= 256
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 512), (512.0, 204.8), (2560, 1024), (409.6, 1024), (1000, 2500)])
+def test_fit_size_never_rounds_past_the_aspect_limits(width: float, height: float) -> None:
+    limits = ImageLimits(max_side=512, max_pixels=262_144)
+    new_width, new_height = fit_size(width, height, limits)
+    assert max(new_width, new_height) <= 512
+    assert limits.min_aspect <= new_width / new_height <= limits.max_aspect
