@@ -18,11 +18,8 @@ import io
 import json
 import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "benchmark")
@@ -37,6 +34,7 @@ from handler.dev.aws_emulator import AwsModelEmulator, CallRecord
 from handler.local import function_url_event
 from handler.services import build_services, set_services
 from handler.settings import Settings
+from tests.loopback import FileHost
 from tests.photos import selfie_jpeg
 
 DELAYS = {  # seconds per call, before --scale
@@ -61,26 +59,10 @@ def _jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def serve_garment() -> str:
+def serve_garment(host: FileHost) -> str:
     image = Image.new("RGB", (500, 500), (255, 255, 255))
     ImageDraw.Draw(image).rectangle((120, 80, 380, 440), fill=(200, 25, 35))
-    data = _jpeg(image)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/garment.jpg"
+    return host.publish("/garment.jpg", _jpeg(image))
 
 
 def sequential_count(calls: list[CallRecord]) -> int:
@@ -145,7 +127,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every injected delay")
     SCALE = parser.parse_args().scale
-    garment_url = serve_garment()
+    garment_url = serve_garment(FileHost())
     photo = base64.b64encode(selfie_jpeg()).decode()  # a real portrait: the emulator finds the person
     with AwsModelEmulator(endpoint_names=("tryon-vton",)) as emulator:
         os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url

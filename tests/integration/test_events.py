@@ -21,6 +21,7 @@ from PIL import Image
 
 from handler.app import REQUEST_ID_HEADER, decode_event_body
 from handler.local import invoke
+from tests.metric_names import HANDLER_METRICS
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EVENTS / "expected.json").read_text())
 NOT_EVENTS = {"expected.json", "local-env.json"}
-# The handler's metrics that the template's alarms and dashboard read (namespace, service=tryon).
-DASHBOARD_METRICS = {
-    "Status2xx",
-    "Status4xx",
-    "Status5xx",
-    "RequestsStudio",
-    "RequestsEnvironment",
-    "GenerationLatency",
-    "ColdStart",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -145,7 +136,7 @@ def test_event_gets_its_expected_answer(name: str, capsys: pytest.CaptureFixture
     # The EMF line the invoker prints carries the metrics the dashboard reads.
     emitted = _emitted_metric_names(capsys.readouterr().out)
     assert f"Status{expected['status'] // 100}xx" in emitted
-    assert emitted <= DASHBOARD_METRICS
+    assert emitted <= HANDLER_METRICS
     if expected["status"] == 200:
         assert {"GenerationLatency", "RequestsStudio"} <= emitted
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,6 +24,7 @@ from handler.services import build_services, get_services, set_services
 from handler.settings import DEFAULT_REMOVE_BACKGROUND_MODEL_ID, DEFAULT_SEARCH_REPLACE_MODEL_ID, Settings
 from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_records
 from tests.fuzz.strategies import SMALL_JPEG, small_photo
+from tests.loopback import file_host
 
 API_KEY = "hygiene-key-9f3c1a7e2b6d4085"
 SECRET_TEXT = "s3cr3t-db-password-41f0"
@@ -36,25 +35,9 @@ SELFIE = base64.b64encode(small_photo(size=(480, 600))).decode("ascii")
 @pytest.fixture
 def garment_server() -> Iterator[str]:
     """Serves bytes that are not an image, so a fetched garment is refused (422)."""
-
-    class NotAnImage(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html>not an image</html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NotAnImage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with file_host() as host:
+        host.publish(f"/jacket.jpg?{SIGNATURE}", b"<html>not an image</html>", "text/html")
+        yield host.base_url
 
 
 def request(method: str, path: str, body: Any = None, key: str | None = API_KEY) -> dict[str, Any]:

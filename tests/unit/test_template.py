@@ -18,6 +18,7 @@ import yaml
 
 from handler.auth import parse_api_key_secret
 from handler.settings import Settings
+from tests.metric_names import HANDLER_METRICS, MODEL_METRICS
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 US_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
@@ -27,17 +28,6 @@ MODEL_PARAMETERS = (
     "BedrockRemoveBackgroundModelId",
     "BedrockVisionModelId",
 )
-# The handler's metrics (handler/app.py) and the model-call metrics of the Bedrock backend.
-HANDLER_METRICS = {
-    "Status2xx",
-    "Status4xx",
-    "Status5xx",
-    "RequestsStudio",
-    "RequestsEnvironment",
-    "GenerationLatency",
-    "ColdStart",
-}
-MODEL_METRICS = {"ModelCalls", "ModelLatency", "ModelFailures", "ContentFiltered"}
 
 
 class CloudFormationLoader(yaml.SafeLoader):

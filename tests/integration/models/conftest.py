@@ -3,10 +3,8 @@ garment image server, the handler configured with a real boto3 client pointed at
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ from handler.dev.aws_emulator import AwsModelEmulator
 from handler.services import build_services, set_services
 from handler.settings import Settings
 from tests.integration.models.helpers import API_KEY, ENDPOINT, FAST_RETRIES, garment_photo
+from tests.loopback import file_host
 
 
 @pytest.fixture(scope="session")
@@ -35,26 +34,8 @@ def aws(emulator: AwsModelEmulator, monkeypatch: pytest.MonkeyPatch) -> AwsModel
 
 @pytest.fixture(scope="session")
 def garment_url() -> Iterator[str]:
-    data = garment_photo()
-
-    class GarmentHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GarmentHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/jacket.jpg"
-    server.shutdown()
-    server.server_close()
+    with file_host() as host:
+        yield host.publish("/jacket.jpg", garment_photo())
 
 
 @pytest.fixture
