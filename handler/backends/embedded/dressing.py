@@ -424,6 +424,95 @@ def _beside_the_head(
     return zone & person & ~inside.astype(bool) & ~hair_like & (skin < 0.3)
 
 
+def paint_neck(
+    out: np.ndarray,
+    linear: np.ndarray,
+    neck: np.ndarray,
+    skin: np.ndarray,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    garment_soft: np.ndarray,
+) -> np.ndarray:
+    """The neck above the new neckline: the photo's own skin kept, the rest (an old collar) painted as skin.
+
+    The paint takes its colour from the visible neck (else the cheeks) and its light from the kept skin
+    where it is near, else from a neck's usual light: in the jaw's shadow at the top, brighter below,
+    rounder at the sides. Every edge is feathered, so no cut line shows between kept and painted skin.
+    """
+    shape = neck.shape
+    fw, fh = geometry.face_width, geometry.face_height
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    cheek = _skin_colour(np.clip(fabric.linear_to_srgb(linear), 0, 255).astype(np.uint8), analysis, geometry)
+    cheek_luminance = max(float(cheek @ LUMA), 1e-3)
+    luminance = linear @ LUMA
+    chroma = linear / np.maximum(luminance, 1e-4)[..., None]
+    cheek_chroma = cheek / cheek_luminance
+    # The photo's own neck: skin-like, and of the cheek's hue (not a dark collar with a warm cast).
+    ratio = luminance / cheek_luminance
+    hue_near = np.abs(chroma - cheek_chroma).sum(axis=2) < 0.6
+    own = neck & (skin >= 0.5) & hue_near & (ratio > 0.2) & (ratio < 1.6)
+    if own.sum() > 30:  # drop its edges blended with a light collar: brighter than the neck itself
+        typical = float(np.median(ratio[own]))
+        own &= (ratio > 0.6 * typical) & (ratio < 1.3 * typical)
+    own = cv2.erode(own.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    colour = cheek_chroma
+    if own.sum() > 30:
+        colour = 0.5 * cheek_chroma + 0.5 * np.median(chroma[own], axis=0)
+    # The light runs down the neck: each row's own skin (its median, so a stray bright edge does not count)
+    # where the row shows skin, else a neck's usual light (in the jaw's shadow at the top, brighter below)
+    # joined smoothly to the nearest measured row. Across, the neck is round: darker at its sides.
+    across = np.abs(xs - geometry.centre_x) / max(geometry.neck_half_width, 1.0)
+    roundness = 1 - 0.3 * np.clip(across, 0, 1.3) ** 2
+    rows = np.arange(shape[0], dtype=np.float32)
+    below_chin = np.clip((rows - geometry.chin[1]) / fh, 0, None)
+    usual = 1 - 0.4 * np.exp(-below_chin / 0.1)
+    # The skin just above the painted part (under the jaw, outside the face) is measured too, so the paint
+    # continues its light instead of starting with a step.
+    above = (
+        (ys >= geometry.chin[1] - 0.12 * fh)
+        & (ys < geometry.chin[1])
+        & (across < 1.0)
+        & (skin >= 0.5)
+        & hue_near
+        & (ratio > 0.2)
+        & (ratio < 1.6)
+    )
+    if analysis.face is not None:
+        oval = np.zeros(shape, np.uint8)
+        cv2.fillPoly(oval, [np.round(analysis.face[list(FACE_OVAL)]).astype(np.int32)], 1)
+        above &= ~oval.astype(bool)
+    sample = own | above
+    measured = np.full(shape[0], np.nan, np.float32)
+    relative = ratio / roundness
+    counts = sample.sum(axis=1)
+    for y in np.nonzero(counts >= 3)[0]:
+        measured[y] = float(np.median(relative[y][sample[y]]))
+    known = np.nonzero(~np.isnan(measured))[0]
+    level = 0.85
+    if known.size >= 3:
+        level = float(np.clip(np.median(measured[known] / usual[known]), 0.4, 1.2))
+    profile = usual * level
+    if known.size:
+        nearest = known[np.abs(rows[:, None] - known[None, :]).argmin(axis=1)]
+        reach = np.exp(-np.abs(rows - nearest) / max(1.0, 0.12 * fh))
+        profile = profile + (measured[nearest] - profile[nearest]) * reach
+        profile[known] = measured[known]
+    profile = cv2.GaussianBlur(profile[:, None], (1, 0), sigmaX=0.1, sigmaY=max(1.0, 0.03 * fh))[:, 0]
+    light = profile[:, None] * roundness
+    light = _blur(light, max(1.0, 0.02 * fw))
+    pores = _blur(_skin_grain(linear, analysis, geometry, shape), 0.8)
+    # Skin in shadow is more saturated than the same skin in light (light scattered under the skin).
+    richer = 1 + 0.4 * np.clip(1 - light, 0, 0.6)[..., None]
+    tinted = np.power(np.maximum(colour, 1e-4), richer)
+    tinted /= np.maximum(tinted @ LUMA, 1e-4)[..., None]
+    painted = tinted * cheek_luminance * (light * pores)[..., None]
+    feather = max(1.5, 0.035 * fw)
+    weight = _blur((neck & ~own).astype(np.float32), feather) * _blur(neck.astype(np.float32), feather)
+    weight *= np.clip((ys - geometry.chin[1]) / max(2.0, 0.04 * fh), 0, 1)  # no line under the chin
+    weight *= 1 - garment_soft
+    return out * (1 - weight[..., None]) + painted * weight[..., None]
+
+
 def dress_person(
     rgb: np.ndarray,
     description: GarmentDescription,
@@ -525,12 +614,9 @@ def dress_person(
     garment_soft = garment_soft_full
     shading = full_shading
 
-    bare = (bare_neck | bare_arm) & person & ~garment
+    bare = bare_arm & person & ~garment
     if bare.any():
         skin_rgb = _skin_colour(rgb, analysis, geometry)
-        dx = np.abs(xs - geometry.centre_x) / max(geometry.neck_half_width, 1.0)
-        under_chin = np.clip((ys - geometry.chin[1]) / (0.45 * geometry.face_height), 0, 1)
-        neck_light = (0.45 + 0.5 * under_chin**0.7) * (1 - 0.35 * np.clip(dx, 0, 1.5) ** 2)
         # An arm is a cylinder: lit in the middle, darker towards its edges, with the sleeve's broad light.
         g = geometry
         across_arm = np.minimum(
@@ -540,11 +626,13 @@ def dress_person(
         roundness = 1.0 - 0.5 * np.clip(across_arm, 0, 1.4) ** 2
         arm_light = np.clip(_blur(shading.broad, 0.03 * g.shoulder_width), 0.6, 1.2) * np.clip(roundness, 0.35, 1)
         arm_light *= 1 + (shading.fine - 1) * 0.3
-        light = np.where(bare_neck, neck_light, arm_light)
         pores = _skin_grain(linear, analysis, geometry, shape)
-        skin_render = skin_rgb * 0.9 * (light * pores)[..., None]
+        skin_render = skin_rgb * 0.9 * (arm_light * pores)[..., None]
         bare_soft = _blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
         out = out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
+    neck = neck_hole & ~garment
+    if neck.any() and bare_neck.any():
+        out = paint_neck(out, linear, neck, skin, analysis, geometry, garment_soft)
 
     grow = max(3, int(0.012 * max(height, width))) | 1
     grown = cv2.dilate(removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~neck_shape
