@@ -33,6 +33,7 @@ from handler.garment_description import GarmentDescription, GarmentItem, implied
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 SHOULDER_CM = 40.0  # a shoulder width, to draw fabric at its real size
+ALBEDO_CAP = 0.72  # linear; about sRGB 222, so light above the average still shows on white cloth
 
 # How deep the front of the neckline dips, in face heights, by garment kind.
 _NECKLINES = {
@@ -279,6 +280,8 @@ def render_fabric(
         albedo = fabric.pattern_albedo(
             pattern, coords.u, coords.v, _item_colours(item, fallback_colour), pixel_cm, seed
         )
+    # No cloth reflects all light: capped below white, a white shirt keeps its folds instead of clipping flat.
+    albedo = np.minimum(albedo, ALBEDO_CAP)
     texture = fabric.weave(material, coords.u, coords.v, pixel_cm, seed)
     contrast, gloss, sheen = fabric.MATERIAL_LIGHT.get(material or "", (1.0, 0.0, 0.0))
     broad = np.power(shading.broad, contrast)

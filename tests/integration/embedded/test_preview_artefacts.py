@@ -42,3 +42,11 @@ def test_kept_and_painted_neck_meet_without_a_cut_line() -> None:
     rows = np.median(lab[330:425, 250:290, 0], axis=1)
     assert np.abs(np.diff(rows)).max() <= 9
     assert rows.max() - rows.min() >= 2  # shaded, not one flat tone
+
+
+def test_white_shirt_keeps_its_folds() -> None:
+    """The white t-shirt under the open jacket is white cloth in light and shadow, not clipped paper white."""
+    lightness = lab_render(str(GRACE_HOPPER), "Black leather jacket with white t-shirt underneath")[450:580, 240:290, 0]
+    assert np.median(lightness) > 80
+    assert lightness.std() >= 3.0
+    assert (lightness > 99).mean() <= 0.2
