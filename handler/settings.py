@@ -112,6 +112,8 @@ class Settings:
     deadline_margin_seconds: float = 1.5
     # Request timeout of the local server (the Lambda uses its own remaining time).
     local_timeout_seconds: float = 120.0
+    # Embedded backend: images rendered at once (0: one per CPU). More only adds memory.
+    embedded_concurrency: int = 0
     # Model backends (bedrock, sagemaker). Region empty: AWS_REGION / the SDK's default.
     model_region: str = ""
     bedrock_search_replace_model_id: str = DEFAULT_SEARCH_REPLACE_MODEL_ID
@@ -146,6 +148,7 @@ class Settings:
             garment_max_bytes=int(_number(env, "TRYON_GARMENT_MAX_BYTES", 15 * 1024 * 1024, 1024, 100 * 1024 * 1024)),
             garment_allowed_ports=_ports(env, "TRYON_GARMENT_ALLOWED_PORTS", (80, 443)),
             local_timeout_seconds=_number(env, "TRYON_LOCAL_TIMEOUT_SECONDS", 120.0, 1, 900),
+            embedded_concurrency=int(_number(env, "TRYON_EMBEDDED_CONCURRENCY", 0, 0, 64)),
             model_region=_region(env),
             bedrock_search_replace_model_id=_identifier(
                 env, "TRYON_BEDROCK_SEARCH_REPLACE_MODEL_ID", DEFAULT_SEARCH_REPLACE_MODEL_ID

@@ -31,7 +31,7 @@ def create_backend(settings: Settings, *, model_client: Any | None = None) -> Tr
     if settings.backend == "embedded":
         from handler.backends.embedded import EmbeddedTryOnBackend
 
-        return EmbeddedTryOnBackend()
+        return EmbeddedTryOnBackend(concurrency=settings.embedded_concurrency)
     from handler.backends.aws_clients import create_model_client
     from handler.backends.model_calls import RetryPolicy
 
