@@ -80,6 +80,7 @@ class Shading:
     broad: np.ndarray  # the body's form, around 1
     fine: np.ndarray  # folds and creases, around 1
     print_mask: np.ndarray  # bool, patches/logos whose shading was filled in
+    steady: np.ndarray  # the form measured on plain cloth only, far from prints: the light for dark fabrics
 
 
 def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry) -> Shading:
@@ -90,7 +91,7 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     luminance = linear @ LUMA
     shading = np.ones((height, width), np.float32)
     if region.sum() < 50:
-        return Shading(shading, shading.copy(), np.zeros_like(region))
+        return Shading(shading, shading.copy(), np.zeros_like(region), shading.copy())
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 0.3  # one material in light and shadow stays one cluster; white and navy still part
     pixels = lab[region]
@@ -136,6 +137,16 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     cover = _blur(valid.astype(np.float32), 0.03 * sw)
     filled = np.where(cover > 0.05, filled, wide)
     shading = np.where(valid, shading, filled)
+    # For dark fabrics the form is measured on the plain cloth only: filled-in prints (medals, name tags) and
+    # their blurred rims (JPEG halos on dark cloth many times its own light) are left out too.
+    margin = max(1, int(0.05 * sw))
+    clean = valid & ~cv2.dilate(prints.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
+    clean &= shading < 1.8
+    if clean.sum() < 50:
+        clean = region
+    near = _masked_blur(shading, clean, 0.05 * sw)
+    trust = np.clip(_blur(clean.astype(np.float32), 0.05 * sw) / 0.15, 0, 1)
+    steady = np.clip(near * trust + _masked_blur(shading, clean, 0.15 * sw) * (1 - trust), 0.35, 1.7)
     broad = _masked_blur(shading, region, 0.05 * sw)
     broad = np.clip(broad, 0.35, 1.7)
     # Dark cloth: its broad light is mostly noise and reflections of badges; keep it gentle.
@@ -154,7 +165,7 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
         cloned = np.where(take, np.roll(fine, (dy, dx), axis=(0, 1)), cloned)
         found |= take
     fine = np.where(prints, cloned, fine)
-    return Shading(broad.astype(np.float32), fine.astype(np.float32), prints)
+    return Shading(broad.astype(np.float32), fine.astype(np.float32), prints, steady.astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -284,16 +295,22 @@ def render_fabric(
     albedo = np.minimum(albedo, ALBEDO_CAP)
     texture = fabric.weave(material, coords.u, coords.v, pixel_cm, seed)
     contrast, gloss, sheen = fabric.MATERIAL_LIGHT.get(material or "", (1.0, 0.0, 0.0))
-    broad = np.power(shading.broad, contrast)
+    # Dark cloth takes the steady light: its small absolute differences would show only the filled-in badges.
+    darkness = np.clip(1 - (albedo @ LUMA) / 0.05, 0, 1)
+    form = shading.broad * (1 - darkness) + shading.steady * darkness
+    broad = np.power(form, contrast)
     light = broad * shading.fine * texture
     linear = albedo * light[..., None]
     if gloss > 0:
-        # Highlights from smoothed light: sharp ones would only show the photo's JPEG noise.
-        sheen_light = _blur(shading.broad * shading.fine, 2.0)
-        highlight = np.clip(sheen_light - 1.15, 0, None) ** 1.3 * gloss * 0.7
-        linear = linear + highlight[..., None] * 0.8
+        # Highlights from the body's broad form only, soft and weak: the old garment's fine shading on dark
+        # cloth is JPEG noise and filled-in badges, and raised to a highlight it showed as grey clouds.
+        # Relative to the garment's own light, so even a flatly lit jacket keeps a soft sheen where it is brightest.
+        sheen_light = _blur(form, 0.02 * geometry.shoulder_width)
+        low, high = np.percentile(sheen_light, (50, 99))
+        highlight = np.clip((sheen_light - low) / max(float(high - low), 0.05), 0, 1) ** 2 * gloss * 0.05
+        linear = linear + highlight[..., None]
     if sheen > 0:
-        rim = np.clip(1.0 - shading.broad, 0, 1) * sheen
+        rim = np.clip(1.0 - form, 0, 1) * sheen
         linear = linear + rim[..., None] * albedo * 0.8
     return linear.astype(np.float32)
 
@@ -591,7 +608,9 @@ def dress_person(
         crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
     else:
         crop = (slice(0, 1), slice(0, 1))
-    shading = Shading(full_shading.broad[crop], full_shading.fine[crop], full_shading.print_mask[crop])
+    shading = Shading(
+        full_shading.broad[crop], full_shading.fine[crop], full_shading.print_mask[crop], full_shading.steady[crop]
+    )
     origin = (crop[1].start, crop[0].start)
     coords = garment_coordinates(
         geometry, shading.broad.shape, shading.fine, origin=origin, on_arm=(arms | bare_arm)[crop]

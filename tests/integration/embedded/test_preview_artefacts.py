@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -50,3 +51,12 @@ def test_white_shirt_keeps_its_folds() -> None:
     assert np.median(lightness) > 80
     assert lightness.std() >= 3.0
     assert (lightness > 99).mean() <= 0.2
+
+
+def test_dark_jacket_has_no_grey_clouds_where_the_medals_were() -> None:
+    """Grace Hopper's left chest (ribbons, a lit shoulder in the photo) stays dark leather with a soft sheen."""
+    lightness = lab_render(str(GRACE_HOPPER), "Black leather jacket with white t-shirt underneath")[420:560, 390:470, 0]
+    coarse = cv2.GaussianBlur(lightness.astype(np.float32), (0, 0), 6)
+    assert np.median(lightness) < 20  # still black
+    assert coarse.max() - np.median(coarse) <= 10  # no patch far brighter than the cloth around it
+    assert coarse.std() <= 4
