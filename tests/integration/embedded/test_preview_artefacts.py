@@ -11,6 +11,9 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from handler.backends.embedded import try_on
+from handler.backends.embedded.dressing import DressedPerson, dress_person
+from handler.backends.embedded.scenes import composite_environment_array, composite_studio_array, paint_scene
+from handler.garment_description import parse_description
 from tests.photos import ASTRONAUT, GRACE_HOPPER
 
 pytestmark = pytest.mark.integration
@@ -60,3 +63,45 @@ def test_dark_jacket_has_no_grey_clouds_where_the_medals_were() -> None:
     assert np.median(lightness) < 20  # still black
     assert coarse.max() - np.median(coarse) <= 10  # no patch far brighter than the cloth around it
     assert coarse.std() <= 4
+
+
+@cache
+def dressed(path: str, description: str) -> DressedPerson:
+    return dress_person(np.asarray(Image.open(path).convert("RGB")), parse_description(description), 7)
+
+
+def edge_bands(person: DressedPerson, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Above the shoulders: pixels ``lo``..``hi`` px outside the person's matte, and as far inside it."""
+    inside = (person.matte > 0.5).astype(np.uint8)
+    upper = np.zeros(inside.shape, bool)
+    upper[: int(person.geometry.shoulder_y)] = True
+    outside_distance = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5)
+    inside_distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
+    return (
+        upper & (outside_distance > lo) & (outside_distance <= hi),
+        upper & (inside_distance > lo) & (inside_distance <= hi),
+    )
+
+
+@pytest.mark.parametrize("path", [GRACE_HOPPER, ASTRONAUT])
+def test_studio_background_has_no_grey_band_around_the_head(path: object) -> None:
+    """A few pixels beyond the hat and hair the studio is near white: the shadow falls wide and faint."""
+    person = dressed(str(path), "Black leather jacket with white t-shirt underneath")
+    lightness = rgb2lab(composite_studio_array(person.rgb, person.matte) / 255.0)[..., 0]
+    outside, _ = edge_bands(person, 6, 10)
+    assert np.percentile(lightness[outside], 5) >= 94
+
+
+@pytest.mark.parametrize("path", [GRACE_HOPPER, ASTRONAUT])
+def test_scene_light_does_not_wrap_a_pale_band_round_the_head(path: object) -> None:
+    """Light wrap touches only the outermost pixels: 3-6 px inside the edge the dark hat stays itself."""
+    description = "Black leather jacket with white t-shirt underneath"
+    person = dressed(str(path), description)
+    style = parse_description(description).style
+    lightness = rgb2lab(composite_environment_array(person.rgb, person.matte, style, 7) / 255.0)[..., 0]
+    own = rgb2lab(person.rgb / 255.0)[..., 0]
+    _, inside = edge_bands(person, 3, 6)
+    assert np.percentile(lightness[inside] - own[inside], 95) <= 10
+    outside, _ = edge_bands(person, 3, 15)
+    scene = rgb2lab(paint_scene(style, 7, person.matte.shape) / 255.0)[..., 0]
+    assert np.percentile(lightness[outside] - scene[outside], 95) <= 2  # no light band outside either
