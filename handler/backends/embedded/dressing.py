@@ -392,6 +392,31 @@ def _opening(
     return opening, lapel, gap
 
 
+def _between_neck_and_garment(
+    candidates: np.ndarray, neck: np.ndarray, garment: np.ndarray, geometry: BodyGeometry, ys: np.ndarray
+) -> np.ndarray:
+    """The ``candidates`` in a narrow strip on one row between the neck and the garment, chin to shoulders.
+
+    Only a strip narrower than a fifth of the face counts: a wider one is no collar gap but the air above
+    a raised shoulder, and filling it drew blocks beside the neck.
+    """
+    width = neck.shape[1]
+    index = np.arange(width, dtype=np.float32)[None, :]
+    far = float(10 * width)
+
+    def last_before(mask: np.ndarray) -> np.ndarray:
+        return np.maximum.accumulate(np.where(mask, index, -far), axis=1)
+
+    def first_after(mask: np.ndarray) -> np.ndarray:
+        return np.minimum.accumulate(np.where(mask, index, far)[:, ::-1], axis=1)[:, ::-1]
+
+    reach = max(3.0, 0.2 * geometry.face_width)
+    left_strip = first_after(neck) - last_before(garment) <= reach
+    right_strip = first_after(garment) - last_before(neck) <= reach
+    rows = (ys > geometry.chin[1]) & (ys < geometry.shoulder_y + 0.1 * geometry.shoulder_width)
+    return candidates & rows & (left_strip | right_strip)
+
+
 def _shoulder_curve(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
     """The top of the new garment's shoulders: from the neck base sloping down to above the shoulder joints."""
     dx = np.abs(xs - geometry.centre_x)
@@ -597,6 +622,16 @@ def dress_person(
         garment |= collar
         bare_neck &= ~collar
         removed &= ~collar
+    # A smooth outline: the masks' stair steps and small bites at the shoulders rounded off inside the person.
+    smooth = max(1.5, 0.012 * geometry.shoulder_width)
+    garment = (_blur(garment.astype(np.float32), smooth) > 0.5) & person & ~neck_hole & ~bare_arm
+    removed &= ~garment
+    # Where the old collar stood between the neck and the new shoulders on the same row, the photo showed
+    # no background: that strip is neck skin (painted below), not a white gap. Rows with garment on only
+    # one side of the neck (above the shoulders) are left alone.
+    neck_gap = _between_neck_and_garment(person & ~garment & ~neck_shape, neck_hole, garment, geometry, ys)
+    removed &= ~neck_gap
+    bare_neck |= neck_gap
 
     full_shading = garment_shading(rgb, old, geometry)
     linear = fabric.srgb_to_linear(rgb)
@@ -652,15 +687,22 @@ def dress_person(
         skin_render = skin_rgb * 0.9 * (arm_light * pores)[..., None]
         bare_soft = _blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
         out = out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
-    neck = neck_hole & ~garment
+    neck = (neck_hole | neck_gap) & ~garment
     if neck.any() and bare_neck.any():
         out = paint_neck(out, linear, neck, skin, analysis, geometry, garment_soft)
 
     grow = max(3, int(0.012 * max(height, width))) | 1
-    grown = cv2.dilate(removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~neck_shape
+    grown = cv2.dilate(removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~neck_shape & ~neck_gap
     grown &= ~(head & ~removed)
-    removed_soft = _blur(grown.astype(np.float32), 1.2) * (1 - _blur(neck_shape.astype(np.float32), 1.2))
-    new_matte = np.clip(matte * (1 - np.clip(removed_soft * 2.0, 0, 1)), 0, 1)
+    removed_soft = _blur(grown.astype(np.float32), 1.2) * (1 - _blur((neck_shape | neck_gap).astype(np.float32), 1.2))
+    cut = np.clip(removed_soft * 2.0, 0, 1)
+    # Across the shoulders the cut's outline is the garment's: blurred and re-thresholded, its stair steps,
+    # bites and teeth round off. The head and neck keep their own exact edges.
+    contour = max(1.5, 0.012 * geometry.shoulder_width)
+    rounded = _blur((_blur(cut, contour) > 0.5).astype(np.float32), 0.8)
+    shoulders = (ys > geometry.chin[1]) & ~head & ~neck_shape & ~neck_gap
+    cut = np.where(_blur(shoulders.astype(np.float32), 1.5) > 0.5, rounded, cut)
+    new_matte = np.clip(matte * (1 - cut), 0, 1)
     return DressedPerson(
         rgb=fabric.linear_to_srgb(out),
         matte=new_matte.astype(np.float32),

@@ -105,3 +105,27 @@ def test_scene_light_does_not_wrap_a_pale_band_round_the_head(path: object) -> N
     outside, _ = edge_bands(person, 3, 15)
     scene = rgb2lab(paint_scene(style, 7, person.matte.shape) / 255.0)[..., 0]
     assert np.percentile(lightness[outside] - scene[outside], 95) <= 2  # no light band outside either
+
+
+def test_no_white_gap_between_the_jaw_and_the_jacket() -> None:
+    """Where Grace Hopper's shirt collar stood beside her neck, the studio's white no longer shows through."""
+    lightness = lab_render(str(GRACE_HOPPER), "Black leather jacket with white t-shirt underneath")[..., 0]
+    for x0, y0, x1, y1 in ((200, 346, 232, 390), (310, 346, 330, 360)):
+        assert (lightness[y0:y1, x0:x1] > 93).mean() <= 0.02
+
+
+def test_no_skin_block_above_the_astronauts_shoulder() -> None:
+    """Filling those gaps stays a narrow strip: the air above the astronaut's raised shoulder stays studio."""
+    lightness = lab_render(str(ASTRONAUT), "emerald green cable knit sweater")[195:212, 137:177, 0]
+    assert lightness.mean() >= 85
+
+
+def test_shoulder_outline_is_smooth() -> None:
+    """Between the chin and the shoulders the outline has no stair steps, bites or teeth a 7 px disc would smooth."""
+    person = dressed(str(GRACE_HOPPER), "Black leather jacket with white t-shirt underneath")
+    mask = (person.matte > 0.5).astype(np.uint8)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    smoothed = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc), cv2.MORPH_CLOSE, disc)
+    g = person.geometry
+    rows = slice(int(g.chin[1]), int(g.shoulder_y + 0.1 * g.shoulder_width))
+    assert (smoothed[rows] != mask[rows]).sum() <= 25
