@@ -80,6 +80,7 @@ class Shading:
     broad: np.ndarray  # the body's form, around 1
     fine: np.ndarray  # folds and creases, around 1
     print_mask: np.ndarray  # bool, patches/logos whose shading was filled in
+    steady: np.ndarray  # the form measured on plain cloth only, far from prints: the light for dark fabrics
 
 
 def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry) -> Shading:
@@ -90,7 +91,7 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     luminance = linear @ LUMA
     shading = np.ones((height, width), np.float32)
     if region.sum() < 50:
-        return Shading(shading, shading.copy(), np.zeros_like(region))
+        return Shading(shading, shading.copy(), np.zeros_like(region), shading.copy())
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 0.3  # one material in light and shadow stays one cluster; white and navy still part
     pixels = lab[region]
@@ -136,6 +137,16 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     cover = _blur(valid.astype(np.float32), 0.03 * sw)
     filled = np.where(cover > 0.05, filled, wide)
     shading = np.where(valid, shading, filled)
+    # For dark fabrics the form is measured on the plain cloth only: filled-in prints (medals, name tags) and
+    # their blurred rims (JPEG halos on dark cloth many times its own light) are left out too.
+    margin = max(1, int(0.05 * sw))
+    clean = valid & ~cv2.dilate(prints.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
+    clean &= shading < 1.8
+    if clean.sum() < 50:
+        clean = region
+    near = _masked_blur(shading, clean, 0.05 * sw)
+    trust = np.clip(_blur(clean.astype(np.float32), 0.05 * sw) / 0.15, 0, 1)
+    steady = np.clip(near * trust + _masked_blur(shading, clean, 0.15 * sw) * (1 - trust), 0.35, 1.7)
     broad = _masked_blur(shading, region, 0.05 * sw)
     broad = np.clip(broad, 0.35, 1.7)
     # Dark cloth: its broad light is mostly noise and reflections of badges; keep it gentle.
@@ -154,7 +165,7 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
         cloned = np.where(take, np.roll(fine, (dy, dx), axis=(0, 1)), cloned)
         found |= take
     fine = np.where(prints, cloned, fine)
-    return Shading(broad.astype(np.float32), fine.astype(np.float32), prints)
+    return Shading(broad.astype(np.float32), fine.astype(np.float32), prints, steady.astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -284,16 +295,22 @@ def render_fabric(
     albedo = np.minimum(albedo, ALBEDO_CAP)
     texture = fabric.weave(material, coords.u, coords.v, pixel_cm, seed)
     contrast, gloss, sheen = fabric.MATERIAL_LIGHT.get(material or "", (1.0, 0.0, 0.0))
-    broad = np.power(shading.broad, contrast)
+    # Dark cloth takes the steady light: its small absolute differences would show only the filled-in badges.
+    darkness = np.clip(1 - (albedo @ LUMA) / 0.05, 0, 1)
+    form = shading.broad * (1 - darkness) + shading.steady * darkness
+    broad = np.power(form, contrast)
     light = broad * shading.fine * texture
     linear = albedo * light[..., None]
     if gloss > 0:
-        # Highlights from smoothed light: sharp ones would only show the photo's JPEG noise.
-        sheen_light = _blur(shading.broad * shading.fine, 2.0)
-        highlight = np.clip(sheen_light - 1.15, 0, None) ** 1.3 * gloss * 0.7
-        linear = linear + highlight[..., None] * 0.8
+        # Highlights from the body's broad form only, soft and weak: the old garment's fine shading on dark
+        # cloth is JPEG noise and filled-in badges, and raised to a highlight it showed as grey clouds.
+        # Relative to the garment's own light, so even a flatly lit jacket keeps a soft sheen where it is brightest.
+        sheen_light = _blur(form, 0.02 * geometry.shoulder_width)
+        low, high = np.percentile(sheen_light, (50, 99))
+        highlight = np.clip((sheen_light - low) / max(float(high - low), 0.05), 0, 1) ** 2 * gloss * 0.05
+        linear = linear + highlight[..., None]
     if sheen > 0:
-        rim = np.clip(1.0 - shading.broad, 0, 1) * sheen
+        rim = np.clip(1.0 - form, 0, 1) * sheen
         linear = linear + rim[..., None] * albedo * 0.8
     return linear.astype(np.float32)
 
@@ -373,6 +390,31 @@ def _opening(
     lapel_width = 0.085 * sw
     lapel = (gap <= 0) & (gap > -lapel_width) & (t < 0.5) & (coords.along > -0.02 * sw) & ~coords.on_arm
     return opening, lapel, gap
+
+
+def _between_neck_and_garment(
+    candidates: np.ndarray, neck: np.ndarray, garment: np.ndarray, geometry: BodyGeometry, ys: np.ndarray
+) -> np.ndarray:
+    """The ``candidates`` in a narrow strip on one row between the neck and the garment, chin to shoulders.
+
+    Only a strip narrower than a fifth of the face counts: a wider one is no collar gap but the air above
+    a raised shoulder, and filling it drew blocks beside the neck.
+    """
+    width = neck.shape[1]
+    index = np.arange(width, dtype=np.float32)[None, :]
+    far = float(10 * width)
+
+    def last_before(mask: np.ndarray) -> np.ndarray:
+        return np.maximum.accumulate(np.where(mask, index, -far), axis=1)
+
+    def first_after(mask: np.ndarray) -> np.ndarray:
+        return np.minimum.accumulate(np.where(mask, index, far)[:, ::-1], axis=1)[:, ::-1]
+
+    reach = max(3.0, 0.2 * geometry.face_width)
+    left_strip = first_after(neck) - last_before(garment) <= reach
+    right_strip = first_after(garment) - last_before(neck) <= reach
+    rows = (ys > geometry.chin[1]) & (ys < geometry.shoulder_y + 0.1 * geometry.shoulder_width)
+    return candidates & rows & (left_strip | right_strip)
 
 
 def _shoulder_curve(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
@@ -580,6 +622,16 @@ def dress_person(
         garment |= collar
         bare_neck &= ~collar
         removed &= ~collar
+    # A smooth outline: the masks' stair steps and small bites at the shoulders rounded off inside the person.
+    smooth = max(1.5, 0.012 * geometry.shoulder_width)
+    garment = (_blur(garment.astype(np.float32), smooth) > 0.5) & person & ~neck_hole & ~bare_arm
+    removed &= ~garment
+    # Where the old collar stood between the neck and the new shoulders on the same row, the photo showed
+    # no background: that strip is neck skin (painted below), not a white gap. Rows with garment on only
+    # one side of the neck (above the shoulders) are left alone.
+    neck_gap = _between_neck_and_garment(person & ~garment & ~neck_shape, neck_hole, garment, geometry, ys)
+    removed &= ~neck_gap
+    bare_neck |= neck_gap
 
     full_shading = garment_shading(rgb, old, geometry)
     linear = fabric.srgb_to_linear(rgb)
@@ -591,7 +643,9 @@ def dress_person(
         crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
     else:
         crop = (slice(0, 1), slice(0, 1))
-    shading = Shading(full_shading.broad[crop], full_shading.fine[crop], full_shading.print_mask[crop])
+    shading = Shading(
+        full_shading.broad[crop], full_shading.fine[crop], full_shading.print_mask[crop], full_shading.steady[crop]
+    )
     origin = (crop[1].start, crop[0].start)
     coords = garment_coordinates(
         geometry, shading.broad.shape, shading.fine, origin=origin, on_arm=(arms | bare_arm)[crop]
@@ -633,15 +687,22 @@ def dress_person(
         skin_render = skin_rgb * 0.9 * (arm_light * pores)[..., None]
         bare_soft = _blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
         out = out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
-    neck = neck_hole & ~garment
+    neck = (neck_hole | neck_gap) & ~garment
     if neck.any() and bare_neck.any():
         out = paint_neck(out, linear, neck, skin, analysis, geometry, garment_soft)
 
     grow = max(3, int(0.012 * max(height, width))) | 1
-    grown = cv2.dilate(removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~neck_shape
+    grown = cv2.dilate(removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~neck_shape & ~neck_gap
     grown &= ~(head & ~removed)
-    removed_soft = _blur(grown.astype(np.float32), 1.2) * (1 - _blur(neck_shape.astype(np.float32), 1.2))
-    new_matte = np.clip(matte * (1 - np.clip(removed_soft * 2.0, 0, 1)), 0, 1)
+    removed_soft = _blur(grown.astype(np.float32), 1.2) * (1 - _blur((neck_shape | neck_gap).astype(np.float32), 1.2))
+    cut = np.clip(removed_soft * 2.0, 0, 1)
+    # Across the shoulders the cut's outline is the garment's: blurred and re-thresholded, its stair steps,
+    # bites and teeth round off. The head and neck keep their own exact edges.
+    contour = max(1.5, 0.012 * geometry.shoulder_width)
+    rounded = _blur((_blur(cut, contour) > 0.5).astype(np.float32), 0.8)
+    shoulders = (ys > geometry.chin[1]) & ~head & ~neck_shape & ~neck_gap
+    cut = np.where(_blur(shoulders.astype(np.float32), 1.5) > 0.5, rounded, cut)
+    new_matte = np.clip(matte * (1 - cut), 0, 1)
     return DressedPerson(
         rgb=fabric.linear_to_srgb(out),
         matte=new_matte.astype(np.float32),

@@ -45,10 +45,11 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def studio_background(alpha: np.ndarray) -> np.ndarray:
     """Pure white with a soft shadow cast behind and below the person (float 0..255)."""
     height, width = alpha.shape
-    dx, dy = int(0.02 * width), int(0.012 * height)
+    # The seamless stands well behind the person: its shadow is wide and faint, never a grey band hugging the hair.
+    dx, dy = int(0.03 * width), int(0.02 * height)
     shifted = np.zeros_like(alpha)
     shifted[dy:, dx:] = alpha[: height - dy, : width - dx]
-    shadow = fabric.fast_blur(shifted, 0.025 * width) * 0.14
+    shadow = fabric.fast_blur(shifted, 0.06 * width) * 0.08
     floor = np.clip((np.arange(height, dtype=np.float32)[:, None] / height - 0.9) / 0.1, 0, 1)
     shadow = np.maximum(shadow, fabric.fast_blur(alpha, 0.04 * width) * floor * 0.12)
     return np.repeat((255.0 * (1 - shadow))[..., None], 3, axis=2)
@@ -73,10 +74,11 @@ def composite_environment_array(rgb: np.ndarray, alpha: np.ndarray, style: str, 
     balance = (scene_linear / max(float(scene_linear.mean()), 1e-3)) ** 0.12
     person_linear = fabric.srgb_to_linear(foreground) * balance
     foreground = fabric.linear_to_srgb(person_linear).astype(np.float32)
-    # Light wrap: the bright scene bleeds over the person's edge, as it does through a real lens.
+    # Light wrap: the bright scene bleeds over the person's edge, as it does through a real lens. Only the
+    # outermost pixel or two and faintly: wider or stronger, it read as a pale halo round a dark hat or hair.
     wrap_light = fabric.fast_blur(scene, 0.02 * width)
-    inner = fabric.fast_blur(alpha, 0.008 * width)
-    wrap = np.clip(alpha * (1 - inner) * 1.6, 0, 0.6)[..., None]
+    inner = fabric.fast_blur(alpha, max(0.8, 0.002 * width))
+    wrap = np.clip(alpha * (1 - inner) * 0.8, 0, 0.25)[..., None]
     foreground = foreground * (1 - wrap) + wrap_light * wrap
     # Contact: the person darkens the scene close behind them a little.
     occlusion = fabric.fast_blur(alpha, 0.05 * width) * 0.18
