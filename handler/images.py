@@ -336,8 +336,11 @@ def encode_for_model(image: Image.Image, fmt: str = "JPEG") -> bytes:
     return buffer.getvalue()
 
 
-def decode_model_image(data: bytes) -> Image.Image:
-    """Decode an image a model returned; anything broken is the model's failure (502)."""
+def decode_model_image(data: bytes, *, keep_alpha: bool = False) -> Image.Image:
+    """Decode an image a model returned; anything broken is the model's failure (502).
+
+    ``keep_alpha`` keeps a cut-out's transparency (RGBA) instead of flattening it onto white.
+    """
     if sniff_format(data) not in ("JPEG", "PNG", "WEBP"):
         raise UpstreamFailed("the image model returned an unreadable image")
     try:
@@ -348,7 +351,11 @@ def decode_model_image(data: bytes) -> Image.Image:
                 raise UpstreamFailed("the image model returned an image that is too large")
             opened.load()
         icc = opened.info.get("icc_profile")
-        image = to_srgb_rgb(_resampleable(opened), icc if isinstance(icc, bytes) else None)
+        decoded = _resampleable(opened)
+        if keep_alpha and decoded.mode in ("RGBA", "LA"):
+            image = decoded.convert("RGBA")
+        else:
+            image = to_srgb_rgb(decoded, icc if isinstance(icc, bytes) else None)
         if image is opened:
             image = image.copy()
         image.info = {}

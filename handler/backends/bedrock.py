@@ -42,7 +42,7 @@ from handler.compositing import composite_on_white, require_cutout
 from handler.deadline import Deadline
 from handler.errors import ContentFiltered, UpstreamFailed
 from handler.garment_description import parse_description
-from handler.images import fit_size
+from handler.images import decode_model_image, fit_size
 from handler.model_metrics import record_generation
 from handler.models import GeneratedImage, GenerationInput, ImageLimits
 from handler.settings import Settings
@@ -116,11 +116,7 @@ def parse_stability_answer(payload: Any) -> Image.Image:
         data = base64.b64decode(images[0], validate=True)
     except ValueError:
         raise UpstreamFailed("the image model returned an unreadable image") from None
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (OSError, ValueError, Image.DecompressionBombError):
-        raise UpstreamFailed("the image model returned an unreadable image") from None
+    image = decode_model_image(data, keep_alpha=True)
     if min(image.size) < 64:
         raise UpstreamFailed("the image model returned an unusable image")
     return image

@@ -411,3 +411,14 @@ def test_fit_size_never_rounds_past_the_aspect_limits(width: float, height: floa
     new_width, new_height = fit_size(width, height, limits)
     assert max(new_width, new_height) <= 512
     assert limits.min_aspect <= new_width / new_height <= limits.max_aspect
+
+
+def test_model_cutout_keeps_its_transparency_only_when_asked() -> None:
+    cutout = Image.new("RGBA", (80, 80), (0, 0, 0, 0))
+    cutout.paste((200, 30, 30, 255), (20, 20, 60, 60))
+    data = image_bytes(cutout, "PNG")
+    kept = decode_model_image(data, keep_alpha=True)
+    assert kept.mode == "RGBA"
+    assert kept.getpixel((0, 0))[3] == 0 and kept.getpixel((40, 40)) == (200, 30, 30, 255)
+    flattened = decode_model_image(data)
+    assert flattened.mode == "RGB" and flattened.getpixel((0, 0)) == (255, 255, 255)
