@@ -35,7 +35,7 @@ def main() -> None:
 
     print(f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
-    from handler.backends.embedded import EmbeddedTryOnBackend, try_on
+    from handler.backends.embedded import EmbeddedTryOnBackend, render_try_on
     from handler.deadline import Deadline
     from handler.models import GenerationInput
 
@@ -55,7 +55,7 @@ def main() -> None:
                 for path in (ASTRONAUT, GRACE_HOPPER):
                     image = scaled(path, side)
                     t0 = time.perf_counter()
-                    try_on(image, DESCRIPTION, mode=mode, seed=run)
+                    render_try_on(image, DESCRIPTION, mode=mode, seed=run)
                     timings.append(time.perf_counter() - t0)
             print(
                 f"{side:>4} px {mode:<11} median {statistics.median(timings):.2f} s"

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from handler.backends.embedded import try_on
+from handler.backends.embedded import render_try_on
 from tests.photos import ASTRONAUT, GRACE_HOPPER
 
 DESCRIPTIONS = [
@@ -88,7 +88,7 @@ def sheet(photo: Image.Image, rows: list[tuple[str, Image.Image | None]], seed: 
             (0, index * tile_h),
         )
         for column, mode in enumerate(("studio", "environment"), start=1):
-            result = try_on(photo, description, mode=mode, seed=seed + index, garment=garment)
+            result = render_try_on(photo, description, mode=mode, seed=seed + index, garment=garment)
             tile = fit(result.image)
             canvas.paste(label(tile, f"{mode}: {description}"), (column * TILE, index * tile_h))
     return canvas

@@ -86,7 +86,7 @@ def inpaint(image: Image.Image, mask: Image.Image | None, prompt: str, seed: int
 
 def try_on(person: Image.Image, description: str, mode: str, seed: int, garment: Image.Image | None) -> Image.Image:
     """What a try-on container returns: the person re-dressed, on white or in a scene."""
-    return embedded.try_on(person, description, mode, seed, garment).image
+    return embedded.render_try_on(person, description, mode, seed, garment).image
 
 
 def describe_garment(image: Image.Image) -> str:

@@ -11,18 +11,17 @@ Public image operations (PIL in, PIL out), stable for other modules and the emul
   park scene chosen from ``style`` (formal, casual, sporty, outdoor), the same for the same seed.
 - ``recolour_garment(image, description, seed=0, garment=None) -> RGB``: the person dressed as
   described (colour, pattern, material, layers, cut), original background kept.
-- ``try_on(image, description, mode, seed, garment=None) -> TryOnResult``: all of it.
+- ``render_try_on(image, description, mode, seed, garment=None) -> TryOnResult``: all of it (``pipeline``).
 """
 
 from handler.backends.embedded.backend import EmbeddedTryOnBackend
 from handler.backends.embedded.image_operations import (
-    TryOnResult,
     composite_environment,
     composite_studio,
     recolour_garment,
     remove_background,
-    try_on,
 )
+from handler.backends.embedded.pipeline import TryOnResult, render_try_on
 
 __all__ = [
     "EmbeddedTryOnBackend",
@@ -31,5 +30,5 @@ __all__ = [
     "composite_studio",
     "recolour_garment",
     "remove_background",
-    "try_on",
+    "render_try_on",
 ]

@@ -7,8 +7,8 @@ import os
 import threading
 import time
 
-from handler.backends.embedded.image_operations import try_on
 from handler.backends.embedded.person_analysis import load_models
+from handler.backends.embedded.pipeline import render_try_on
 from handler.deadline import Deadline
 from handler.errors import UpstreamTimeout
 from handler.models import GeneratedImage, GenerationInput, ImageLimits
@@ -34,7 +34,7 @@ class EmbeddedTryOnBackend:
         if not self._slots.acquire(timeout=deadline.remaining()):
             raise UpstreamTimeout()
         try:
-            result = try_on(
+            result = render_try_on(
                 job.person,
                 job.clothing_description,
                 mode=job.mode,

@@ -1,11 +1,10 @@
-"""The embedded backend's image operations as plain functions on PIL images.
+"""The embedded backend's single steps as plain functions on PIL images: cut out, composite, re-dress.
 
 Also used by the Bedrock emulator to answer fake model calls, so they keep these signatures.
+The whole request in one call is ``pipeline.render_try_on``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -14,17 +13,11 @@ from handler.backends.embedded.dressing import dress_person
 from handler.backends.embedded.garment_regions import refine_matte
 from handler.backends.embedded.person_analysis import analyse_person
 from handler.backends.embedded.reference_garment import prepare_reference
-from handler.backends.embedded.scenes import (
-    choose_scene,
-    composite_environment_array,
-    composite_studio_array,
-    estimate_foreground,
-)
-from handler.deadline import Deadline
-from handler.garment_description import GarmentDescription, parse_description
+from handler.backends.embedded.scenes import composite_environment_array, composite_studio_array, estimate_foreground
+from handler.garment_description import parse_description
 
 
-def _rgb(image: Image.Image) -> np.ndarray:
+def rgb_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
@@ -35,7 +28,7 @@ def _split(rgba: Image.Image) -> tuple[np.ndarray, np.ndarray]:
 
 def remove_background(image: Image.Image) -> Image.Image:
     """The person cut out: RGBA with a soft matte and edge colours freed of the old background."""
-    rgb = _rgb(image)
+    rgb = rgb_array(image)
     analysis = analyse_person(rgb)
     alpha = refine_matte(rgb, analysis.matte)
     foreground = np.clip(estimate_foreground(rgb, alpha), 0, 255).astype(np.uint8)
@@ -59,39 +52,9 @@ def recolour_garment(
 ) -> Image.Image:
     """The person dressed as described (and like ``garment`` if given), the original background kept."""
     dressed = dress_person(
-        _rgb(image),
+        rgb_array(image),
         parse_description(description),
         seed,
-        garment_albedo=prepare_reference(_rgb(garment)) if garment is not None else None,
+        garment_albedo=prepare_reference(rgb_array(garment)) if garment is not None else None,
     )
     return Image.fromarray(dressed.rgb)
-
-
-@dataclass(frozen=True)
-class TryOnResult:
-    image: Image.Image
-    description: GarmentDescription
-    scene: str
-
-
-def try_on(
-    image: Image.Image,
-    description: str,
-    mode: str,
-    seed: int,
-    garment: Image.Image | None = None,
-    deadline: Deadline | None = None,
-) -> TryOnResult:
-    """The whole preview: dress the person, then place them in the studio or a scene."""
-    parsed = parse_description(description)
-    reference = prepare_reference(_rgb(garment)) if garment is not None else None
-    if deadline is not None:
-        deadline.check()
-    dressed = dress_person(_rgb(image), parsed, seed, garment_albedo=reference)
-    if deadline is not None:
-        deadline.check()
-    if mode == "studio":
-        return TryOnResult(Image.fromarray(composite_studio_array(dressed.rgb, dressed.matte)), parsed, "studio")
-    scene = choose_scene(parsed.style, seed)
-    output = composite_environment_array(dressed.rgb, dressed.matte, parsed.style, seed)
-    return TryOnResult(Image.fromarray(output), parsed, scene)

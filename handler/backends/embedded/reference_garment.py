@@ -8,18 +8,25 @@ sleeve along the arm on the same side, so a logo lands on the chest and sleeves 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import cv2
 import numpy as np
 
 from handler.backends.embedded import fabric
-
-if TYPE_CHECKING:
-    from handler.backends.embedded.dressing import GarmentAlbedo, GarmentCoordinates
-    from handler.backends.embedded.garment_regions import BodyGeometry
+from handler.backends.embedded.garment_coordinates import SHOULDER_CM, GarmentCoordinates
+from handler.backends.embedded.garment_regions import BodyGeometry
 
 WORK_SIDE = 384
+
+
+class GarmentAlbedo:
+    """A reference garment's colours and print, mapped onto the body's garment coordinates."""
+
+    def __init__(self, flat_albedo: np.ndarray, mask: np.ndarray) -> None:
+        self.flat = flat_albedo  # linear RGB of the garment photo, background filled in
+        self.mask = mask
+
+    def sample(self, coords: GarmentCoordinates, geometry: BodyGeometry) -> np.ndarray:
+        return sample_reference(self, coords, geometry)
 
 
 def garment_mask(rgb: np.ndarray) -> np.ndarray:
@@ -124,8 +131,6 @@ def flatten_garment(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def prepare_reference(image_rgb: np.ndarray) -> GarmentAlbedo:
     """Separate, flatten and lay out a garment photo (uint8 HxWx3) for ``dress_person``."""
-    from handler.backends.embedded.dressing import GarmentAlbedo
-
     height, width = image_rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     if scale < 1.0:
@@ -136,8 +141,6 @@ def prepare_reference(image_rgb: np.ndarray) -> GarmentAlbedo:
 
 def sample_reference(reference: GarmentAlbedo, coords: GarmentCoordinates, geometry: BodyGeometry) -> np.ndarray:
     """The garment photo's albedo at every body pixel (linear RGB HxWx3)."""
-    from handler.backends.embedded.dressing import SHOULDER_CM
-
     layout = ReferenceLayout(reference.mask)
     cm = SHOULDER_CM / geometry.shoulder_width
     torso_length_cm = max(geometry.hip_y - geometry.neck_base_y, geometry.shoulder_width) * cm * 1.05

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
-from handler.backends.embedded import try_on
+from handler.backends.embedded import render_try_on
 from handler.backends.embedded.dressing import DressedPerson, dress_person
 from handler.backends.embedded.scenes import composite_environment_array, composite_studio_array, paint_scene
 from handler.garment_description import parse_description
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 @cache
 def lab_render(path: str, description: str) -> np.ndarray:
-    image = try_on(Image.open(path).convert("RGB"), description, mode="studio", seed=7).image
+    image = render_try_on(Image.open(path).convert("RGB"), description, mode="studio", seed=7).image
     return rgb2lab(np.asarray(image) / 255.0)
 
 

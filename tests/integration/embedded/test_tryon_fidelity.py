@@ -18,7 +18,7 @@ from PIL import Image
 from skimage.color import rgb2lab
 from skimage.metrics import structural_similarity
 
-from handler.backends.embedded import EmbeddedTryOnBackend, recolour_garment, remove_background, try_on
+from handler.backends.embedded import EmbeddedTryOnBackend, recolour_garment, remove_background, render_try_on
 from handler.deadline import Deadline
 from handler.garment_description import lookup_colour
 from handler.models import GenerationInput
@@ -50,7 +50,7 @@ def photo(name: str) -> Image.Image:
 
 @cache
 def render(name: str, description: str, mode: str = "studio", seed: int = 7) -> np.ndarray:
-    return np.asarray(try_on(photo(name), description, mode=mode, seed=seed).image)
+    return np.asarray(render_try_on(photo(name), description, mode=mode, seed=seed).image)
 
 
 def crop(image: np.ndarray, box: Box) -> np.ndarray:
@@ -174,7 +174,7 @@ def test_reference_garment_colours_and_logo_are_worn() -> None:
         fill=(30, 140, 60),
     )
     draw.ellipse((170, 110, 230, 170), fill=(250, 210, 20))  # a yellow logo on the chest
-    image = np.asarray(try_on(photo("grace_hopper"), "t-shirt", mode="studio", seed=3, garment=garment).image)
+    image = np.asarray(render_try_on(photo("grace_hopper"), "t-shirt", mode="studio", seed=3, garment=garment).image)
     pixels = garment_pixels("grace_hopper", image)
     assert hue_distance(median_hue(pixels), colorsys.rgb_to_hsv(30 / 255, 140 / 255, 60 / 255)[0] * 360) <= 20
     chest = image[380:560, 150:380].reshape(-1, 3).astype(int)

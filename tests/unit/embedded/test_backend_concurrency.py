@@ -21,7 +21,7 @@ def job() -> GenerationInput:
 
 
 class HeldRender:
-    """Stands in for try_on: counts renders in flight and holds each until released."""
+    """Stands in for render_try_on: counts renders in flight and holds each until released."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -45,7 +45,7 @@ class HeldRender:
 @pytest.fixture
 def render(monkeypatch: pytest.MonkeyPatch) -> HeldRender:
     held = HeldRender()
-    monkeypatch.setattr(backend_module, "try_on", held)
+    monkeypatch.setattr(backend_module, "render_try_on", held)
     return held
 
 

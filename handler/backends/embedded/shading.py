@@ -1,0 +1,124 @@
+"""The light on the garment: taken from the photo, freed of the old garment's colours, prints and logos.
+
+The photo's luminance inside the old garment is divided by the typical luminance of each of its
+main colours (so a white shirt and a navy jacket give the same light) and split into broad form
+and fine folds; small colour clusters (patches, logos, name tags, ribbons) are treated as print
+and their shading is filled in from around them, so they leave no ghost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from handler.backends.embedded import fabric
+from handler.backends.embedded.garment_regions import BodyGeometry
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+def blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    return fabric.fast_blur(image, sigma)
+
+
+def masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised convolution: the blur of ``values`` counting only where ``weights`` > 0."""
+    weights = weights.astype(np.float32)
+    numerator = blur(values * weights, sigma)
+    denominator = blur(weights, sigma)
+    return numerator / np.maximum(denominator, 1e-4)
+
+
+@dataclass(frozen=True)
+class Shading:
+    broad: np.ndarray  # the body's form, around 1
+    fine: np.ndarray  # folds and creases, around 1
+    print_mask: np.ndarray  # bool, patches/logos whose shading was filled in
+    steady: np.ndarray  # the form measured on plain cloth only, far from prints: the light for dark fabrics
+
+
+def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry) -> Shading:
+    """The light on the old garment, without its colours, prints and logos."""
+    height, width = region.shape
+    sw = geometry.shoulder_width
+    linear = fabric.srgb_to_linear(rgb)
+    luminance = linear @ LUMA
+    shading = np.ones((height, width), np.float32)
+    if region.sum() < 50:
+        return Shading(shading, shading.copy(), np.zeros_like(region), shading.copy())
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 0.3  # one material in light and shadow stays one cluster; white and navy still part
+    pixels = lab[region]
+    rng = np.random.default_rng(0)
+    sample = pixels[rng.choice(len(pixels), size=min(len(pixels), 4000), replace=False)]
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    clusters = min(4, len(sample))
+    cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
+    _c, _labels, centres = cv2.kmeans(
+        sample, clusters, np.zeros((len(sample), 1), np.int32), criteria, 2, cv2.KMEANS_PP_CENTERS
+    )
+    distances = ((pixels[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    labels = distances.argmin(axis=1)
+    counts = np.bincount(labels, minlength=clusters)
+    major = counts >= 0.18 * len(pixels)
+    if not major.any():
+        major[counts.argmax()] = True
+    label_map = np.full((height, width), -1, np.int32)
+    label_map[region] = labels
+    valid = np.zeros((height, width), bool)
+    gain = np.ones((height, width), np.float32)
+    for index in np.nonzero(major)[0]:
+        members = label_map == index
+        median = float(np.median(luminance[members])) + 1e-4
+        shading[members] = luminance[members] / median
+        # Dark cloth carries mostly JPEG noise in its texture: trust its fine shading less.
+        gain[members] = float(np.clip(np.sqrt(median) / 0.45, 0.2, 1.0))
+        valid |= members
+    # Whatever stands out of its neighbourhood (badges, ribbons, letters) is print too.
+    level = np.clip(np.sqrt(luminance) * 255.0, 0, 255).astype(np.uint8)
+    small = cv2.resize(level, (max(8, width // 4), max(8, height // 4)), interpolation=cv2.INTER_AREA)
+    kernel = max(3, int(0.06 * sw / 4)) | 1
+    local = (cv2.resize(cv2.medianBlur(small, min(kernel, 255)), (width, height)).astype(np.float32) / 255.0) ** 2
+    outliers = region & ((luminance > 1.7 * local + 0.04) | (luminance < 0.5 * local - 0.04))
+    valid &= ~outliers
+    prints = region & ~valid
+    grow = max(1, int(0.02 * sw))
+    prints = cv2.dilate(prints.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool) & region
+    valid &= ~prints
+    shading = np.clip(shading, 0.05, 3.0)
+    filled = masked_blur(shading, valid, 0.03 * sw)
+    wide = masked_blur(shading, valid, 0.12 * sw)
+    cover = blur(valid.astype(np.float32), 0.03 * sw)
+    filled = np.where(cover > 0.05, filled, wide)
+    shading = np.where(valid, shading, filled)
+    # For dark fabrics the form is measured on the plain cloth only: filled-in prints (medals, name tags) and
+    # their blurred rims (JPEG halos on dark cloth many times its own light) are left out too.
+    margin = max(1, int(0.05 * sw))
+    clean = valid & ~cv2.dilate(prints.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
+    clean &= shading < 1.8
+    if clean.sum() < 50:
+        clean = region
+    near = masked_blur(shading, clean, 0.05 * sw)
+    trust = np.clip(blur(clean.astype(np.float32), 0.05 * sw) / 0.15, 0, 1)
+    steady = np.clip(near * trust + masked_blur(shading, clean, 0.15 * sw) * (1 - trust), 0.35, 1.7)
+    broad = masked_blur(shading, region, 0.05 * sw)
+    broad = np.clip(broad, 0.35, 1.7)
+    # Dark cloth: its broad light is mostly noise and reflections of badges; keep it gentle.
+    broad = 1 + (broad - 1) * np.clip(masked_blur(gain, region, 0.05 * sw) * 1.3, 0.4, 1.0)
+    fine = blur(shading, 0.7) / np.maximum(broad, 1e-3)
+    gain = masked_blur(gain, valid | region, 0.02 * sw)
+    fine = np.clip(1 + (fine - 1) * gain, 0.55, 1.45)
+    fine = fine * gain + blur(fine, 2.5) * (1 - gain)
+    # Inside prints, clone the folds from beside them so the filled area is not suspiciously smooth.
+    step = max(1, int(0.22 * sw))
+    cloned = np.ones_like(fine)
+    found = np.zeros_like(prints)
+    for dy, dx in ((0, step), (0, -step), (step, 0), (-step, 0), (step, step), (-step, -step)):
+        source_valid = np.roll(valid, (dy, dx), axis=(0, 1))
+        take = prints & ~found & source_valid
+        cloned = np.where(take, np.roll(fine, (dy, dx), axis=(0, 1)), cloned)
+        found |= take
+    fine = np.where(prints, cloned, fine)
+    return Shading(broad.astype(np.float32), fine.astype(np.float32), prints, steady.astype(np.float32))
