@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from handler.backends.embedded import fabric
+from handler.backends.embedded.body_shading import body_shape_shading
 from handler.backends.embedded.fabric_rendering import render_fabric
 from handler.backends.embedded.garment_coordinates import arm_distance, garment_coordinates, polygon_mask
 from handler.backends.embedded.garment_cut import (
@@ -130,7 +131,7 @@ def dress_person(
     removed &= ~neck_gap
     bare_neck |= neck_gap
 
-    full_shading = garment_shading(rgb, old, geometry)
+    full_shading = garment_shading(rgb, old, geometry, body_shape_shading(matte, geometry))
     linear = fabric.srgb_to_linear(rgb)
     out = linear.copy()
     garment_soft_full = blur(garment.astype(np.float32), 0.8)

@@ -17,6 +17,10 @@ from handler.backends.embedded import fabric
 from handler.backends.embedded.garment_regions import BodyGeometry
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+# Folds and form in log light (about +-1 = a factor e): the spread new cloth is given, and below which
+# a photo's garment counts as flat (its variation is noise, the body's shape lights it instead).
+FOLD_RANGE, FLAT_FOLDS = 0.1, 0.012
+FORM_RANGE, FLAT_FORM = 0.12, 0.015
 
 
 def blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -39,15 +43,29 @@ class Shading:
     steady: np.ndarray  # the form measured on plain cloth only, far from prints: the light for dark fabrics
 
 
-def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry) -> Shading:
-    """The light on the old garment, without its colours, prints and logos."""
+def _robust_spread(values: np.ndarray) -> float:
+    """A standard deviation that a few outliers (a missed badge, a glint) do not inflate."""
+    if values.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def garment_shading(
+    rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry, body_shape: np.ndarray | None = None
+) -> Shading:
+    """The light on the old garment, without its colours, prints and logos, amplified to a usable range.
+
+    ``body_shape`` (from ``body_shading.body_shape_shading``) lights what the photo leaves flat.
+    """
     height, width = region.shape
     sw = geometry.shoulder_width
     linear = fabric.srgb_to_linear(rgb)
     luminance = linear @ LUMA
     shading = np.ones((height, width), np.float32)
+    if body_shape is None:
+        body_shape = np.ones((height, width), np.float32)
     if region.sum() < 50:
-        return Shading(shading, shading.copy(), np.zeros_like(region), shading.copy())
+        return Shading(body_shape, shading.copy(), np.zeros_like(region), body_shape.copy())
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 0.3  # one material in light and shadow stays one cluster; white and navy still part
     pixels = lab[region]
@@ -68,13 +86,13 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     label_map = np.full((height, width), -1, np.int32)
     label_map[region] = labels
     valid = np.zeros((height, width), bool)
-    gain = np.ones((height, width), np.float32)
+    darkness = np.zeros((height, width), np.float32)
     for index in np.nonzero(major)[0]:
         members = label_map == index
         median = float(np.median(luminance[members])) + 1e-4
         shading[members] = luminance[members] / median
-        # Dark cloth carries mostly JPEG noise in its texture: trust its fine shading less.
-        gain[members] = float(np.clip(np.sqrt(median) / 0.45, 0.2, 1.0))
+        # Dark cloth carries JPEG noise many times its own folds: it is smoothed more before its folds are read.
+        darkness[members] = float(np.clip(1 - np.sqrt(median) / 0.45, 0, 0.85))
         valid |= members
     # Whatever stands out of its neighbourhood (badges, ribbons, letters) is print too.
     level = np.clip(np.sqrt(luminance) * 255.0, 0, 255).astype(np.uint8)
@@ -103,14 +121,32 @@ def garment_shading(rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry)
     near = masked_blur(shading, clean, 0.05 * sw)
     trust = np.clip(blur(clean.astype(np.float32), 0.05 * sw) / 0.15, 0, 1)
     steady = np.clip(near * trust + masked_blur(shading, clean, 0.15 * sw) * (1 - trust), 0.35, 1.7)
-    broad = masked_blur(shading, region, 0.05 * sw)
-    broad = np.clip(broad, 0.35, 1.7)
-    # Dark cloth: its broad light is mostly noise and reflections of badges; keep it gentle.
-    broad = 1 + (broad - 1) * np.clip(masked_blur(gain, region, 0.05 * sw) * 1.3, 0.4, 1.0)
-    fine = blur(shading, 0.7) / np.maximum(broad, 1e-3)
-    gain = masked_blur(gain, valid | region, 0.02 * sw)
-    fine = np.clip(1 + (fine - 1) * gain, 0.55, 1.45)
-    fine = fine * gain + blur(fine, 2.5) * (1 - gain)
+
+    # The light relative to its own local mean, in log units: a fold is a ratio, the same on navy and on white.
+    log_light = np.log(np.where(region, np.clip(shading, 0.05, 3.0), 1.0))
+    denoise = max(0.7, float(darkness[region].mean()) * 0.011 * sw)
+    smooth_log = masked_blur(log_light, region, denoise)
+    broad_log = masked_blur(log_light, region, 0.05 * sw)
+    fine_log = np.where(region, smooth_log - broad_log, 0.0)
+    form_log = broad_log - float(np.median(broad_log[region]))
+    # Each main colour's folds are scaled to the range new cloth needs: a near-black garment's faint folds
+    # are amplified, a crumpled one's calmed. Where the photo shows no usable variation, the body's shape lights it.
+    fine_gain = np.zeros((height, width), np.float32)
+    for index in np.nonzero(major)[0]:
+        members = (label_map == index) & valid
+        if members.sum() < 20:
+            continue
+        spread = _robust_spread(fine_log[members])
+        confidence = float(np.clip((spread - FLAT_FOLDS) / FLAT_FOLDS, 0, 1))
+        fine_gain[label_map == index] = confidence * float(np.clip(FOLD_RANGE / max(spread, 1e-4), 0.8, 2.8))
+    fine_gain = masked_blur(fine_gain, region, 0.02 * sw)
+    fine = np.exp(np.clip(fine_log * fine_gain, -0.7, 0.5))
+    form_spread = _robust_spread(form_log[clean])
+    form_confidence = float(np.clip((form_spread - FLAT_FORM) / FLAT_FORM, 0, 1))
+    form_gain = form_confidence * float(np.clip(FORM_RANGE / max(form_spread, 1e-4), 0.7, 2.5))
+    body_weight = 1 - 0.5 * form_confidence
+    broad = np.clip(np.exp(form_log * form_gain) * body_shape**body_weight, 0.35, 1.7)
+    steady = np.clip(steady * body_shape**body_weight, 0.35, 1.7)
     # Inside prints, clone the folds from beside them so the filled area is not suspiciously smooth.
     step = max(1, int(0.22 * sw))
     cloned = np.ones_like(fine)
