@@ -35,9 +35,9 @@ def main() -> None:
 
     print(f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
-    from handler.backends.embedded import EmbeddedTryOnBackend, render_try_on
-    from handler.deadline import Deadline
-    from handler.models import GenerationInput
+    from tryon_api.backends.embedded import EmbeddedTryOnBackend, render_try_on
+    from tryon_api.tryon.deadline import Deadline
+    from tryon_api.tryon.interface import GenerationInput
 
     backend = EmbeddedTryOnBackend()
     first = backend.generate(

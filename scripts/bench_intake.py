@@ -31,11 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from handler.images import encode_for_model, encode_response_image, load_image  # noqa: E402
-from handler.models import GeneratedImage, ImageLimits  # noqa: E402
-from handler.request_parsing import parse_generate_request  # noqa: E402
-from handler.settings import LAMBDA_URL_PAYLOAD_LIMIT  # noqa: E402
-from handler.tryon import RESPONSE_JSON_OVERHEAD  # noqa: E402
+from tryon_api.backends.model_input import encode_model_input  # noqa: E402
+from tryon_api.http.request_parsing import parse_generate_request  # noqa: E402
+from tryon_api.settings import LAMBDA_URL_PAYLOAD_LIMIT  # noqa: E402
+from tryon_api.tryon.image_intake import load_image  # noqa: E402
+from tryon_api.tryon.interface import GeneratedImage, ImageLimits  # noqa: E402
+from tryon_api.tryon.pipeline import RESPONSE_JSON_OVERHEAD  # noqa: E402
+from tryon_api.tryon.response_image import encode_response_image  # noqa: E402
 
 # Bedrock-like input: about 1.5 MP, long side at most 1536 px.
 LIMITS = ImageLimits()
@@ -82,7 +84,7 @@ def ours(body: str, answer_base64: str, marks: list[float] | None = None) -> tup
     mark(time.perf_counter())
     person = load_image(request.selfie_bytes, LIMITS)
     mark(time.perf_counter())
-    to_model = encode_for_model(person)
+    to_model = encode_model_input(person)[0]
     mark(time.perf_counter())
     result = GeneratedImage(base64.b64decode(answer_base64), "image/png")
     image_base64, mime = encode_response_image(result, LAMBDA_URL_PAYLOAD_LIMIT - RESPONSE_JSON_OVERHEAD)

@@ -21,18 +21,18 @@ from typing import Any
 import pytest
 import requests
 
-from handler.backends.model_calls import RetryPolicy
-from handler.dev.aws_emulator import AwsModelEmulator
-from handler.services import Services, build_services, set_services
-from handler.settings import (
+from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_records
+from tests.fuzz.strategies import small_photo
+from tests.reliability.outage_fixtures import SECRET_ID, SecretStore, dev_server, secret_store
+from tryon_api.backends.model_calls import RetryPolicy
+from tryon_api.http.services import Services, build_services, set_services
+from tryon_api.settings import (
     DEFAULT_INPAINT_MODEL_ID,
     DEFAULT_REMOVE_BACKGROUND_MODEL_ID,
     DEFAULT_SEARCH_REPLACE_MODEL_ID,
     Settings,
 )
-from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_records
-from tests.fuzz.strategies import small_photo
-from tests.reliability.outage_fixtures import SECRET_ID, SecretStore, dev_server, secret_store
+from tryon_dev.aws_emulator import AwsModelEmulator
 
 pytestmark = pytest.mark.integration
 

@@ -16,12 +16,12 @@ from PIL import Image
 from skimage.color import rgb2lab
 from skimage.metrics import structural_similarity
 
-from handler.backends.embedded import render_try_on
-from handler.backends.embedded.body_shading import body_shape_shading
-from handler.backends.embedded.garment_regions import body_geometry, refine_matte
-from handler.backends.embedded.person_analysis import analyse_person
-from handler.garment_description import lookup_colour
 from tests.photos import ASTRONAUT, GRACE_HOPPER
+from tryon_api.backends.embedded import render_try_on
+from tryon_api.backends.embedded.body_shading import body_shape_shading
+from tryon_api.backends.embedded.garment_regions import body_geometry, refine_matte
+from tryon_api.backends.embedded.person_analysis import analyse_person
+from tryon_api.garments.description import lookup_colour
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from handler.dev.aws_emulator import AwsModelEmulator
-from handler.services import build_services, set_services
-from handler.settings import Settings
 from tests.integration.models.helpers import API_KEY, ENDPOINT, FAST_RETRIES, garment_photo
 from tests.loopback import file_host
+from tryon_api.http.services import build_services, set_services
+from tryon_api.settings import Settings
+from tryon_dev.aws_emulator import AwsModelEmulator
 
 
 @pytest.fixture(scope="session")

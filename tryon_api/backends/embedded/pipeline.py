@@ -1,0 +1,48 @@
+"""The whole embedded preview for one request: parse the description, dress the person, place them.
+
+The backend (``backend.py``), the Bedrock emulator, the sample and benchmark scripts call
+``render_try_on``; the single steps are in ``image_operations``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from tryon_api.backends.embedded.dressing import dress_person
+from tryon_api.backends.embedded.image_operations import rgb_array
+from tryon_api.backends.embedded.reference_garment import prepare_reference
+from tryon_api.backends.embedded.scenes import choose_scene, composite_environment_array, composite_studio_array
+from tryon_api.garments.description import GarmentDescription, parse_description
+from tryon_api.tryon.deadline import Deadline
+
+
+@dataclass(frozen=True)
+class TryOnResult:
+    image: Image.Image
+    description: GarmentDescription
+    scene: str
+
+
+def render_try_on(
+    image: Image.Image,
+    description: str,
+    mode: str,
+    seed: int,
+    garment: Image.Image | None = None,
+    deadline: Deadline | None = None,
+) -> TryOnResult:
+    """The whole preview: dress the person, then place them in the studio or a scene."""
+    parsed = parse_description(description)
+    reference = prepare_reference(rgb_array(garment)) if garment is not None else None
+    if deadline is not None:
+        deadline.check()
+    dressed = dress_person(rgb_array(image), parsed, seed, garment_albedo=reference)
+    if deadline is not None:
+        deadline.check()
+    if mode == "studio":
+        return TryOnResult(Image.fromarray(composite_studio_array(dressed.rgb, dressed.matte)), parsed, "studio")
+    scene = choose_scene(parsed.style, seed)
+    output = composite_environment_array(dressed.rgb, dressed.matte, parsed.style, seed)
+    return TryOnResult(Image.fromarray(output), parsed, scene)

@@ -1,0 +1,164 @@
+"""The light on the garment: taken from the photo, freed of the old garment's colours, prints and logos.
+
+The photo's luminance inside the old garment is divided by the typical luminance of each of its
+main colours (so a white shirt and a navy jacket give the same light) and split into broad form
+and fine folds; small colour clusters (patches, logos, name tags, ribbons) are treated as print
+and their shading is filled in from around them, so they leave no ghost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tryon_api.backends.embedded import fabric
+from tryon_api.backends.embedded.garment_regions import BodyGeometry
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+# Folds and form in log light (about +-1 = a factor e): the spread new cloth is given, and below which
+# a photo's garment counts as flat (its variation is noise, the body's shape lights it instead).
+FOLD_RANGE, FLAT_FOLDS = 0.1, 0.012
+FORM_RANGE, FLAT_FORM = 0.12, 0.015
+HIGHLIGHT = 0.22  # the most the broad light rises above the garment's own level, in log light
+
+
+def blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    return fabric.fast_blur(image, sigma)
+
+
+def masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised convolution: the blur of ``values`` counting only where ``weights`` > 0."""
+    weights = weights.astype(np.float32)
+    numerator = blur(values * weights, sigma)
+    denominator = blur(weights, sigma)
+    return numerator / np.maximum(denominator, 1e-4)
+
+
+@dataclass(frozen=True)
+class Shading:
+    broad: np.ndarray  # the body's form, around 1
+    fine: np.ndarray  # folds and creases, around 1
+    print_mask: np.ndarray  # bool, patches/logos whose shading was filled in
+    steady: np.ndarray  # the form measured on plain cloth only, far from prints: the light for dark fabrics
+
+
+def _robust_spread(values: np.ndarray) -> float:
+    """A standard deviation that a few outliers (a missed badge, a glint) do not inflate."""
+    if values.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def garment_shading(
+    rgb: np.ndarray, region: np.ndarray, geometry: BodyGeometry, body_shape: np.ndarray | None = None
+) -> Shading:
+    """The light on the old garment, without its colours, prints and logos, amplified to a usable range.
+
+    ``body_shape`` (from ``body_shading.body_shape_shading``) lights what the photo leaves flat.
+    """
+    height, width = region.shape
+    sw = geometry.shoulder_width
+    linear = fabric.srgb_to_linear(rgb)
+    luminance = linear @ LUMA
+    shading = np.ones((height, width), np.float32)
+    if body_shape is None:
+        body_shape = np.ones((height, width), np.float32)
+    if region.sum() < 50:
+        return Shading(body_shape, shading.copy(), np.zeros_like(region), body_shape.copy())
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 0.3  # one material in light and shadow stays one cluster; white and navy still part
+    pixels = lab[region]
+    rng = np.random.default_rng(0)
+    sample = pixels[rng.choice(len(pixels), size=min(len(pixels), 4000), replace=False)]
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    clusters = min(4, len(sample))
+    cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
+    _c, _labels, centres = cv2.kmeans(
+        sample, clusters, np.zeros((len(sample), 1), np.int32), criteria, 2, cv2.KMEANS_PP_CENTERS
+    )
+    distances = ((pixels[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    labels = distances.argmin(axis=1)
+    counts = np.bincount(labels, minlength=clusters)
+    major = counts >= 0.18 * len(pixels)
+    if not major.any():
+        major[counts.argmax()] = True
+    label_map = np.full((height, width), -1, np.int32)
+    label_map[region] = labels
+    valid = np.zeros((height, width), bool)
+    darkness = np.zeros((height, width), np.float32)
+    for index in np.nonzero(major)[0]:
+        members = label_map == index
+        median = float(np.median(luminance[members])) + 1e-4
+        shading[members] = luminance[members] / median
+        # Dark cloth carries JPEG noise many times its own folds: it is smoothed more before its folds are read.
+        darkness[members] = float(np.clip(1 - np.sqrt(median) / 0.45, 0, 0.85))
+        valid |= members
+    # Whatever stands out of its neighbourhood (badges, ribbons, letters) is print too.
+    level = np.clip(np.sqrt(luminance) * 255.0, 0, 255).astype(np.uint8)
+    small = cv2.resize(level, (max(8, width // 4), max(8, height // 4)), interpolation=cv2.INTER_AREA)
+    kernel = max(3, int(0.06 * sw / 4)) | 1
+    local = (cv2.resize(cv2.medianBlur(small, min(kernel, 255)), (width, height)).astype(np.float32) / 255.0) ** 2
+    outliers = region & ((luminance > 1.7 * local + 0.04) | (luminance < 0.5 * local - 0.04))
+    valid &= ~outliers
+    prints = region & ~valid
+    grow = max(1, int(0.02 * sw))
+    prints = cv2.dilate(prints.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool) & region
+    valid &= ~prints
+    shading = np.clip(shading, 0.05, 3.0)
+    filled = masked_blur(shading, valid, 0.03 * sw)
+    wide = masked_blur(shading, valid, 0.12 * sw)
+    cover = blur(valid.astype(np.float32), 0.03 * sw)
+    filled = np.where(cover > 0.05, filled, wide)
+    shading = np.where(valid, shading, filled)
+    # For dark fabrics the form is measured on the plain cloth only: filled-in prints (medals, name tags) and
+    # their blurred rims (JPEG halos on dark cloth many times its own light) are left out too.
+    margin = max(1, int(0.05 * sw))
+    clean = valid & ~cv2.dilate(prints.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
+    clean &= shading < 1.8
+    if clean.sum() < 50:
+        clean = region
+    near = masked_blur(shading, clean, 0.05 * sw)
+    trust = np.clip(blur(clean.astype(np.float32), 0.05 * sw) / 0.15, 0, 1)
+    steady = np.clip(near * trust + masked_blur(shading, clean, 0.15 * sw) * (1 - trust), 0.35, 1.7)
+
+    # The light relative to its own local mean, in log units: a fold is a ratio, the same on navy and on white.
+    log_light = np.log(np.where(region, np.clip(shading, 0.05, 3.0), 1.0))
+    denoise = max(0.7, float(darkness[region].mean()) * 0.011 * sw)
+    smooth_log = masked_blur(log_light, region, denoise)
+    broad_log = masked_blur(log_light, region, 0.05 * sw)
+    fine_log = np.where(region, smooth_log - broad_log, 0.0)
+    form_log = broad_log - float(np.median(broad_log[region]))
+    # Each main colour's folds are scaled to the range new cloth needs: a near-black garment's faint folds
+    # are amplified, a crumpled one's calmed. Where the photo shows no usable variation, the body's shape lights it.
+    fine_gain = np.zeros((height, width), np.float32)
+    for index in np.nonzero(major)[0]:
+        members = (label_map == index) & valid
+        if members.sum() < 20:
+            continue
+        spread = _robust_spread(fine_log[members])
+        confidence = float(np.clip((spread - FLAT_FOLDS) / FLAT_FOLDS, 0, 1))
+        fine_gain[label_map == index] = confidence * float(np.clip(FOLD_RANGE / max(spread, 1e-4), 0.8, 2.8))
+    fine_gain = masked_blur(fine_gain, region, 0.02 * sw)
+    fine = np.exp(np.clip(fine_log * fine_gain, -0.7, 0.5))
+    form_spread = _robust_spread(form_log[clean])
+    form_confidence = float(np.clip((form_spread - FLAT_FORM) / FLAT_FORM, 0, 1))
+    form_gain = form_confidence * float(np.clip(FORM_RANGE / max(form_spread, 1e-4), 0.7, 2.5))
+    body_weight = 1 - 0.5 * form_confidence
+    # Highlights are compressed (cloth is not a mirror: a lit white shirt must not clip), shadows kept.
+    form = form_log * form_gain + body_weight * np.log(body_shape)
+    form = np.where(form > 0, HIGHLIGHT * np.tanh(form / HIGHLIGHT), form)
+    broad = np.clip(np.exp(form), 0.35, 1.7)
+    steady = np.clip(steady * body_shape**body_weight, 0.35, 1.7)
+    # Inside prints, clone the folds from beside them so the filled area is not suspiciously smooth.
+    step = max(1, int(0.22 * sw))
+    cloned = np.ones_like(fine)
+    found = np.zeros_like(prints)
+    for dy, dx in ((0, step), (0, -step), (step, 0), (-step, 0), (step, step), (-step, -step)):
+        source_valid = np.roll(valid, (dy, dx), axis=(0, 1))
+        take = prints & ~found & source_valid
+        cloned = np.where(take, np.roll(fine, (dy, dx), axis=(0, 1)), cloned)
+        found |= take
+    fine = np.where(prints, cloned, fine)
+    return Shading(broad.astype(np.float32), fine.astype(np.float32), prints, steady.astype(np.float32))

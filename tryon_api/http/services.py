@@ -1,0 +1,69 @@
+"""What a container builds once: settings, AWS clients, the backend, the auth verifier.
+
+Built lazily on the first request (or at import in Lambda's init phase via ``get_services``)
+and replaceable in tests and the local server with ``set_services``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+from tryon_api.backends.factory import create_backend
+from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, static_key_loader
+from tryon_api.settings import Settings
+from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+from tryon_api.tryon.pipeline import TryOnService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    verifier: ApiKeyVerifier
+    tryon: TryOnService
+
+
+def build_verifier(settings: Settings, secrets_client: object | None = None) -> ApiKeyVerifier:
+    if settings.api_key_secret_id:
+        client = secrets_client or boto3.client("secretsmanager")
+        provider = SecretsProvider(boto3_client=client)
+        loader = secrets_manager_key_loader(provider, settings.api_key_secret_id, settings.secret_max_age_seconds)
+    else:
+        loader = static_key_loader(settings.local_api_keys)
+    return ApiKeyVerifier(loader, settings.secret_refresh_interval_seconds)
+
+
+def build_services(settings: Settings | None = None, *, secrets_client: object | None = None) -> Services:
+    settings = settings or Settings.from_env()
+    fetcher = GarmentImageFetcher(
+        allow_private=settings.allow_private_garment_urls,
+        timeout_seconds=settings.garment_fetch_timeout_seconds,
+        max_bytes=settings.garment_max_bytes,
+        allowed_ports=settings.garment_allowed_ports,
+    )
+    return Services(
+        settings=settings,
+        verifier=build_verifier(settings, secrets_client),
+        tryon=TryOnService(create_backend(settings), fetcher, settings.max_response_bytes),
+    )
+
+
+_services: Services | None = None
+_lock = threading.Lock()
+
+
+def get_services() -> Services:
+    global _services
+    with _lock:
+        if _services is None:
+            _services = build_services()
+        return _services
+
+
+def set_services(services: Services | None) -> None:
+    global _services
+    with _lock:
+        _services = services
