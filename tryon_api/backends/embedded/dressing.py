@@ -16,33 +16,30 @@ import numpy as np
 from tryon_api.backends.embedded import fabric
 from tryon_api.backends.embedded.body_shading import body_shape_shading
 from tryon_api.backends.embedded.fabric_rendering import render_fabric
-from tryon_api.backends.embedded.garment_coordinates import arm_distance, garment_coordinates, polygon_mask
-from tryon_api.backends.embedded.garment_cut import (
-    beside_the_head,
-    between_neck_and_garment,
-    neckline_depth,
-    shoulder_curve,
-    sleeve_fraction,
-)
+from tryon_api.backends.embedded.garment_coordinates import garment_coordinates
+from tryon_api.backends.embedded.garment_cut import GarmentLayout, face_oval_mask, garment_layout, sleeve_fraction
 from tryon_api.backends.embedded.garment_regions import (
     BodyGeometry,
-    arm_mask,
     body_geometry,
     discount_skin_coloured_clothes,
     head_mask,
     measure_neck,
-    neckline_mask,
     old_clothing_mask,
     refine_matte,
     skin_probability,
-    torso_polygon,
 )
-from tryon_api.backends.embedded.garment_structure import front_opening
+from tryon_api.backends.embedded.garment_structure import (
+    GarmentStructure,
+    draw_structure,
+    front_opening,
+    garment_structure,
+)
+from tryon_api.backends.embedded.necklines import Collar, collar_shape, neckline_style
 from tryon_api.backends.embedded.person_analysis import PersonAnalysis, analyse_person
 from tryon_api.backends.embedded.reference_garment import GarmentAlbedo
 from tryon_api.backends.embedded.shading import Shading, blur, garment_shading
-from tryon_api.backends.embedded.skin_painting import paint_neck, skin_colour, skin_grain
-from tryon_api.garments.description import GarmentDescription
+from tryon_api.backends.embedded.skin_painting import paint_bare_arms, paint_neck
+from tryon_api.garments.description import GarmentDescription, GarmentItem
 
 
 @dataclass(frozen=True)
@@ -54,6 +51,7 @@ class DressedPerson:
     garment: np.ndarray  # float32 HxW, where the new garment is
     geometry: BodyGeometry
     head: np.ndarray  # bool HxW
+    clean_edge: np.ndarray | None = None  # float32 HxW: where ``rgb`` at a soft matte edge is already pure foreground
 
 
 def dress_person(
@@ -75,136 +73,140 @@ def dress_person(
     geometry = measure_neck(skin, matte, geometry)
     skin = discount_skin_coloured_clothes(skin, matte, head, geometry)
     old = old_clothing_mask(rgb, matte, head, skin, geometry)
-    person = matte > 0.5
 
     outer = description.primary
-    inner = description.inner
-    has_opening = outer is not None and inner is not None and outer.garment_class in ("outerwear", "full_outfit")
-    visible_top = inner if has_opening else outer
-    depth = neckline_depth(visible_top)
-    neck_cut = neckline_mask(shape, geometry, depth) & ~head
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    sleeves = sleeve_fraction(outer)
-    arms = arm_mask(shape, geometry) & ~polygon_mask(shape, torso_polygon(geometry, grow=0.02))
-    bare_arm = np.zeros(shape, bool)
-    if sleeves < 1.0:
-        keep = arm_mask(shape, geometry, upper_fraction=sleeves) if sleeves > 0 else np.zeros(shape, bool)
-        bare_arm = old & arms & ~keep
-    # Above the new neckline: the neck (kept where it is skin, painted where the old collar was) or gone.
-    base, half, fh = geometry.neck_base_y, geometry.neck_half_width, geometry.face_height
-    flare = half * (1.0 + 0.7 * np.clip((ys - (base - 0.3 * fh)) / (0.3 * fh), 0, 1) ** 2)
-    neck_shape = (np.abs(xs - geometry.centre_x) < flare) & (ys > geometry.chin[1])
-    neck_hole = neck_cut & neck_shape & person & ~head
-    bare_neck = neck_hole & (skin < 0.5)
-    # Old clothes standing well above the shoulders (a spacesuit's collar ring) go; shoulders stay.
-    span = 1.15 * max(
-        abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x)
-    )
-    beside = np.abs(xs - geometry.centre_x) < span
-    # Only what stands far above the shoulders and is not the garment (a spacesuit's collar ring) goes;
-    # below that, whatever is not skin becomes the new garment's shoulders.
-    high = shoulder_curve(geometry, xs)
-    removed = person & ~head & ~neck_shape & beside & (ys < high) & (skin < 0.15) & ~old  # shadowed skin stays
-    removed |= beside_the_head(rgb, analysis, geometry, head, skin, matte > 0.05) & ~neck_shape
-    # Whatever covered the chest below the new neckline (a dark collar, a scarf, a collar ring) is now garment.
-    collar_zone = beside & (ys >= high) & (ys < geometry.shoulder_y + 0.3 * geometry.shoulder_width) & (skin < 0.4)
-    collar_zone &= person & ~head
-    garment = (old | collar_zone) & ~neck_hole & ~removed & ~bare_arm
-    if depth < 0:  # a turtleneck climbs the neck
-        collar = (
-            (np.abs(xs - geometry.centre_x) < 1.1 * geometry.neck_half_width)
-            & person
-            & ~head
-            & (ys > geometry.chin[1] + 0.2 * geometry.face_height)
-        )
-        garment |= collar
-        bare_neck &= ~collar
-        removed &= ~collar
-    # A smooth outline: the masks' stair steps and small bites at the shoulders rounded off inside the person.
-    smooth = max(1.5, 0.012 * geometry.shoulder_width)
-    garment = (blur(garment.astype(np.float32), smooth) > 0.5) & person & ~neck_hole & ~bare_arm
-    removed &= ~garment
-    # Where the old collar stood between the neck and the new shoulders on the same row, the photo showed
-    # no background: that strip is neck skin (painted below), not a white gap. Rows with garment on only
-    # one side of the neck (above the shoulders) are left alone.
-    neck_gap = between_neck_and_garment(person & ~garment & ~neck_shape, neck_hole, garment, geometry, ys)
-    removed &= ~neck_gap
-    bare_neck |= neck_gap
+    structure = garment_structure(outer, description.inner)
+    inner = structure.inner
+    style = neckline_style(inner if structure.opening and not structure.cardigan else outer)
+    if structure.cardigan:
+        style = neckline_style(inner)
+    layout = garment_layout(rgb, analysis, geometry, matte, head, skin, old, style, sleeve_fraction(outer))
+    face = face_oval_mask(shape, analysis, head)
+    collar = collar_shape(shape, geometry, style)
+    if collar is not None:
+        face_soft = np.clip(blur(face.astype(np.float32), 1.5) * 2, 0, 1)
+        collar = Collar(collar.mask * (1 - face_soft) * (matte > 0.02), collar.light, collar.outline)
 
     full_shading = garment_shading(rgb, old, geometry, body_shape_shading(matte, geometry))
     linear = fabric.srgb_to_linear(rgb)
+    garment_soft = blur(layout.edge_paint.astype(np.float32), 0.8) * (1 - blur(head.astype(np.float32), 0.8))
+    collar_weight = collar.mask if collar is not None else np.zeros(shape, np.float32)
+    layered, crop = _render_garment(
+        outer, structure, full_shading, collar, layout, geometry, seed, garment_albedo, garment_soft + collar_weight
+    )
     out = linear.copy()
-    garment_soft_full = blur(garment.astype(np.float32), 0.8)
-    # The fabric is only drawn inside the garment's bounding box.
-    rows, cols = np.nonzero(garment_soft_full > 0.002)
+    out[crop] = out[crop] * (1 - garment_soft[crop][..., None]) + layered * garment_soft[crop][..., None]
+
+    bare = layout.bare_arm & (matte > 0.5) & ~layout.garment
+    if bare.any():
+        out = paint_bare_arms(
+            out, rgb, linear, bare, full_shading.broad, full_shading.fine, analysis, geometry, garment_soft
+        )
+    if layout.neck.any():
+        # Reaching a little under the garment's edge, so no line of the old collar is left between them.
+        reach = max(3, int(0.012 * geometry.shoulder_width)) | 1
+        neck = cv2.dilate(layout.neck.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
+        neck &= (matte > 0.5) & ~face & ~layout.bare_arm
+        out = paint_neck(out, linear, neck, skin, analysis, geometry, garment_soft, face)
+    if collar is not None:  # over the painted neck, with its own light and creases
+        weight = collar.mask[crop][..., None]
+        drawn = layered * (1 - 0.45 * collar.outline[crop])[..., None]
+        out[crop] = out[crop] * (1 - weight) + drawn * weight
+    new_matte = _finish_matte(matte, layout, geometry, collar)
+    clean = np.maximum(garment_soft, collar_weight) * (matte < 0.97)
+    return DressedPerson(
+        rgb=fabric.linear_to_srgb(out),
+        matte=new_matte.astype(np.float32),
+        garment=np.maximum(garment_soft, collar_weight).astype(np.float32),
+        geometry=geometry,
+        head=head,
+        clean_edge=clean.astype(np.float32),
+    )
+
+
+def _render_garment(
+    outer: GarmentItem | None,
+    structure: GarmentStructure,
+    full_shading: Shading,
+    collar: Collar | None,
+    layout: GarmentLayout,
+    geometry: BodyGeometry,
+    seed: int,
+    garment_albedo: GarmentAlbedo | None,
+    extent: np.ndarray,
+) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """The garment's linear colour inside the bounding box of ``extent``: fabric, layers, collar, structure."""
+    rows, cols = np.nonzero(extent > 0.002)
     if rows.size:
         crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
     else:
         crop = (slice(0, 1), slice(0, 1))
-    shading = Shading(
-        full_shading.broad[crop], full_shading.fine[crop], full_shading.print_mask[crop], full_shading.steady[crop]
-    )
+    broad, fine, steady = full_shading.broad[crop], full_shading.fine[crop], full_shading.steady[crop]
+    if collar is not None:  # the collar is lit by its own shape, at the level of the garment's light around it
+        weight = np.clip(collar.mask[crop] * 1.5, 0, 1)
+        level = float(np.median(broad[weight > 0.5])) if (weight > 0.5).any() else 1.0
+        broad = broad * (1 - weight) + collar.light[crop] * min(level, 1.1) * weight
+        steady = steady * (1 - weight) + collar.light[crop] * min(level, 1.1) * weight
+        fine = fine * (1 - weight) + weight
+    shading = Shading(broad, fine, full_shading.print_mask[crop], steady)
     origin = (crop[1].start, crop[0].start)
-    coords = garment_coordinates(
-        geometry, shading.broad.shape, shading.fine, origin=origin, on_arm=(arms | bare_arm)[crop]
-    )
+    on_arm = (layout.arms | layout.bare_arm)[crop]
+    coords = garment_coordinates(geometry, broad.shape, fine, origin=origin, on_arm=on_arm)
     albedo = garment_albedo.sample(coords, geometry) if garment_albedo is not None else None
     outer_fabric = render_fabric(outer, coords, shading, geometry, seed, albedo=albedo)
-    garment_soft = garment_soft_full[crop]
-    if has_opening and inner is not None and outer is not None:
-        opening, lapel, gap = front_opening(coords, geometry, outer)
-        inner_fabric = render_fabric(inner, coords, shading, geometry, seed + 1, fallback_colour="white")
+    sw = geometry.shoulder_width
+    start = 0.0
+    if structure.opening and outer is not None:
+        opening, lapel, gap = front_opening(coords, geometry, outer, cardigan=structure.cardigan)
+        inner_fabric = render_fabric(structure.inner, coords, shading, geometry, seed + 1, fallback_colour="white")
         # The outer layer casts a soft shadow on the inner one and its lapels catch the light.
-        shadow = 1.0 - 0.5 * np.exp(-np.clip(gap, 0, None) / (0.03 * geometry.shoulder_width))
+        shadow = 1.0 - 0.5 * np.exp(-np.clip(gap, 0, None) / (0.03 * sw))
         inner_fabric *= shadow[..., None]
-        roll = np.exp(-(((gap + 0.085 * geometry.shoulder_width) / (0.008 * geometry.shoulder_width)) ** 2))
+        roll = np.exp(-(((gap + 0.085 * sw) / (0.008 * sw)) ** 2))
         lapel_light = np.where(lapel, 1.1 - 0.3 * roll, 1.0)
-        edge = np.exp(-((gap / (0.006 * geometry.shoulder_width)) ** 2))
+        edge = np.exp(-((gap / (0.006 * sw)) ** 2))
         outer_fabric = outer_fabric * (lapel_light * (1 - 0.35 * edge))[..., None]
         opening_soft = blur(opening.astype(np.float32), 0.7)
+        if collar is not None:  # the collar belongs to the inner layer
+            opening_soft = np.maximum(opening_soft, collar.mask[crop])
         layered = outer_fabric * (1 - opening_soft[..., None]) + inner_fabric * opening_soft[..., None]
+        if structure.cardigan:
+            start = 0.42 * max(geometry.hip_y - geometry.neck_base_y, sw)  # where its V closes
     else:
         layered = outer_fabric
-    out[crop] = out[crop] * (1 - garment_soft[..., None]) + layered * garment_soft[..., None]
-    garment_soft = garment_soft_full
-    shading = full_shading
+        if structure.drawstrings or structure.zip or structure.buttons:
+            start = float(np.clip(neckline_dip(geometry, layout), 0, None))
+    if structure.buttons or structure.cardigan or structure.zip or structure.drawstrings:
+        layered = draw_structure(layered, coords, geometry, structure, start)
+    return layered, crop
 
-    bare = bare_arm & person & ~garment
-    if bare.any():
-        skin_rgb = skin_colour(rgb, analysis, geometry)
-        # An arm is a cylinder: lit in the middle, darker towards its edges, with the sleeve's broad light.
-        g = geometry
-        across_arm = np.minimum(
-            arm_distance(xs, ys, g.left_shoulder, g.left_elbow, g.left_wrist),
-            arm_distance(xs, ys, g.right_shoulder, g.right_elbow, g.right_wrist),
-        ) / (0.13 * g.shoulder_width)
-        roundness = 1.0 - 0.5 * np.clip(across_arm, 0, 1.4) ** 2
-        arm_light = np.clip(blur(shading.broad, 0.03 * g.shoulder_width), 0.6, 1.2) * np.clip(roundness, 0.35, 1)
-        arm_light *= 1 + (shading.fine - 1) * 0.3
-        pores = skin_grain(linear, analysis, geometry, shape)
-        skin_render = skin_rgb * 0.9 * (arm_light * pores)[..., None]
-        bare_soft = blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
-        out = out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
-    neck = (neck_hole | neck_gap) & ~garment
-    if neck.any() and bare_neck.any():
-        out = paint_neck(out, linear, neck, skin, analysis, geometry, garment_soft)
 
+def neckline_dip(geometry: BodyGeometry, layout: GarmentLayout) -> float:
+    """How far below the neck's base the garment starts on the centre line (px)."""
+    column = int(np.clip(round(geometry.centre_x), 0, layout.garment.shape[1] - 1))
+    rows = np.nonzero(layout.garment[:, column])[0]
+    return float(rows[0] - geometry.neck_base_y) if rows.size else 0.0
+
+
+def _finish_matte(
+    matte: np.ndarray, layout: GarmentLayout, geometry: BodyGeometry, collar: Collar | None
+) -> np.ndarray:
+    """The person's matte less the cut-away old clothes, its new outline rounded; a hood adds to it."""
+    height, width = matte.shape
+    ys = np.arange(height, dtype=np.float32)[:, None]
     grow = max(3, int(0.012 * max(height, width))) | 1
-    grown = cv2.dilate(removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~neck_shape & ~neck_gap
-    grown &= ~(head & ~removed)
-    removed_soft = blur(grown.astype(np.float32), 1.2) * (1 - blur((neck_shape | neck_gap).astype(np.float32), 1.2))
+    keep = layout.keep_edges
+    grown = cv2.dilate(layout.removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~keep
+    grown &= ~(layout.head & ~layout.removed)
+    removed_soft = blur(grown.astype(np.float32), 1.2) * (1 - blur(keep.astype(np.float32), 1.2))
     cut = np.clip(removed_soft * 2.0, 0, 1)
     # Across the shoulders the cut's outline is the garment's: blurred and re-thresholded, its stair steps,
     # bites and teeth round off. The head and neck keep their own exact edges.
     contour = max(1.5, 0.012 * geometry.shoulder_width)
     rounded = blur((blur(cut, contour) > 0.5).astype(np.float32), 0.8)
-    shoulders = (ys > geometry.chin[1]) & ~head & ~neck_shape & ~neck_gap
+    shoulders = (ys > geometry.chin[1]) & ~keep & ~layout.head
     cut = np.where(blur(shoulders.astype(np.float32), 1.5) > 0.5, rounded, cut)
     new_matte = np.clip(matte * (1 - cut), 0, 1)
-    return DressedPerson(
-        rgb=fabric.linear_to_srgb(out),
-        matte=new_matte.astype(np.float32),
-        garment=garment_soft.astype(np.float32),
-        geometry=geometry,
-        head=head,
-    )
+    if collar is not None:
+        new_matte = np.maximum(new_matte, collar.mask)
+    return new_matte

@@ -1,41 +1,151 @@
-"""The new garment's cut: its neckline, its sleeves, its shoulders' top edge, and what of the old clothes goes."""
+"""The new garment's cut: where it is, where the neck and arms are bared, and what of the old clothes goes.
+
+Above the neckline (``necklines``) the neck is kept where the photo shows skin and painted where
+the old collar was, right up to the jaw; old clothes standing above the new shoulders are cut
+away; below it everything that is not skin becomes the new garment. The garment reaches out to
+the matte's soft edge, so the cut-out's feathering is the matte's and no old colour fringes it.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from tryon_api.backends.embedded.garment_regions import BodyGeometry
+from tryon_api.backends.embedded.garment_coordinates import polygon_mask
+from tryon_api.backends.embedded.garment_regions import BodyGeometry, arm_mask, torso_polygon
+from tryon_api.backends.embedded.necklines import NecklineStyle, neck_centre_x, neckline_edge
 from tryon_api.backends.embedded.person_analysis import FACE_OVAL, PersonAnalysis
+from tryon_api.backends.embedded.shading import blur
 from tryon_api.garments.description import GarmentItem
 
-# How deep the front of the neckline dips, in face heights, by garment kind.
-NECKLINE_DEPTHS = {
-    "t-shirt": 0.14,
-    "top": 0.2,
-    "sweater": 0.1,
-    "hoodie": 0.12,
-    "sweatshirt": 0.1,
-    "polo": 0.12,
-    "polo shirt": 0.12,
-    "shirt": 0.12,
-    "blouse": 0.22,
-    "dress": 0.3,
-    "tank top": 0.4,
-    "camisole": 0.55,
-}
+
+@dataclass(frozen=True)
+class GarmentLayout:
+    """Which pixels become what."""
+
+    garment: np.ndarray  # bool: the new garment (inside the person)
+    edge_paint: np.ndarray  # bool: the garment's colour carried out to the matte's soft edge
+    neck: np.ndarray  # bool: neck and chest above the neckline, painted as skin where the photo shows none
+    bare_arm: np.ndarray  # bool: arms bared by shorter sleeves
+    arms: np.ndarray  # bool: the arms' capsules, off the torso
+    removed: np.ndarray  # bool: old clothes cut away (above the new shoulders)
+    keep_edges: np.ndarray  # bool: the neck, whose own matte edge stays exact
+    head: np.ndarray  # bool: the head, never cut unless an old collar was found there
 
 
-def neckline_depth(item: GarmentItem | None) -> float:
-    if item is None:
-        return 0.14
-    if "v-neck" in item.fit:
-        return 0.75
-    if "turtleneck" in item.fit:
-        return -0.05
-    if item.garment_class == "outerwear":
-        return 0.1
-    return NECKLINE_DEPTHS.get(item.noun, 0.16)
+def shoulder_line(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
+    """The top of the shoulders: from the neck's base sloping down to above the shoulder joints."""
+    g = geometry
+    dx = np.abs(xs - g.centre_x)
+    half = g.neck_half_width
+    span = max(abs(g.left_shoulder[0] - g.centre_x), abs(g.right_shoulder[0] - g.centre_x))
+    sw = g.shoulder_width
+    t = np.clip((dx - half) / max(span - half, 1.0), 0, 1)
+    base = g.neck_base_y - 0.05 * sw
+    top = max(g.shoulder_y - 0.14 * sw, base)
+    beyond = np.clip(dx - span, 0, None) / sw  # past the shoulder joint the shoulder rounds down into the arm
+    return base + (top - base) * np.sin(t * np.pi / 2) + 1.2 * sw * beyond**2
+
+
+def garment_top(clothes: np.ndarray, geometry: BodyGeometry, style: NecklineStyle) -> np.ndarray:
+    """The new garment's top edge, one y per column: the neckline around the neck, the old clothes' own
+    shoulders farther out, joined by a slope from the neck's side (an old collar standing there goes)."""
+    height, width = clothes.shape
+    g = geometry
+    sw = g.shoulder_width
+    cx = neck_centre_x(g)
+    rows = np.where(clothes.any(axis=0), clothes.argmax(axis=0), height).astype(np.float32)
+    old_top = cv2.GaussianBlur(rows[None, :], (0, 0), sigmaX=max(1.0, 0.02 * sw), sigmaY=0.1)[0]
+    xs = np.arange(width, dtype=np.float32)
+    dx = np.abs(xs - cx)
+    beside_neck = (dx > 0.3 * sw) & (dx < 0.4 * sw) & (old_top < height)
+    shoulder_top = float(np.median(old_top[beside_neck])) if beside_neck.any() else None
+    edge = neckline_edge(width, g, style, shoulder_top)
+    opening = style.width * g.neck_half_width
+    reach = max(0.45 * sw, opening + 0.1 * sw)
+    top = old_top.copy()
+    for side in (-1, 1):
+        columns = (xs - cx) * side >= 0
+        far_x = int(np.clip(round(cx + side * reach), 0, width - 1))
+        far_y = float(old_top[far_x]) if old_top[far_x] < height else float(edge[far_x])
+        side_y = float(edge[int(np.clip(round(cx + side * opening), 0, width - 1))])
+        t = np.clip((dx - opening) / max(reach - opening, 1.0), 0, 1)
+        slope = side_y + (max(far_y, side_y) - side_y) * t
+        join = np.where(dx <= opening, edge, np.where(dx < reach, np.maximum(old_top, slope), old_top))
+        top = np.where(columns, join, top)
+    return cv2.GaussianBlur(top[None, :].astype(np.float32), (0, 0), sigmaX=max(1.0, 0.015 * sw), sigmaY=0.1)[0]
+
+
+def face_oval_mask(shape: tuple[int, int], analysis: PersonAnalysis, head: np.ndarray) -> np.ndarray:
+    """The face itself (the jaw's outline, not a line at the chin), or the head mask without a face mesh."""
+    if analysis.face is None:
+        return head
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(analysis.face[list(FACE_OVAL)]).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def garment_layout(
+    rgb: np.ndarray,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    matte: np.ndarray,
+    head: np.ndarray,
+    skin: np.ndarray,
+    old: np.ndarray,
+    style: NecklineStyle,
+    sleeves: float,
+) -> GarmentLayout:
+    """Where the new garment, the bared neck and arms and the cut-away old clothes are."""
+    height, width = matte.shape
+    shape = (height, width)
+    g = geometry
+    person = matte > 0.5
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    arms = arm_mask(shape, g) & ~polygon_mask(shape, torso_polygon(g, grow=0.02))
+    bare_arm = np.zeros(shape, bool)
+    if sleeves < 1.0:
+        keep = arm_mask(shape, g, upper_fraction=sleeves) if sleeves > 0 else np.zeros(shape, bool)
+        bare_arm = old & arms & ~keep
+    dx = np.abs(xs - neck_centre_x(g))
+    span = 1.15 * max(abs(g.left_shoulder[0] - g.centre_x), abs(g.right_shoulder[0] - g.centre_x))
+    beside = dx < span
+    # Below the shoulders' line whatever is not skin is garment: the old one, and a collar, scarf or tie.
+    high = shoulder_line(g, xs[0])[None, :]
+    chest = beside & (ys >= high) & (ys < g.shoulder_y + 0.3 * g.shoulder_width) & (skin < 0.4) & person & ~head
+    clothes = (old | chest) & person & ~head
+    top = garment_top(clothes, g, style)[None, :]
+    above = ys < top
+    # The neck: from the jaw down, widening into the neckline's opening so no gap is left beside it.
+    face = face_oval_mask(shape, analysis, head)
+    chin_y = float(g.chin[1])
+    neck_length = max(g.neck_base_y - chin_y, 0.1 * g.shoulder_width)
+    opening = max(style.width, 1.0) * g.neck_half_width * 1.1
+    s = np.clip((ys - (g.neck_base_y - 0.6 * neck_length)) / (0.6 * neck_length), 0, 1)
+    flare = 1.1 * g.neck_half_width + (opening - 1.1 * g.neck_half_width) * s**2
+    neck_shape = (dx < flare) & (ys > chin_y - 0.25 * neck_length) & ~face
+    neck = neck_shape & above & person
+    # Old clothes above the new top edge go near the neck (an old collar); farther out only what is not
+    # the old garment and stands above the shoulders' line (a spacesuit's collar ring).
+    near_neck = dx < 0.45 * g.shoulder_width
+    removed = person & ~head & ~neck_shape & above & near_neck & (skin < 0.3)
+    removed |= person & ~head & ~neck_shape & beside & (ys < high) & (skin < 0.15) & ~old
+    removed |= beside_the_head(rgb, analysis, g, head, skin, matte > 0.05) & ~neck_shape
+    garment = clothes & ~above & ~removed & ~bare_arm
+    smooth = max(1.5, 0.012 * g.shoulder_width)
+    garment = (blur(garment.astype(np.float32), smooth) > 0.5) & person & ~above & ~bare_arm & ~head
+    removed &= ~garment
+    gap = between_neck_and_garment(person & ~garment & ~neck_shape & ~head, neck, garment, g, ys)
+    neck |= gap & (ys > chin_y)
+    removed &= ~neck
+    # The garment's colour reaches the matte's soft outer edge (not the head's, the neck's or a bared arm's).
+    reach = max(2, int(0.02 * g.shoulder_width)) | 1
+    grown = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
+    edge_paint = garment | (grown & (matte > 0.01) & ~person & ~head & ~above & ~bare_arm)
+    keep_edges = neck_shape | neck
+    return GarmentLayout(garment, edge_paint, neck, bare_arm, arms, removed, keep_edges, head)
 
 
 def sleeve_fraction(item: GarmentItem | None) -> float:
@@ -75,19 +185,6 @@ def between_neck_and_garment(
     return candidates & rows & (left_strip | right_strip)
 
 
-def shoulder_curve(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
-    """The top of the new garment's shoulders: from the neck base sloping down to above the shoulder joints."""
-    dx = np.abs(xs - geometry.centre_x)
-    half = geometry.neck_half_width
-    span = max(abs(geometry.left_shoulder[0] - geometry.centre_x), abs(geometry.right_shoulder[0] - geometry.centre_x))
-    sw = geometry.shoulder_width
-    t = np.clip((dx - half) / max(span - half, 1.0), 0, 1)
-    base = geometry.neck_base_y - 0.05 * sw
-    top = max(geometry.shoulder_y - 0.14 * sw, base)
-    beyond = np.clip(dx - span, 0, None) / sw  # past the shoulder joint the shoulder rounds down into the arm
-    return base + (top - base) * np.sin(t * np.pi / 2) + 1.2 * sw * beyond**2
-
-
 def beside_the_head(
     rgb: np.ndarray,
     analysis: PersonAnalysis,
@@ -96,7 +193,10 @@ def beside_the_head(
     skin: np.ndarray,
     person: np.ndarray,
 ) -> np.ndarray:
-    """Beside the jaw, below the ears: keep hair and skin, drop the rest (the top of an old collar)."""
+    """Beside the jaw, below the ears: keep hair and skin, drop the rest (the top of an old collar).
+
+    Close under the jaw the test for hair is stricter (an old collar's dark rim there is not hair, and
+    left in place it drew dark lines under the chin)."""
     if analysis.face is None:
         return np.zeros_like(head)
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -123,5 +223,7 @@ def beside_the_head(
     oval = analysis.face[list(FACE_OVAL)]
     inside = np.zeros(head.shape, np.uint8)
     cv2.fillPoly(inside, [np.round(oval.mean(axis=0) + (oval - oval.mean(axis=0)) * 1.12).astype(np.int32)], 1)
-    hair_like = np.linalg.norm(lab - hair, axis=2) < 28
+    ys = np.arange(height, dtype=np.float32)[:, None]
+    strict = ys > geometry.chin[1] - 0.2 * geometry.face_height
+    hair_like = np.linalg.norm(lab - hair, axis=2) < np.where(strict, 14.0, 28.0)
     return zone & person & ~inside.astype(bool) & ~hair_like & (skin < 0.3)

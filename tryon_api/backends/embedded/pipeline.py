@@ -42,7 +42,9 @@ def render_try_on(
     if deadline is not None:
         deadline.check()
     if mode == "studio":
-        return TryOnResult(Image.fromarray(composite_studio_array(dressed.rgb, dressed.matte)), parsed, "studio")
+        return TryOnResult(
+            Image.fromarray(composite_studio_array(dressed.rgb, dressed.matte, dressed.clean_edge)), parsed, "studio"
+        )
     scene = choose_scene(parsed.style, seed)
-    output = composite_environment_array(dressed.rgb, dressed.matte, parsed.style, seed)
+    output = composite_environment_array(dressed.rgb, dressed.matte, parsed.style, seed, dressed.clean_edge)
     return TryOnResult(Image.fromarray(output), parsed, scene)

@@ -60,15 +60,27 @@ def composite(foreground: np.ndarray, alpha: np.ndarray, background: np.ndarray)
     return np.clip(foreground * a + background * (1 - a), 0, 255).astype(np.uint8)
 
 
-def composite_studio_array(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    return composite(estimate_foreground(rgb, alpha), alpha, studio_background(alpha))
+def _foreground(rgb: np.ndarray, alpha: np.ndarray, clean: np.ndarray | None) -> np.ndarray:
+    """The person's colours at the edge: estimated from the old background, except where already clean."""
+    foreground = estimate_foreground(rgb, alpha)
+    if clean is None:
+        return foreground
+    weight = np.clip(clean, 0, 1)[..., None]
+    return foreground * (1 - weight) + rgb.astype(np.float32) * weight
 
 
-def composite_environment_array(rgb: np.ndarray, alpha: np.ndarray, style: str, seed: int) -> np.ndarray:
+def composite_studio_array(rgb: np.ndarray, alpha: np.ndarray, clean: np.ndarray | None = None) -> np.ndarray:
+    """The person on the studio's white; ``clean`` marks soft-edge pixels whose colour has no background in it."""
+    return composite(_foreground(rgb, alpha, clean), alpha, studio_background(alpha))
+
+
+def composite_environment_array(
+    rgb: np.ndarray, alpha: np.ndarray, style: str, seed: int, clean: np.ndarray | None = None
+) -> np.ndarray:
     """The person in a painted scene chosen from the outfit's style, deterministic for a seed."""
     height, width = alpha.shape
     scene = paint_scene(style, seed, (height, width)).astype(np.float32)
-    foreground = estimate_foreground(rgb, alpha)
+    foreground = _foreground(rgb, alpha, clean)
     # Colour temperature: pull the person a little towards the scene's light.
     scene_linear = fabric.srgb_to_linear(scene.mean(axis=(0, 1)))
     balance = (scene_linear / max(float(scene_linear.mean()), 1e-3)) ** 0.12

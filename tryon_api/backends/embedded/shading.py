@@ -125,7 +125,7 @@ def garment_shading(
 
     # The light relative to its own local mean, in log units: a fold is a ratio, the same on navy and on white.
     log_light = np.log(np.where(region, np.clip(shading, 0.05, 3.0), 1.0))
-    denoise = max(0.7, float(darkness[region].mean()) * 0.011 * sw)
+    denoise = max(0.8, float(darkness[region].mean()) * 0.014 * sw)
     smooth_log = masked_blur(log_light, region, denoise)
     broad_log = masked_blur(log_light, region, 0.05 * sw)
     fine_log = np.where(region, smooth_log - broad_log, 0.0)
@@ -139,7 +139,7 @@ def garment_shading(
             continue
         spread = _robust_spread(fine_log[members])
         confidence = float(np.clip((spread - FLAT_FOLDS) / FLAT_FOLDS, 0, 1))
-        fine_gain[label_map == index] = confidence * float(np.clip(FOLD_RANGE / max(spread, 1e-4), 0.8, 2.8))
+        fine_gain[label_map == index] = confidence * float(np.clip(FOLD_RANGE / max(spread, 1e-4), 0.8, 2.2))
     fine_gain = masked_blur(fine_gain, region, 0.02 * sw)
     fine = np.exp(np.clip(fine_log * fine_gain, -0.7, 0.5))
     form_spread = _robust_spread(form_log[clean])
@@ -160,5 +160,7 @@ def garment_shading(
         take = prints & ~found & source_valid
         cloned = np.where(take, np.roll(fine, (dy, dx), axis=(0, 1)), cloned)
         found |= take
-    fine = np.where(prints, cloned, fine)
+    # Feathered, so a filled-in badge leaves no outline.
+    print_soft = np.clip(blur(prints.astype(np.float32), max(1.0, 0.01 * sw)) * 1.5, 0, 1)
+    fine = fine * (1 - print_soft) + blur(cloned, 1.0) * print_soft
     return Shading(broad.astype(np.float32), fine.astype(np.float32), prints, steady.astype(np.float32))

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from tryon_api.backends.embedded import fabric
+from tryon_api.backends.embedded.garment_coordinates import arm_distance
 from tryon_api.backends.embedded.garment_regions import BodyGeometry
 from tryon_api.backends.embedded.person_analysis import CHEEK_POINTS, FACE_OVAL, PersonAnalysis
 from tryon_api.backends.embedded.shading import LUMA, blur
@@ -57,6 +58,7 @@ def paint_neck(
     analysis: PersonAnalysis,
     geometry: BodyGeometry,
     garment_soft: np.ndarray,
+    face: np.ndarray,
 ) -> np.ndarray:
     """The neck above the new neckline: the photo's own skin kept, the rest (an old collar) painted as skin.
 
@@ -101,7 +103,9 @@ def paint_neck(
     # where the row shows skin, else a neck's usual light (in the jaw's shadow at the top, brighter below)
     # joined smoothly to the nearest measured row. Across, the neck is round: darker at its sides.
     across = np.abs(xs - geometry.centre_x) / max(geometry.neck_half_width, 1.0)
-    roundness = 1 - 0.3 * np.clip(across, 0, 1.3) ** 2
+    # Round on the neck; below its base (a low neckline bares the chest) the chest is flatter.
+    on_neck = np.clip((geometry.neck_base_y + 0.03 * geometry.shoulder_width - ys) / max(2.0, 0.15 * fh), 0, 1)
+    roundness = 1 - 0.3 * np.clip(across, 0, 1.3) ** 2 * on_neck
     rows = np.arange(y0, y1, dtype=np.float32)
     below_chin = np.clip((rows - geometry.chin[1]) / fh, 0, None)
     usual = 1 - 0.4 * np.exp(-below_chin / 0.1)
@@ -147,9 +151,39 @@ def paint_neck(
     tinted /= np.maximum(tinted @ LUMA, 1e-4)[..., None]
     painted = tinted * cheek_luminance * (light * pores)[..., None]
     feather = max(1.5, 0.035 * fw)
-    weight = blur((neck & ~own).astype(np.float32), feather) * blur(neck.astype(np.float32), feather)
-    weight *= np.clip((ys - geometry.chin[1]) / max(2.0, 0.04 * fh), 0, 1)  # no line under the chin
+    # Full strength up to the neck's own border (a light collar half painted over left pale blotches there).
+    weight = np.clip(blur((neck & ~own).astype(np.float32), feather) * 1.6, 0, 1) * blur(neck.astype(np.float32), 0.7)
+    # Painted right up to the jaw's outline (an old collar's dark rim under the chin goes), fading into the face.
+    weight *= 1 - np.clip(blur(face[crop].astype(np.float32), max(1.0, 0.01 * fw)) * 2, 0, 1)
     weight *= 1 - garment_soft
     out = out.copy()
     out[crop] = out[crop] * (1 - weight[..., None]) + painted * weight[..., None]
     return out
+
+
+def paint_bare_arms(
+    out: np.ndarray,
+    rgb: np.ndarray,
+    linear: np.ndarray,
+    bare: np.ndarray,
+    broad_light: np.ndarray,
+    fine_light: np.ndarray,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    garment_soft: np.ndarray,
+) -> np.ndarray:
+    """Arms bared by shorter sleeves, painted as skin: a cylinder lit in the middle, with the sleeve's broad light."""
+    height, width = bare.shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    g = geometry
+    across_arm = np.minimum(
+        arm_distance(xs, ys, g.left_shoulder, g.left_elbow, g.left_wrist),
+        arm_distance(xs, ys, g.right_shoulder, g.right_elbow, g.right_wrist),
+    ) / (0.13 * g.shoulder_width)
+    roundness = 1.0 - 0.5 * np.clip(across_arm, 0, 1.4) ** 2
+    arm_light = np.clip(blur(broad_light, 0.03 * g.shoulder_width), 0.6, 1.2) * np.clip(roundness, 0.35, 1)
+    arm_light *= 1 + (fine_light - 1) * 0.3
+    pores = skin_grain(linear, analysis, geometry, (height, width))
+    skin_render = skin_colour(rgb, analysis, geometry) * 0.9 * (arm_light * pores)[..., None]
+    bare_soft = blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
+    return out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
