@@ -39,7 +39,7 @@ DESCRIPTIONS = [
     "White cable-knit turtleneck sweater",  # dark to light / saturated to neutral
     "Mustard yellow wool cardigan",  # dark to light
     "light grey cotton sweatshirt",  # dark to light / saturated to neutral
-    "burgundy wool blazer",  # dark to dark / light to dark
+    "burgundy wool sweater",  # dark to dark / light to dark
     "black cotton t-shirt",  # dark to darker / light to dark
 ]
 MIN_CORRELATION = 0.3

@@ -41,9 +41,11 @@ def test_painted_neck_has_the_cheek_skin_tone_not_a_grey_one() -> None:
 
 
 def test_kept_and_painted_neck_meet_without_a_cut_line() -> None:
-    """Down Grace Hopper's neck the photo's skin turns into painted skin: no step between two rows."""
+    """Down Grace Hopper's neck the photo's skin turns into painted skin: no step between two rows.
+
+    (Down to just above the inner t-shirt's crew neckline, which sits at the neck's base, about row 420.)"""
     lab = lab_render(str(GRACE_HOPPER), "Black leather jacket with white t-shirt underneath")
-    rows = np.median(lab[330:425, 250:290, 0], axis=1)
+    rows = np.median(lab[330:412, 250:290, 0], axis=1)
     assert np.abs(np.diff(rows)).max() <= 9
     assert rows.max() - rows.min() >= 2  # shaded, not one flat tone
 

@@ -106,7 +106,7 @@ def dress_person(
         # Reaching a little under the garment's edge, so no line of the old collar is left between them.
         reach = max(3, int(0.012 * geometry.shoulder_width)) | 1
         neck = cv2.dilate(layout.neck.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
-        neck &= (matte > 0.5) & ~face & ~layout.bare_arm
+        neck &= (matte > 0.5) & ~layout.bare_arm  # into the face it fades (paint_neck)
         out = paint_neck(out, linear, neck, skin, analysis, geometry, garment_soft, face)
     if collar is not None:  # over the painted neck, with its own light and creases
         weight = collar.mask[crop][..., None]

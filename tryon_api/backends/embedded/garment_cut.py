@@ -115,23 +115,25 @@ def garment_layout(
     # Below the shoulders' line whatever is not skin is garment: the old one, and a collar, scarf or tie.
     high = shoulder_line(g, xs[0])[None, :]
     chest = beside & (ys >= high) & (ys < g.shoulder_y + 0.3 * g.shoulder_width) & (skin < 0.4) & person & ~head
-    clothes = (old | chest) & person & ~head
-    top = garment_top(clothes, g, style)[None, :]
+    top = garment_top((old | chest) & person & ~head, g, style)[None, :]
     above = ys < top
+    # Below the new top edge the same: an old shirt collar beside the neck there is garment now.
+    below_top = beside & ~above & (ys < g.shoulder_y + 0.3 * g.shoulder_width) & (skin < 0.4) & person & ~head
+    clothes = (old | chest | below_top) & person & ~head
     # The neck: from the jaw down, widening into the neckline's opening so no gap is left beside it.
     face = face_oval_mask(shape, analysis, head)
     chin_y = float(g.chin[1])
     neck_length = max(g.neck_base_y - chin_y, 0.1 * g.shoulder_width)
-    opening = max(style.width, 1.0) * g.neck_half_width * 1.1
+    opening = max(style.width, 1.0) * g.neck_half_width * 1.3
     s = np.clip((ys - (g.neck_base_y - 0.6 * neck_length)) / (0.6 * neck_length), 0, 1)
-    flare = 1.1 * g.neck_half_width + (opening - 1.1 * g.neck_half_width) * s**2
+    flare = 1.2 * g.neck_half_width + (opening - 1.2 * g.neck_half_width) * s**2
     neck_shape = (dx < flare) & (ys > chin_y - 0.25 * neck_length) & ~face
     neck = neck_shape & above & person
     # Old clothes above the new top edge go near the neck (an old collar); farther out only what is not
     # the old garment and stands above the shoulders' line (a spacesuit's collar ring).
     near_neck = dx < 0.45 * g.shoulder_width
     removed = person & ~head & ~neck_shape & above & near_neck & (skin < 0.3)
-    removed |= person & ~head & ~neck_shape & beside & (ys < high) & (skin < 0.15) & ~old
+    removed |= person & ~head & ~neck_shape & beside & above & (ys < high) & (skin < 0.15) & ~old
     removed |= beside_the_head(rgb, analysis, g, head, skin, matte > 0.05) & ~neck_shape
     garment = clothes & ~above & ~removed & ~bare_arm
     smooth = max(1.5, 0.012 * g.shoulder_width)
@@ -139,6 +141,8 @@ def garment_layout(
     removed &= ~garment
     gap = between_neck_and_garment(person & ~garment & ~neck_shape & ~head, neck, garment, g, ys)
     neck |= gap & (ys > chin_y)
+    # A short neck: where the jaw nearly meets the garment, the strip between them is neck, not a white gap.
+    neck |= _under_jaw(face, garment, person & ~garment & ~bare_arm, 0.9 * neck_length) & (dx < 0.35 * g.shoulder_width)
     removed &= ~neck
     # The garment's colour reaches the matte's soft outer edge (not the head's, the neck's or a bared arm's).
     reach = max(2, int(0.02 * g.shoulder_width)) | 1
@@ -146,6 +150,17 @@ def garment_layout(
     edge_paint = garment | (grown & (matte > 0.01) & ~person & ~head & ~above & ~bare_arm)
     keep_edges = neck_shape | neck
     return GarmentLayout(garment, edge_paint, neck, bare_arm, arms, removed, keep_edges, head)
+
+
+def _under_jaw(face: np.ndarray, garment: np.ndarray, candidates: np.ndarray, most: float) -> np.ndarray:
+    """The ``candidates`` between the face and the garment below it, in columns where that gap is under ``most`` px."""
+    height = face.shape[0]
+    rows = np.arange(height)[:, None]
+    face_bottom = np.where(face.any(axis=0), height - 1 - np.argmax(face[::-1], axis=0), -1)
+    below_face = rows > face_bottom[None, :]
+    first_garment = np.where((garment & below_face).any(axis=0), np.argmax(garment & below_face, axis=0), height)
+    short = (face_bottom >= 0) & (first_garment - face_bottom < most)
+    return candidates & short[None, :] & below_face & (rows < first_garment[None, :])
 
 
 def sleeve_fraction(item: GarmentItem | None) -> float:

@@ -143,6 +143,9 @@ def paint_neck(
         profile[known] = measured[known]
     profile = cv2.GaussianBlur(profile[:, None], (1, 0), sigmaX=0.1, sigmaY=max(1.0, 0.03 * fh))[:, 0]
     light = profile[:, None] * roundness
+    # The jaw shades the neck just under it: a soft gradient from the face's outline, not a dark line.
+    outside_face = cv2.distanceTransform((~face[crop]).astype(np.uint8), cv2.DIST_L2, 3)
+    light = light * (1 - 0.45 * np.exp(-outside_face / max(2.0, 0.06 * fh)))
     light = blur(light, max(1.0, 0.02 * fw))
     pores = blur(grain, 0.8)
     # Skin in shadow is more saturated than the same skin in light (light scattered under the skin).
@@ -154,7 +157,7 @@ def paint_neck(
     # Full strength up to the neck's own border (a light collar half painted over left pale blotches there).
     weight = np.clip(blur((neck & ~own).astype(np.float32), feather) * 1.6, 0, 1) * blur(neck.astype(np.float32), 0.7)
     # Painted right up to the jaw's outline (an old collar's dark rim under the chin goes), fading into the face.
-    weight *= 1 - np.clip(blur(face[crop].astype(np.float32), max(1.0, 0.01 * fw)) * 2, 0, 1)
+    weight *= 1 - np.clip(blur(face[crop].astype(np.float32), max(1.0, 0.035 * fw)) * 1.6, 0, 1)
     weight *= 1 - garment_soft
     out = out.copy()
     out[crop] = out[crop] * (1 - weight[..., None]) + painted * weight[..., None]
