@@ -104,16 +104,20 @@ def dress_person(
         )
     if layout.neck.any():
         # Reaching a little under the garment's edge, so no line of the old collar is left between them.
-        reach = max(3, int(0.012 * geometry.shoulder_width)) | 1
+        # It also reaches out to the matte's soft edge, so no old collar colour fringes the neck's outline.
+        reach = max(3, int(0.02 * geometry.shoulder_width)) | 1
         neck = cv2.dilate(layout.neck.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
-        neck &= (matte > 0.5) & ~layout.bare_arm  # into the face it fades (paint_neck)
+        neck &= (matte > 0.01) & ~layout.bare_arm & ~layout.garment  # into the face it fades (paint_neck)
         out = paint_neck(out, linear, neck, skin, analysis, geometry, garment_soft, face)
+        neck_clean = blur((neck & ~face).astype(np.float32), 0.8)
+    else:
+        neck_clean = np.zeros(shape, np.float32)
     if collar is not None:  # over the painted neck, with its own light and creases
         weight = collar.mask[crop][..., None]
         drawn = layered * (1 - 0.45 * collar.outline[crop])[..., None]
         out[crop] = out[crop] * (1 - weight) + drawn * weight
     new_matte = _finish_matte(matte, layout, geometry, collar)
-    clean = np.maximum(garment_soft, collar_weight) * (matte < 0.97)
+    clean = np.maximum(np.maximum(garment_soft, collar_weight), neck_clean) * (matte < 0.97)
     return DressedPerson(
         rgb=fabric.linear_to_srgb(out),
         matte=new_matte.astype(np.float32),
@@ -206,6 +210,10 @@ def _finish_matte(
     rounded = blur((blur(cut, contour) > 0.5).astype(np.float32), 0.8)
     shoulders = (ys > geometry.chin[1]) & ~keep & ~layout.head
     cut = np.where(blur(shoulders.astype(np.float32), 1.5) > 0.5, rounded, cut)
+    # Where the neck meets the jaw and the shoulders the corners are rounded off more (no boxy neck).
+    corners = blur((blur(cut, 2.5 * contour) > 0.5).astype(np.float32), 0.8)
+    near_neck = blur(keep.astype(np.float32), 3 * contour) * (1 - blur(layout.head.astype(np.float32), 1.0))
+    cut = np.where(near_neck > 0.05, np.maximum(cut, corners * near_neck), cut)
     new_matte = np.clip(matte * (1 - cut), 0, 1)
     if collar is not None:
         new_matte = np.maximum(new_matte, collar.mask)

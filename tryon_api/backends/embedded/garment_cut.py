@@ -126,8 +126,10 @@ def garment_layout(
     neck_length = max(g.neck_base_y - chin_y, 0.1 * g.shoulder_width)
     opening = max(style.width, 1.0) * g.neck_half_width * 1.3
     s = np.clip((ys - (g.neck_base_y - 0.6 * neck_length)) / (0.6 * neck_length), 0, 1)
-    flare = 1.2 * g.neck_half_width + (opening - 1.2 * g.neck_half_width) * s**2
-    neck_shape = (dx < flare) & (ys > chin_y - 0.25 * neck_length) & ~face
+    flare = 1.08 * g.neck_half_width + (opening - 1.08 * g.neck_half_width) * s**2
+    # Each column's neck starts right under the jaw there (a flat cut across showed as a boxy neck).
+    jaw = np.where(face.any(axis=0), height - 1 - np.argmax(face[::-1], axis=0), chin_y).astype(np.float32)
+    neck_shape = (dx < flare) & (ys > jaw[None, :]) & ~face
     neck = neck_shape & above & person
     # Old clothes above the new top edge go near the neck (an old collar); farther out only what is not
     # the old garment and stands above the shoulders' line (a spacesuit's collar ring).
@@ -142,7 +144,9 @@ def garment_layout(
     gap = between_neck_and_garment(person & ~garment & ~neck_shape & ~head, neck, garment, g, ys)
     neck |= gap & (ys > chin_y)
     # A short neck: where the jaw nearly meets the garment, the strip between them is neck, not a white gap.
-    neck |= _under_jaw(face, garment, person & ~garment & ~bare_arm, 0.9 * neck_length) & (dx < 0.35 * g.shoulder_width)
+    neck |= _under_jaw(face, garment, person & ~garment & ~bare_arm, 0.9 * neck_length) & (
+        dx < 0.35 * g.shoulder_width
+    )
     removed &= ~neck
     # The garment's colour reaches the matte's soft outer edge (not the head's, the neck's or a bared arm's).
     reach = max(2, int(0.02 * g.shoulder_width)) | 1

@@ -137,7 +137,7 @@ def collar_shape(shape: tuple[int, int], geometry: BodyGeometry, style: Neckline
     light = np.ones(shape, np.float32)
     outline = np.zeros(shape, np.float32)
     if style.kind == "hoodie":
-        region, shade, lines = _hood(xs, ys, dx, g, cx, neck_length)
+        region, shade, lines = _hood(ys, dx, g, neck_length)
     elif style.kind == "shirt":
         region, shade, lines = _shirt_collar(ys, dx, g, neck_length)
     else:
@@ -196,19 +196,22 @@ def _shirt_collar(
 
 
 def _hood(
-    xs: np.ndarray, ys: np.ndarray, dx: np.ndarray, g: BodyGeometry, cx: float, neck_length: float
+    ys: np.ndarray, dx: np.ndarray, g: BodyGeometry, neck_length: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A hood lying down: a thick roll of cloth behind the neck, showing on both sides of it."""
     sw, half = g.shoulder_width, g.neck_half_width
     base = g.neck_base_y
-    side = np.abs(dx)
-    reach = 2.6 * half  # the hood's roll spreads over the shoulders
-    top = base - 0.5 * neck_length + 0.45 * neck_length * np.clip((side - half) / max(reach - half, 1.0), 0, 1) ** 2
-    spread = np.clip((side - half) / max(reach - half, 1.0), 0, 1)
-    thickness = (0.3 * neck_length + 0.06 * sw) * np.sqrt(np.clip(1 - spread**2, 0, 1))
-    region = (side > 0.8 * half) & (side < reach) & (ys >= top) & (ys < top + thickness)
-    inner = np.clip((side - 0.8 * half) / max(0.6 * half, 1.0), 0, 1)  # the hood's inside, in shadow near the neck
-    shade = (0.7 + 0.3 * inner) * (1 - 0.15 * np.clip((ys - top) / max(0.3 * neck_length, 1.0), 0, 1))
-    edge_width = max(1.0, 0.008 * sw)
-    lines = np.exp(-(((ys - top) / edge_width) ** 2)) * 0.6 + np.exp(-(((side - 1.25 * half) / edge_width) ** 2)) * 0.4
+    # Two ellipses round the neck's base: the roll lies between them, its inner edge the hood's opening.
+    centre_y = base + 0.04 * sw
+    outer = ((dx / (2.5 * half)) ** 2 + ((ys - centre_y) / (0.75 * neck_length + 0.07 * sw)) ** 2) <= 1
+    inner_radius = ((dx / (1.05 * half)) ** 2 + ((ys - centre_y) / (0.5 * neck_length + 0.03 * sw)) ** 2) ** 0.5
+    region = outer & (inner_radius > 1) & (ys < base + 0.06 * sw) & (np.abs(dx) > 0.95 * half)  # behind the neck
+    depth = np.clip((inner_radius - 1) / 0.6, 0, 1)  # the inside of the roll, near the opening, is in shadow
+    shade = 0.72 + 0.33 * depth
+    outer_radius = ((dx / (2.5 * half)) ** 2 + ((ys - centre_y) / (0.75 * neck_length + 0.07 * sw)) ** 2) ** 0.5
+    edge_width = 0.03
+    lines = (
+        np.exp(-(((outer_radius - 1) / edge_width) ** 2)) * 0.6
+        + np.exp(-(((inner_radius - 1) / edge_width) ** 2)) * 0.5
+    )
     return region, shade.astype(np.float32), (lines * (ys < base + 0.05 * sw)).astype(np.float32)

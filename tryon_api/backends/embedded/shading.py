@@ -125,10 +125,17 @@ def garment_shading(
 
     # The light relative to its own local mean, in log units: a fold is a ratio, the same on navy and on white.
     log_light = np.log(np.where(region, np.clip(shading, 0.05, 3.0), 1.0))
-    denoise = max(0.8, float(darkness[region].mean()) * 0.014 * sw)
+    denoise = max(0.8, float(darkness[region].mean()) * 0.02 * sw)
     smooth_log = masked_blur(log_light, region, denoise)
     broad_log = masked_blur(log_light, region, 0.05 * sw)
     fine_log = np.where(region, smooth_log - broad_log, 0.0)
+    # Where two of the old garment's colours meet (a tie on a shirt, a lapel), their mixed pixels are no fold.
+    seams = cv2.morphologyEx(label_map.astype(np.float32), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    fine_log *= 1 - np.clip(blur((seams & region).astype(np.float32), max(1.0, 0.006 * sw)) * 3, 0, 1)
+    # The body's form is read from the garment's main colour only, and carried across the others.
+    main = (label_map == int(np.argmax(counts))) & clean
+    if main.sum() > 0.3 * clean.sum():
+        broad_log = masked_blur(log_light, main, 0.05 * sw) * 0.7 + broad_log * 0.3
     form_log = broad_log - float(np.median(broad_log[region]))
     # Each main colour's folds are scaled to the range new cloth needs: a near-black garment's faint folds
     # are amplified, a crumpled one's calmed. Where the photo shows no usable variation, the body's shape lights it.
@@ -144,7 +151,7 @@ def garment_shading(
     fine = np.exp(np.clip(fine_log * fine_gain, -0.7, 0.5))
     form_spread = _robust_spread(form_log[clean])
     form_confidence = float(np.clip((form_spread - FLAT_FORM) / FLAT_FORM, 0, 1))
-    form_gain = form_confidence * float(np.clip(FORM_RANGE / max(form_spread, 1e-4), 0.7, 2.5))
+    form_gain = form_confidence * float(np.clip(FORM_RANGE / max(form_spread, 1e-4), 0.7, 1.8))
     body_weight = 1 - 0.5 * form_confidence
     # Highlights are compressed (cloth is not a mirror: a lit white shirt must not clip), shadows kept.
     form = form_log * form_gain + body_weight * np.log(body_shape)
