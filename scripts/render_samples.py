@@ -3,7 +3,7 @@
     python scripts/render_samples.py --out docs/samples
 
 Writes one JPEG per photo (a row per description, studio and environment side by side, the
-original first) plus one for a garment image drawn by code, each kept under 400 KB.
+original first) plus one for a garment image drawn by code, each kept under 1.2 MB.
 """
 
 from __future__ import annotations
@@ -21,16 +21,22 @@ from tests.photos import ASTRONAUT, GRACE_HOPPER
 from tryon_api.backends.embedded import render_try_on
 
 DESCRIPTIONS = [
-    "Black leather jacket with white t-shirt underneath",
-    "navy and white striped t-shirt",
+    "Black leather jacket with white t-shirt underneath",  # an open front over a named inner layer
+    "White cable-knit turtleneck sweater",  # dark to light; a collar rising round the neck
+    "Mustard yellow wool cardigan",  # dark to light; a V over an implied t-shirt, buttons below
+    "red hoodie",  # a hood behind the neck, drawstrings
+    "light blue collared shirt",  # a shirt collar and a buttoned placket
+    "grey mock neck top",  # saturated to neutral; a low collar
+    "emerald green v-neck sweater",  # a V neckline
+    "pink scoop neck top",  # a scoop neckline
+    "navy and white striped t-shirt",  # a crew neckline; stripes following the body
+    "charcoal pinstriped suit",  # an open front over an implied shirt
+    "orange waterproof hiking anorak",  # a zip and a stand collar
+    "burgundy wool sweater",  # light to dark
     "red and black plaid flannel shirt",
-    "charcoal pinstriped suit",
-    "emerald green cable knit sweater",
-    "mustard yellow floral blouse",
-    "orange waterproof hiking anorak",
 ]
 TILE = 300
-MAX_BYTES = 400_000
+MAX_BYTES = 1_200_000
 
 
 def demo_garment() -> Image.Image:
