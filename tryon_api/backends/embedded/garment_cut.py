@@ -144,16 +144,28 @@ def garment_layout(
     gap = between_neck_and_garment(person & ~garment & ~neck_shape & ~head, neck, garment, g, ys)
     neck |= gap & (ys > chin_y)
     # A short neck: where the jaw nearly meets the garment, the strip between them is neck, not a white gap.
-    neck |= _under_jaw(face, garment, person & ~garment & ~bare_arm, 0.9 * neck_length) & (
-        dx < 0.35 * g.shoulder_width
-    )
+    neck |= _under_jaw(face, garment, person & ~garment & ~bare_arm, 0.9 * neck_length) & (dx < 0.35 * g.shoulder_width)
     removed &= ~neck
+    # Thin slivers the matte holds beside the garment (an old background's edge, a flag's stripe) are cloth:
+    # left as they were they fringed the shoulders and arms. Large pieces (a held helmet) stay.
+    garment |= _slivers(person & ~garment & ~head & ~neck & ~bare_arm & ~above & (skin < 0.4), garment, g)
     # The garment's colour reaches the matte's soft outer edge (not the head's, the neck's or a bared arm's).
     reach = max(2, int(0.02 * g.shoulder_width)) | 1
     grown = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     edge_paint = garment | (grown & (matte > 0.01) & ~person & ~head & ~above & ~bare_arm)
     keep_edges = neck_shape | neck
     return GarmentLayout(garment, edge_paint, neck, bare_arm, arms, removed, keep_edges, head)
+
+
+def _slivers(candidates: np.ndarray, garment: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
+    """The ``candidates`` that are thin (narrower than a twelfth of the shoulders) and touch the garment."""
+    sw = geometry.shoulder_width
+    size = max(3, int(0.08 * sw)) | 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    thick = cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, disc).astype(bool)
+    reach = max(3, int(0.05 * sw)) | 1
+    near = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
+    return candidates & ~thick & near
 
 
 def _under_jaw(face: np.ndarray, garment: np.ndarray, candidates: np.ndarray, most: float) -> np.ndarray:

@@ -90,7 +90,7 @@ def neckline_edge(
     dx = np.abs(xs - neck_centre_x(g))
     opening = style.width * half
     centre_y = g.neck_base_y - 0.035 * sw  # a neckline hugs the neck a little above its base at the sides
-    side_y = centre_y if shoulder_top is None else min(centre_y, shoulder_top - 0.03 * sw)
+    side_y = centre_y if shoulder_top is None else min(centre_y, shoulder_top - 0.07 * sw)
     span = max(abs(g.left_shoulder[0] - g.centre_x), abs(g.right_shoulder[0] - g.centre_x), opening + 1.0)
     top = max(g.shoulder_y - 0.13 * sw, side_y)
     t = np.clip((dx - opening) / max(span - opening, 1.0), 0, 1)
