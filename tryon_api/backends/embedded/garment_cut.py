@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from tryon_api.backends.embedded.garment_coordinates import polygon_mask
-from tryon_api.backends.embedded.garment_regions import BodyGeometry, arm_mask, torso_polygon
+from tryon_api.backends.embedded.garment_regions import BodyGeometry, arm_mask, coarse_morphology, torso_polygon
 from tryon_api.backends.embedded.necklines import NecklineStyle, neck_centre_x, neckline_edge
 from tryon_api.backends.embedded.person_analysis import FACE_OVAL, PersonAnalysis
 from tryon_api.backends.embedded.shading import blur
@@ -160,9 +160,7 @@ def garment_layout(
 def _slivers(candidates: np.ndarray, garment: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
     """The ``candidates`` that are thin (narrower than a twelfth of the shoulders) and touch the garment."""
     sw = geometry.shoulder_width
-    size = max(3, int(0.08 * sw)) | 1
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    thick = cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, disc).astype(bool)
+    thick = coarse_morphology(candidates, cv2.MORPH_OPEN, max(3, int(0.08 * sw)) | 1)
     reach = max(3, int(0.05 * sw)) | 1
     near = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     return candidates & ~thick & near

@@ -265,6 +265,21 @@ def neckline_mask(shape: tuple[int, int], geometry: BodyGeometry, depth: float) 
     return ys < edge
 
 
+def coarse_morphology(mask: np.ndarray, operation: int, size: int) -> np.ndarray:
+    """A morphological open or close with a disc of ``size`` px; large discs run on a smaller copy (same
+    shapes within a few pixels, a fraction of the time: a 100 px disc on a 1024 px image took 50 ms)."""
+    factor = max(1, size // 9)
+    if factor == 1:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        return cv2.morphologyEx(mask.astype(np.uint8), operation, disc).astype(bool)
+    height, width = mask.shape
+    small_size = (max(1, width // factor), max(1, height // factor))
+    small = (cv2.resize(mask.astype(np.float32), small_size, interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (size // factor) | 1),) * 2)
+    small = cv2.morphologyEx(small, operation, disc).astype(np.float32)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
+
+
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """Close holes that do not touch the image border (patches, name tags, logos inside the garment)."""
     _count, labels = cv2.connectedComponents((~mask).astype(np.uint8))
@@ -298,16 +313,13 @@ def old_clothing_mask(
         cv2.grabCut(image_small, seeds_small, (0, 0, 1, 1), bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
     clothing_small = np.isin(seeds_small, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     clothing = cv2.resize(clothing_small, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, width // 40) | 1,) * 2)
-    clothing = cv2.morphologyEx(clothing.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+    clothing = coarse_morphology(clothing, cv2.MORPH_CLOSE, max(3, width // 40) | 1)
     clothing = _fill_holes(clothing)
     # Thin things across the torso that GrabCut left out (straps, zips, cords) are garment too;
     # thick ones (a helmet held in front) are not.
     candidate = person & torso & ~clothing & ~head & (skin < 0.4)
     size = max(3, int(0.16 * geometry.shoulder_width)) | 1
-    thick = cv2.morphologyEx(
-        candidate.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    ).astype(bool)
+    thick = coarse_morphology(candidate, cv2.MORPH_OPEN, size)
     clothing |= candidate & ~thick
     return clothing & person & ~head & (skin < 0.5) & ~hands_mask((height, width), geometry)
 
