@@ -126,15 +126,17 @@ def garment_shading(
     # The light relative to its own local mean, in log units: a fold is a ratio, the same on navy and on white.
     log_light = np.log(np.where(region, np.clip(shading, 0.05, 3.0), 1.0))
     denoise = max(0.8, float(darkness[region].mean()) * 0.02 * sw)
-    smooth_log = masked_blur(log_light, region, denoise)
-    broad_log = masked_blur(log_light, region, 0.05 * sw)
-    fine_log = np.where(region, smooth_log - broad_log, 0.0)
+    # Read only from plain cloth: a filled-in badge's level and its JPEG rim, amplified, drew its outline.
+    plain = clean if clean.sum() > 0.5 * region.sum() else region
+    smooth_log = masked_blur(log_light, plain, denoise)
+    broad_log = masked_blur(log_light, plain, 0.05 * sw)
+    fine_log = np.where(plain, smooth_log - broad_log, 0.0)
     # Where two of the old garment's colours meet (a tie on a shirt, a lapel), their mixed pixels are no fold.
     seams = cv2.morphologyEx(label_map.astype(np.float32), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
     fine_log *= 1 - np.clip(blur((seams & region).astype(np.float32), max(1.0, 0.006 * sw)) * 3, 0, 1)
     # The body's form is read from the garment's main colour only, and carried across the others.
-    main = (label_map == int(np.argmax(counts))) & clean
-    if main.sum() > 0.3 * clean.sum():
+    main = (label_map == int(np.argmax(counts))) & plain
+    if main.sum() > 0.3 * plain.sum():
         broad_log = masked_blur(log_light, main, 0.05 * sw) * 0.7 + broad_log * 0.3
     form_log = broad_log - float(np.median(broad_log[region]))
     # Each main colour's folds are scaled to the range new cloth needs: a near-black garment's faint folds
@@ -146,7 +148,7 @@ def garment_shading(
             continue
         spread = _robust_spread(fine_log[members])
         confidence = float(np.clip((spread - FLAT_FOLDS) / FLAT_FOLDS, 0, 1))
-        fine_gain[label_map == index] = confidence * float(np.clip(FOLD_RANGE / max(spread, 1e-4), 0.8, 2.2))
+        fine_gain[label_map == index] = confidence * float(np.clip(FOLD_RANGE / max(spread, 1e-4), 0.8, 2.0))
     fine_gain = masked_blur(fine_gain, region, 0.02 * sw)
     fine = np.exp(np.clip(fine_log * fine_gain, -0.7, 0.5))
     form_spread = _robust_spread(form_log[clean])
@@ -158,16 +160,17 @@ def garment_shading(
     form = np.where(form > 0, HIGHLIGHT * np.tanh(form / HIGHLIGHT), form)
     broad = np.clip(np.exp(form), 0.35, 1.7)
     steady = np.clip(steady * body_shape**body_weight, 0.35, 1.7)
-    # Inside prints, clone the folds from beside them so the filled area is not suspiciously smooth.
+    # Inside prints (and the rim around them), clone the folds from beside them so the area is not smooth.
+    hidden = region & ~plain
     step = max(1, int(0.22 * sw))
     cloned = np.ones_like(fine)
-    found = np.zeros_like(prints)
+    found = np.zeros_like(hidden)
     for dy, dx in ((0, step), (0, -step), (step, 0), (-step, 0), (step, step), (-step, -step)):
-        source_valid = np.roll(valid, (dy, dx), axis=(0, 1))
-        take = prints & ~found & source_valid
+        source_valid = np.roll(plain, (dy, dx), axis=(0, 1))
+        take = hidden & ~found & source_valid
         cloned = np.where(take, np.roll(fine, (dy, dx), axis=(0, 1)), cloned)
         found |= take
     # Feathered, so a filled-in badge leaves no outline.
-    print_soft = np.clip(blur(prints.astype(np.float32), max(1.0, 0.01 * sw)) * 1.5, 0, 1)
-    fine = fine * (1 - print_soft) + blur(cloned, 1.0) * print_soft
+    hidden_soft = np.clip(blur(hidden.astype(np.float32), max(1.0, 0.01 * sw)) * 1.5, 0, 1) * region
+    fine = fine * (1 - hidden_soft) + blur(cloned, 1.0) * hidden_soft
     return Shading(broad.astype(np.float32), fine.astype(np.float32), prints, steady.astype(np.float32))
