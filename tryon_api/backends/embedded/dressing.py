@@ -85,7 +85,9 @@ def dress_person(
     collar = collar_shape(shape, geometry, style)
     if collar is not None:
         face_soft = np.clip(blur(face.astype(np.float32), 1.5) * 2, 0, 1)
-        collar = Collar(collar.mask * (1 - face_soft) * (matte > 0.02), collar.light, collar.outline)
+        # Over the person its foot fades into the garment; beyond the person (a hood above the shoulders) it is whole.
+        mask = np.where(matte > 0.5, collar.mask, collar.silhouette) * (1 - face_soft)
+        collar = Collar(mask, collar.silhouette * (1 - face_soft), collar.light, collar.outline)
 
     full_shading = garment_shading(rgb, old, geometry, body_shape_shading(matte, geometry))
     linear = fabric.srgb_to_linear(rgb)
@@ -216,5 +218,5 @@ def _finish_matte(
     cut = np.where(near_neck > 0.05, np.maximum(cut, corners * near_neck), cut)
     new_matte = np.clip(matte * (1 - cut), 0, 1)
     if collar is not None:
-        new_matte = np.maximum(new_matte, collar.mask)
+        new_matte = np.maximum(new_matte, collar.silhouette)
     return new_matte

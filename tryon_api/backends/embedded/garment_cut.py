@@ -148,11 +148,11 @@ def garment_layout(
     removed &= ~neck
     # Thin slivers the matte holds beside the garment (an old background's edge, a flag's stripe) are cloth:
     # left as they were they fringed the shoulders and arms. Large pieces (a held helmet) stay.
-    garment |= _slivers(person & ~garment & ~head & ~neck & ~bare_arm & ~above & (skin < 0.4), garment, g)
+    garment |= _slivers(person & ~garment & ~head & ~neck & ~removed & ~bare_arm & (skin < 0.4), garment, g)
     # The garment's colour reaches the matte's soft outer edge (not the head's, the neck's or a bared arm's).
     reach = max(2, int(0.02 * g.shoulder_width)) | 1
     grown = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
-    edge_paint = garment | (grown & (matte > 0.01) & ~person & ~head & ~above & ~bare_arm)
+    edge_paint = garment | (grown & (matte > 0.01) & ~person & ~head & ~neck & ~removed & ~bare_arm)
     keep_edges = neck_shape | neck
     return GarmentLayout(garment, edge_paint, neck, bare_arm, arms, removed, keep_edges, head)
 

@@ -114,7 +114,8 @@ def neckline_edge(
 class Collar:
     """A collar or a hood drawn above the neckline: where it is (soft mask) and its own light."""
 
-    mask: np.ndarray  # float32 HxW, 0..1
+    mask: np.ndarray  # float32 HxW, 0..1: drawn over the garment with this weight (its foot fades into it)
+    silhouette: np.ndarray  # float32 HxW, 0..1: its whole shape, beyond the person too (a hood on the shoulders)
     light: np.ndarray  # float32 HxW, the collar's light (a multiplier around 1)
     outline: np.ndarray  # float32 HxW, 0..1: creases and edges to darken
 
@@ -162,12 +163,16 @@ def collar_shape(shape: tuple[int, int], geometry: BodyGeometry, style: Neckline
         # Where the collar meets the body: a soft crease, and the collar's own light fades into the garment's.
         lines = np.maximum(lines, np.exp(-(((ys - base) / max(1.0, 0.012 * sw)) ** 2)) * 0.35 * (u < 0.9))
     soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), max(0.7, 0.004 * sw))
+    silhouette = np.zeros(shape, np.float32)
+    silhouette[y0:y1] = soft
     if style.kind in ("turtleneck", "mock", "stand"):  # the tube's foot fades into the garment below it
         soft *= np.clip((base + 0.03 * sw - ys) / (0.05 * sw), 0, 1)
+    elif style.kind == "hoodie":  # the hood lies on the shoulders: it merges into them, no cut line
+        soft *= np.clip((base + 0.06 * sw - ys) / (0.07 * sw), 0, 1)
     mask[y0:y1] = soft
     light[y0:y1] = shade
     outline[y0:y1] = lines * soft
-    return Collar(mask, light.astype(np.float32), outline.astype(np.float32))
+    return Collar(mask, silhouette, light.astype(np.float32), outline.astype(np.float32))
 
 
 def _shirt_collar(
@@ -205,7 +210,7 @@ def _hood(
     centre_y = base + 0.04 * sw
     outer = ((dx / (2.5 * half)) ** 2 + ((ys - centre_y) / (0.75 * neck_length + 0.07 * sw)) ** 2) <= 1
     inner_radius = ((dx / (1.05 * half)) ** 2 + ((ys - centre_y) / (0.5 * neck_length + 0.03 * sw)) ** 2) ** 0.5
-    region = outer & (inner_radius > 1) & (ys < base + 0.06 * sw) & (np.abs(dx) > 0.95 * half)  # behind the neck
+    region = outer & (inner_radius > 1) & (np.abs(dx) > 0.95 * half)  # behind the neck
     depth = np.clip((inner_radius - 1) / 0.6, 0, 1)  # the inside of the roll, near the opening, is in shadow
     shade = 0.72 + 0.33 * depth
     outer_radius = ((dx / (2.5 * half)) ** 2 + ((ys - centre_y) / (0.75 * neck_length + 0.07 * sw)) ** 2) ** 0.5
