@@ -150,7 +150,7 @@ def garment_layout(
     # left as they were they fringed the shoulders and arms. Large pieces (a held helmet) stay.
     garment |= _slivers(person & ~garment & ~head & ~neck & ~removed & ~bare_arm & (skin < 0.4), garment, g)
     # The garment's colour reaches the matte's soft outer edge (not the head's, the neck's or a bared arm's).
-    reach = max(2, int(0.02 * g.shoulder_width)) | 1
+    reach = max(2, int(0.08 * g.shoulder_width)) | 1
     grown = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     edge_paint = garment | (grown & (matte > 0.01) & ~person & ~head & ~neck & ~removed & ~bare_arm)
     keep_edges = neck_shape | neck
@@ -158,9 +158,9 @@ def garment_layout(
 
 
 def _slivers(candidates: np.ndarray, garment: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
-    """The ``candidates`` that are thin (narrower than a twelfth of the shoulders) and touch the garment."""
+    """The ``candidates`` that are thin (narrower than a seventh of the shoulders) and touch the garment."""
     sw = geometry.shoulder_width
-    thick = coarse_morphology(candidates, cv2.MORPH_OPEN, max(3, int(0.08 * sw)) | 1)
+    thick = coarse_morphology(candidates, cv2.MORPH_OPEN, max(3, int(0.14 * sw)) | 1)
     reach = max(3, int(0.05 * sw)) | 1
     near = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     return candidates & ~thick & near
