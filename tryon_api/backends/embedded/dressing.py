@@ -96,24 +96,22 @@ def dress_person(
     layered, crop = _render_garment(
         outer, structure, full_shading, collar, layout, geometry, seed, garment_albedo, garment_soft + collar_weight
     )
+    # Skin first (bared arms, the neck above the neckline), then the garment over it: painted the other
+    # way round, a line of the old collar was left where the two soft edges met.
     out = linear.copy()
-    out[crop] = out[crop] * (1 - garment_soft[crop][..., None]) + layered * garment_soft[crop][..., None]
-
     bare = layout.bare_arm & (matte > 0.5) & ~layout.garment
     if bare.any():
-        out = paint_bare_arms(
-            out, rgb, linear, bare, full_shading.broad, full_shading.fine, analysis, geometry, garment_soft
-        )
+        out = paint_bare_arms(out, rgb, linear, bare, full_shading.broad, full_shading.fine, analysis, geometry)
     if layout.neck.any():
-        # Reaching a little under the garment's edge, so no line of the old collar is left between them.
         # It also reaches out to the matte's soft edge, so no old collar colour fringes the neck's outline.
         reach = max(3, int(0.02 * geometry.shoulder_width)) | 1
         neck = cv2.dilate(layout.neck.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
-        neck &= (matte > 0.01) & ~layout.bare_arm & ~layout.garment  # into the face it fades (paint_neck)
-        out = paint_neck(out, linear, neck, skin, analysis, geometry, garment_soft, face)
+        neck &= (matte > 0.01) & ~layout.bare_arm  # into the face it fades (paint_neck)
+        out = paint_neck(out, linear, neck, skin, analysis, geometry, face)
         neck_clean = blur((neck & ~face).astype(np.float32), 0.8)
     else:
         neck_clean = np.zeros(shape, np.float32)
+    out[crop] = out[crop] * (1 - garment_soft[crop][..., None]) + layered * garment_soft[crop][..., None]
     if collar is not None:  # over the painted neck, with its own light and creases
         weight = collar.mask[crop][..., None]
         drawn = layered * (1 - 0.45 * collar.outline[crop])[..., None]

@@ -144,7 +144,12 @@ def garment_layout(
     gap = between_neck_and_garment(person & ~garment & ~neck_shape & ~head, neck, garment, g, ys)
     neck |= gap & (ys > chin_y)
     # A short neck: where the jaw nearly meets the garment, the strip between them is neck, not a white gap.
-    neck |= _under_jaw(face, garment, person & ~garment & ~bare_arm, 0.9 * neck_length) & (dx < 0.35 * g.shoulder_width)
+    crew_top = garment_top((old | chest) & person & ~head, g, NecklineStyle("crew", 0.05, 1.2, 0.0))
+    strip = _under_jaw(face, garment, person & ~garment & ~bare_arm, 0.9 * neck_length, crew_top)
+    neck |= strip & (dx < 0.35 * g.shoulder_width)
+    # Its outline closed: a notch left between the filled strips and the jaw read as a pale blotch.
+    closed = coarse_morphology(neck, cv2.MORPH_CLOSE, max(3, int(0.08 * g.shoulder_width)) | 1)
+    neck |= closed & person & ~face & ~garment & ~bare_arm & (ys > chin_y - 0.5 * neck_length)
     removed &= ~neck
     # Thin slivers the matte holds beside the garment (an old background's edge, a flag's stripe) are cloth:
     # left as they were they fringed the shoulders and arms. Large pieces (a held helmet) stay.
@@ -166,14 +171,17 @@ def _slivers(candidates: np.ndarray, garment: np.ndarray, geometry: BodyGeometry
     return candidates & ~thick & near
 
 
-def _under_jaw(face: np.ndarray, garment: np.ndarray, candidates: np.ndarray, most: float) -> np.ndarray:
-    """The ``candidates`` between the face and the garment below it, in columns where that gap is under ``most`` px."""
+def _under_jaw(
+    face: np.ndarray, garment: np.ndarray, candidates: np.ndarray, most: float, shoulders: np.ndarray
+) -> np.ndarray:
+    """The ``candidates`` between the face and the garment below it, in columns where the jaw comes within
+    ``most`` px of ``shoulders`` (the top a crew neckline would have: a low neckline does not lengthen the neck)."""
     height = face.shape[0]
     rows = np.arange(height)[:, None]
     face_bottom = np.where(face.any(axis=0), height - 1 - np.argmax(face[::-1], axis=0), -1)
     below_face = rows > face_bottom[None, :]
     first_garment = np.where((garment & below_face).any(axis=0), np.argmax(garment & below_face, axis=0), height)
-    short = (face_bottom >= 0) & (first_garment - face_bottom < most)
+    short = (face_bottom >= 0) & (np.minimum(first_garment, shoulders) - face_bottom < most)
     return candidates & short[None, :] & below_face & (rows < first_garment[None, :])
 
 

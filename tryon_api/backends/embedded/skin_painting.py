@@ -57,7 +57,6 @@ def paint_neck(
     skin: np.ndarray,
     analysis: PersonAnalysis,
     geometry: BodyGeometry,
-    garment_soft: np.ndarray,
     face: np.ndarray,
 ) -> np.ndarray:
     """The neck above the new neckline: the photo's own skin kept, the rest (an old collar) painted as skin.
@@ -81,7 +80,7 @@ def paint_neck(
     cheek = skin_colour_linear(linear, analysis, geometry)
     grain = skin_grain(linear, analysis, geometry, (y1 - y0, x1 - x0))
     crop = np.s_[y0:y1, x0:x1]
-    linear, neck, skin, garment_soft = linear[crop], neck[crop], skin[crop], garment_soft[crop]
+    linear, neck, skin = linear[crop], neck[crop], skin[crop]
     shape = neck.shape
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     cheek_luminance = max(float(cheek @ LUMA), 1e-3)
@@ -158,7 +157,6 @@ def paint_neck(
     weight = np.clip(blur((neck & ~own).astype(np.float32), feather) * 1.6, 0, 1) * blur(neck.astype(np.float32), 0.7)
     # Painted right up to the jaw's outline (an old collar's dark rim under the chin goes), fading into the face.
     weight *= 1 - np.clip(blur(face[crop].astype(np.float32), max(1.0, 0.035 * fw)) * 1.6, 0, 1)
-    weight *= 1 - garment_soft
     out = out.copy()
     out[crop] = out[crop] * (1 - weight[..., None]) + painted * weight[..., None]
     return out
@@ -173,7 +171,6 @@ def paint_bare_arms(
     fine_light: np.ndarray,
     analysis: PersonAnalysis,
     geometry: BodyGeometry,
-    garment_soft: np.ndarray,
 ) -> np.ndarray:
     """Arms bared by shorter sleeves, painted as skin: a cylinder lit in the middle, with the sleeve's broad light."""
     height, width = bare.shape
@@ -188,5 +185,5 @@ def paint_bare_arms(
     arm_light *= 1 + (fine_light - 1) * 0.3
     pores = skin_grain(linear, analysis, geometry, (height, width))
     skin_render = skin_colour(rgb, analysis, geometry) * 0.9 * (arm_light * pores)[..., None]
-    bare_soft = blur(bare.astype(np.float32), 1.5) * (1 - garment_soft)
+    bare_soft = blur(bare.astype(np.float32), 1.5)
     return out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
