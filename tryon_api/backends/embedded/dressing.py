@@ -82,7 +82,7 @@ def dress_person(
         style = neckline_style(inner)
     layout = garment_layout(rgb, analysis, geometry, matte, head, skin, old, style, sleeve_fraction(outer))
     face = face_oval_mask(shape, analysis, head)
-    collar = collar_shape(shape, geometry, style)
+    collar = collar_shape(shape, geometry, style, layout.neck)
     if collar is not None:
         face_soft = np.clip(blur(face.astype(np.float32), 1.5) * 2, 0, 1)
         # Over the person its foot fades into the garment; beyond the person (a hood above the shoulders) it is whole.

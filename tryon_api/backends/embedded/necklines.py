@@ -120,8 +120,13 @@ class Collar:
     outline: np.ndarray  # float32 HxW, 0..1: creases and edges to darken
 
 
-def collar_shape(shape: tuple[int, int], geometry: BodyGeometry, style: NecklineStyle) -> Collar | None:
-    """The collar of ``style`` (turtleneck, mock, stand, shirt) or a hood's roll behind the neck, if it has one."""
+def collar_shape(
+    shape: tuple[int, int], geometry: BodyGeometry, style: NecklineStyle, neck: np.ndarray | None = None
+) -> Collar | None:
+    """The collar of ``style`` (turtleneck, mock, stand, shirt) or a hood's roll behind the neck, if it has one.
+
+    ``neck`` (the bared neck, bool HxW) widens a tube collar to cover it where it is wider (a short neck).
+    """
     if style.kind not in ("turtleneck", "mock", "stand", "shirt", "hoodie"):
         return None
     height, width = shape
@@ -147,6 +152,11 @@ def collar_shape(shape: tuple[int, int], geometry: BodyGeometry, style: Neckline
         top = base - rise
         down = np.clip((ys - top) / max(rise + 0.04 * sw, 1.0), 0, 1)
         tube = half * (1.12 + 0.12 * style.collar) * (1 + 0.45 * down**3)
+        if neck is not None:  # as wide as the bared neck on each row, so no skin shows beside the collar
+            band = neck[y0:y1]
+            reach = np.where(band, np.abs(dx), 0).max(axis=1, keepdims=True)
+            reach = cv2.GaussianBlur(reach.astype(np.float32), (1, 0), sigmaX=0.1, sigmaY=max(1.0, 0.02 * sw))
+            tube = np.maximum(tube, np.minimum(reach.reshape(-1, 1) * 1.04, 2.5 * half))
         u = np.clip(np.abs(dx) / tube, 0, 1)
         rim = top + 0.22 * rise * np.sqrt(1 - u**2)  # the rim seen from a little above: lower at the front
         region = (np.abs(dx) < tube) & (ys >= rim) & (ys < base + 0.03 * sw)
