@@ -19,7 +19,7 @@ from tryon_api.backends.embedded.garment_regions import BodyGeometry
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 # Folds and form in log light (about +-1 = a factor e): the spread new cloth is given, and below which
 # a photo's garment counts as flat (its variation is noise, the body's shape lights it instead).
-FOLD_RANGE, FLAT_FOLDS = 0.1, 0.012
+FOLD_RANGE, FLAT_FOLDS = 0.085, 0.012
 FORM_RANGE, FLAT_FORM = 0.12, 0.015
 HIGHLIGHT = 0.22  # the most the broad light rises above the garment's own level, in log light
 
@@ -153,7 +153,7 @@ def garment_shading(
     fine = np.exp(np.clip(fine_log * fine_gain, -0.7, 0.5))
     form_spread = _robust_spread(form_log[clean])
     form_confidence = float(np.clip((form_spread - FLAT_FORM) / FLAT_FORM, 0, 1))
-    form_gain = form_confidence * float(np.clip(FORM_RANGE / max(form_spread, 1e-4), 0.7, 1.8))
+    form_gain = form_confidence * float(np.clip(FORM_RANGE / max(form_spread, 1e-4), 0.7, 1.5))
     body_weight = 1 - 0.5 * form_confidence
     # Highlights are compressed (cloth is not a mirror: a lit white shirt must not clip), shadows kept.
     form = form_log * form_gain + body_weight * np.log(body_shape)
