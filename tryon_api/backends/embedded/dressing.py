@@ -77,9 +77,7 @@ def dress_person(
     outer = description.primary
     structure = garment_structure(outer, description.inner)
     inner = structure.inner
-    style = neckline_style(inner if structure.opening and not structure.cardigan else outer)
-    if structure.cardigan:
-        style = neckline_style(inner)
+    style = neckline_style(inner if structure.opening else outer)  # an open front shows the inner layer's
     layout = garment_layout(rgb, analysis, geometry, matte, head, skin, old, style, sleeve_fraction(outer))
     face = face_oval_mask(shape, analysis, head)
     collar = collar_shape(shape, geometry, style, layout.neck)
