@@ -1,8 +1,10 @@
 """Lambda entry point: function-URL events in, JSON responses out.
 
-Order of work for every request: request id and logging context, CORS preflight, API key,
-body size, then routing. Authentication comes before any parsing so an unauthenticated caller
-learns nothing about validation. Every error is mapped to a status in ``error_response``.
+Order of work for every request: request id and logging context, API key, body size, then
+routing. CORS is not here: the function URL's ``Cors`` (template.yaml) is its one source, and
+the URL answers preflights itself. Headers set here as well would reach browsers twice.
+Authentication comes before any parsing so an unauthenticated caller learns nothing about
+validation. Every error is mapped to a status in ``error_response``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import CORSConfig, LambdaFunctionUrlResolver, Response, content_types
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -50,13 +52,6 @@ ROUTE_METHODS: dict[str, tuple[str, ...]] = {
 }
 # (method, path) pairs that need no API key: the playground page and the API document hold no data.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/"), ("GET", "/openapi.json")})
-
-CORS = CORSConfig(
-    allow_origin="*",
-    allow_headers=["Content-Type", "X-API-Key"],
-    expose_headers=["X-Request-Id", "Retry-After"],
-    max_age=600,
-)
 
 
 def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
@@ -98,7 +93,7 @@ def request_deadline(context: LambdaContext | None, fallback_seconds: float, mar
 
 def build_resolver() -> LambdaFunctionUrlResolver:
     """One resolver per thread, each holding its own current event (see thread_safe_resolver)."""
-    app = ThreadSafeFunctionUrlResolver(cors=CORS)
+    app = ThreadSafeFunctionUrlResolver()
 
     @app.post(
         "/generate_image",
@@ -182,14 +177,10 @@ def _body_size(event: Mapping[str, Any]) -> int:
     return size * 3 // 4 if event.get("isBase64Encoded") else size
 
 
-def _cors_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return CORS.to_dict(headers.get("origin"))
-
-
-def _plain_response(error: TryOnError, headers: Mapping[str, str]) -> dict[str, Any]:
+def _plain_response(error: TryOnError) -> dict[str, Any]:
     return {
         "statusCode": error.status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers(), **_cors_headers(headers)},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers()},
         "body": json.dumps(error_body(error), separators=(",", ":")),
         "isBase64Encoded": False,
     }
@@ -209,16 +200,21 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
     method = str((request_context.get("http") or {}).get("method", "")).upper()
     path = str(event.get("rawPath") or (request_context.get("http") or {}).get("path") or "/")
     try:
-        if method != "OPTIONS" and (method, path) not in PUBLIC_ROUTES:
-            get_services().verifier.verify(headers.get(API_KEY_HEADER))
-            if _body_size(event) > get_services().settings.max_body_bytes:
-                raise PayloadTooLarge("request body is too large: the limit is 6 MB")
-        response = _resolver().resolve(event, context)
+        if method == "OPTIONS":
+            # A preflight: deployed, the function URL answers it and never calls the function.
+            # Direct invokes (sam local invoke) get an empty 204, with no CORS headers.
+            response = {"statusCode": 204, "headers": {}, "body": "", "isBase64Encoded": False}
+        else:
+            if (method, path) not in PUBLIC_ROUTES:
+                get_services().verifier.verify(headers.get(API_KEY_HEADER))
+                if _body_size(event) > get_services().settings.max_body_bytes:
+                    raise PayloadTooLarge("request body is too large: the limit is 6 MB")
+            response = _resolver().resolve(event, context)
     except TryOnError as error:
         _log_error(error)
-        response = _plain_response(error, headers)
+        response = _plain_response(error)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a generic 500
-        response = _plain_response(_unexpected(exc), headers)
+        response = _plain_response(_unexpected(exc))
     response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
     status = int(response.get("statusCode", 500))
     metrics.add_metric(f"Status{status // 100}xx", MetricUnit.Count, 1)
