@@ -75,6 +75,13 @@ BEDROCK_ERRORS: dict[str, tuple[int, str, str]] = {
     "access_denied": (403, "AccessDeniedException", "You don't have access to the model with the specified id."),
     "not_found": (404, "ResourceNotFoundException", "The requested resource could not be found."),
     "validation": (400, "ValidationException", "The provided model identifier is invalid."),
+    # A moderation refusal Bedrock returns as an error rather than a finish reason (wording of
+    # Stability AI's API; Amazon's models say "...blocked by our content filters.").
+    "moderation": (
+        400,
+        "ValidationException",
+        "Your request was flagged by our content moderation system, as a result your request was denied.",
+    ),
     "model_error": (424, "ModelErrorException", "The model encountered an error processing the request."),
     "model_not_ready": (429, "ModelNotReadyException", "Model is not ready to serve inference requests."),
 }
