@@ -10,17 +10,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.metric_names import HANDLER_METRICS, MODEL_METRICS
+from tests.cfn_template import TEMPLATE, default, load_template, resolve
 from tryon_api.http.auth import parse_api_key_secret
 from tryon_api.settings import Settings
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 MODEL_PARAMETERS = (
     "BedrockSearchReplaceModelId",
     "BedrockInpaintModelId",
@@ -29,29 +26,9 @@ MODEL_PARAMETERS = (
 )
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """YAML with the short intrinsic tags (!Ref, !Sub, !If...) read as their long form."""
-
-
-def _construct_tag(loader: CloudFormationLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_tag)
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=CloudFormationLoader)  # a SafeLoader subclass
+    return load_template()
 
 
 def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -87,47 +64,6 @@ def all_statements(node: Any) -> Iterator[dict[str, Any]]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def default(template: dict[str, Any], parameter: str) -> Any:
-    return template["Parameters"][parameter]["Default"]
-
-
-def resolve(value: Any, template: dict[str, Any]) -> Any:
-    """Evaluate the few intrinsics the checks need, with parameters at their defaults."""
-    if not isinstance(value, dict):
-        return value
-    if "Ref" in value:
-        name = value["Ref"]
-        pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
-        if name in pseudo:
-            return pseudo[name]
-        if name in template["Parameters"]:
-            return str(default(template, name))
-        return f"<{name}>"
-    if "Fn::Split" in value:
-        separator, text = value["Fn::Split"]
-        return resolve(text, template).split(separator)
-    if "Fn::Select" in value:
-        index, items = value["Fn::Select"]
-        return resolve(items, template)[int(index)]
-    if "Fn::Join" in value:
-        separator, items = value["Fn::Join"]
-        return separator.join(resolve(item, template) for item in items)
-    if "Fn::Sub" in value:
-        spec = value["Fn::Sub"]
-        text, variables = (spec, {}) if isinstance(spec, str) else spec
-        local = {k: resolve(v, template) for k, v in variables.items()}
-
-        def substitute(match: re.Match[str]) -> str:
-            name = match.group(1)
-            return local[name] if name in local else resolve({"Ref": name}, template)
-
-        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
-    if "Fn::FindInMap" in value:
-        table, key, attribute = (resolve(v, template) for v in value["Fn::FindInMap"])
-        return template["Mappings"][table][key][attribute]
-    return value
 
 
 # ------------------------------------------------------------------ least privilege
@@ -433,10 +369,7 @@ def test_the_dashboard_is_valid_json_and_explains_an_incident(template: dict[str
     titles = " | ".join(w["properties"]["title"] for w in widgets)
     for topic in ("status", "mode", "latency", "Model", "Errors", "Cold starts", "Alarms"):
         assert topic in titles
-    rows = [row for w in widgets if w["type"] == "metric" for row in w["properties"]["metrics"]]
-    metric_names = {row[1] for row in rows if len(row) > 1 and isinstance(row[1], str)}
-    lambda_metrics = {"Errors", "Throttles", "Duration", "ConcurrentExecutions"}
-    assert metric_names - lambda_metrics == HANDLER_METRICS | MODEL_METRICS
+    # Which series the rows read, and that the code emits them: tests/integration/models/test_alarms_fire.py.
     alarm_widget = next(w for w in widgets if w["type"] == "alarm")
     assert len(alarm_widget["properties"]["alarms"]) == len(resources_of_type(template, "AWS::CloudWatch::Alarm"))
 
