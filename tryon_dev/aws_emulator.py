@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import json
 import math
@@ -612,10 +613,8 @@ class _EmulatorHandler(BaseHTTPRequestHandler):
         self.send_header("x-amzn-RequestId", f"emulated-{time.monotonic_ns()}")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up on this call (its read timeout): nothing to answer
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)  # fails when the client gave up on this call (its read timeout)
 
     @staticmethod
     def _route(path: str) -> tuple[str, str] | None:

@@ -1,4 +1,8 @@
-"""The local HTTP server: every request becomes a function-URL event for the Lambda handler."""
+"""The local HTTP server: every request becomes a function-URL event for the Lambda handler.
+
+Like the function URL, it answers CORS preflights itself and adds the CORS headers to the
+handler's answers, from the template's rules (``function_url_cors``: one call per request).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tryon_dev.events import function_url_event
+from tryon_dev.function_url_cors import CorsRules, function_url_cors, template_cors_rules
 from tryon_dev.invoke import decode_event_body, invoke
 
 
@@ -15,8 +20,15 @@ class TryOnRequestHandler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.1"
     max_body_bytes = 6 * 1024 * 1024
+    server: TryOnHTTPServer
+    _cors_headers: dict[str, str] = {}  # noqa: RUF012 - replaced per request, never mutated
 
     def _handle(self) -> None:
+        cors = function_url_cors(self.server.cors_rules, self.command, dict(self.headers.items()))
+        self._cors_headers = cors.headers
+        if cors.preflight is not None:  # the URL answers preflights without calling the function
+            self._send(cors.preflight[0], cors.preflight[1], b"")
+            return
         length_header = self.headers.get("Content-Length")
         try:
             length = int(length_header) if length_header else 0
@@ -43,7 +55,7 @@ class TryOnRequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, headers: dict[str, str], body: bytes, close: bool = False) -> None:
         self.send_response(status)
-        for name, value in headers.items():
+        for name, value in {**headers, **self._cors_headers}.items():
             if name.lower() not in ("content-length", "connection"):
                 self.send_header(name, str(value))
         self.send_header("Content-Length", str(len(body)))
@@ -82,10 +94,14 @@ class TryOnRequestHandler(BaseHTTPRequestHandler):
 class TryOnHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
+    cors_rules: CorsRules = CorsRules()
 
 
-def make_server(host: str, port: int) -> TryOnHTTPServer:
+def make_server(host: str, port: int, cors_rules: CorsRules | None = None) -> TryOnHTTPServer:
+    """``cors_rules``: the function URL's, from template.yaml unless given (tests)."""
     from tryon_api.http.services import get_services
 
     TryOnRequestHandler.max_body_bytes = get_services().settings.max_body_bytes
-    return TryOnHTTPServer((host, port), TryOnRequestHandler)
+    server = TryOnHTTPServer((host, port), TryOnRequestHandler)
+    server.cors_rules = cors_rules or template_cors_rules()
+    return server

@@ -46,7 +46,7 @@ def model_client_config(settings: Settings, read_timeout: float | None = None) -
     return Config(
         connect_timeout=settings.model_connect_timeout_seconds,
         read_timeout=settings.model_read_timeout_seconds if read_timeout is None else read_timeout,
-        retries=dict(NO_SDK_RETRIES),  # type: ignore[arg-type]
+        retries=dict(NO_SDK_RETRIES),
         max_pool_connections=10,
         user_agent_extra="tryon-api",
     )

@@ -203,7 +203,7 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
         if method == "OPTIONS":
             # A preflight: deployed, the function URL answers it and never calls the function.
             # Direct invokes (sam local invoke) get an empty 204, with no CORS headers.
-            response = {"statusCode": 204, "headers": {}, "body": "", "isBase64Encoded": False}
+            response: dict[str, Any] = {"statusCode": 204, "headers": {}, "body": "", "isBase64Encoded": False}
         else:
             if (method, path) not in PUBLIC_ROUTES:
                 get_services().verifier.verify(headers.get(API_KEY_HEADER))
