@@ -55,7 +55,9 @@ class TryOnRequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, headers: dict[str, str], body: bytes, close: bool = False) -> None:
         self.send_response(status)
-        for name, value in {**headers, **self._cors_headers}.items():
+        # The function's headers, then the URL's CORS headers: both are sent, as the function URL
+        # does (a CORS header from the function as well reaches the browser twice).
+        for name, value in [*headers.items(), *self._cors_headers.items()]:
             if name.lower() not in ("content-length", "connection"):
                 self.send_header(name, str(value))
         self.send_header("Content-Length", str(len(body)))
