@@ -40,7 +40,9 @@ unit: install
 integration: install
 	$(PY) -m pytest tests/integration -q
 
-test: install lint typecheck
+# sam-build: tests/integration/test_sam_local_invoke.py runs SAM CLI's environment resolution
+# (.tools/) over the built template and invokes the built handler (cached: seconds when unchanged).
+test: install lint typecheck sam-build
 	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser
 
 # The playground page in a real browser: Debian's Chromium driven by Playwright for Python.
