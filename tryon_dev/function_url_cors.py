@@ -19,9 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+from tryon_dev.stack_config import TEMPLATE, read_template
 
 
 @dataclass(frozen=True)
@@ -59,23 +57,6 @@ class CorsAnswer:
     headers: dict[str, str]  # added to the function's answer
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """template.yaml as plain YAML: each short intrinsic tag (!Ref, !Sub...) as its long form."""
-
-
-def _intrinsic(loader: _TemplateLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-_TemplateLoader.add_multi_constructor("!", _intrinsic)
-
-
 def _strings(value: Any, parameters: Mapping[str, Any]) -> tuple[str, ...]:
     """A list of strings, or a ``!Ref`` to a (comma-delimited) list parameter."""
     if isinstance(value, dict) and set(value) == {"Ref"}:
@@ -87,7 +68,7 @@ def _strings(value: Any, parameters: Mapping[str, Any]) -> tuple[str, ...]:
 
 def cors_rules_from_template(template_path: Path = TEMPLATE, overrides: Mapping[str, str] | None = None) -> CorsRules:
     """The ``Cors`` of the function URL in ``template_path``, with parameter ``overrides``."""
-    template = yaml.load(template_path.read_text(), Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+    template = read_template(template_path)
     parameters: dict[str, Any] = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
     parameters.update(overrides or {})
     cors = template["Resources"]["TryOnFunction"]["Properties"]["FunctionUrlConfig"].get("Cors") or {}
