@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+import msgspec
 import pytest
 
 from tryon_api.backends.aws_clients import model_client_config
@@ -37,7 +36,7 @@ def test_overrides_are_read() -> None:
     assert config.read_timeout == 60
     # botocore makes one attempt; the attempts setting is our retry layer's (model_calls).
     assert config.retries == {"mode": "standard", "total_max_attempts": 1}
-    backend = create_backend(replace(settings, backend="bedrock"), model_client=object())
+    backend = create_backend(msgspec.structs.replace(settings, backend="bedrock"), model_client=object())
     assert backend.policy.max_attempts == 2  # type: ignore[attr-defined]
 
 

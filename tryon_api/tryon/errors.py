@@ -1,4 +1,4 @@
-"""The small exception hierarchy every failure becomes, and its one mapping to HTTP.
+"""The small exception hierarchy every failure becomes; each class carries its HTTP status.
 
 Messages are shown to callers as they are, so they never carry internals: anything that
 is not a ``TryOnError`` is answered as a generic 500 by the handler.
@@ -83,7 +83,3 @@ class DependencyUnavailable(TryOnError):
 class UpstreamTimeout(TryOnError):
     status = 504
     default_message = "the image model did not answer in time"
-
-
-def error_body(error: TryOnError) -> dict[str, str]:
-    return {"error": error.message}

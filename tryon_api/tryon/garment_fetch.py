@@ -36,7 +36,6 @@ from tryon_api.tryon.errors import BadRequest, TryOnError, UnusableGarmentImage,
 from tryon_api.tryon.image_intake import sniff_format
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-GarmentFetcher = Callable[[str, Deadline], bytes]
 
 MAX_REDIRECTS: Final = 3
 CONNECT_TIMEOUT_SECONDS: Final = 3.0

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.garment_fetch import GarmentFetcher
 from tryon_api.tryon.image_intake import load_garment_image, load_image
-from tryon_api.tryon.interface import GenerationInput, TryOnBackend, TryOnRequest
+from tryon_api.tryon.interface import GarmentFetcher, GenerationInput, TryOnBackend, TryOnRequest
 from tryon_api.tryon.response_image import encode_response_image
 
 logger = Logger(child=True)
