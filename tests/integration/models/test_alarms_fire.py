@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -39,7 +40,7 @@ from tryon_dev.lambda_context import LocalContext, new_context
 
 pytestmark = pytest.mark.integration
 
-NAMESPACE = "TryOnTests"  # POWERTOOLS_METRICS_NAMESPACE of the test process (tests/conftest.py)
+NAMESPACE = os.environ["POWERTOOLS_METRICS_NAMESPACE"]  # this process's (tests/conftest.py, or make's)
 PARAMETERS = {"MetricsNamespace": NAMESPACE}
 TEMPLATE = load_template()
 FUNCTION_NAME = str(resolve({"Ref": "TryOnFunction"}, TEMPLATE, PARAMETERS))
