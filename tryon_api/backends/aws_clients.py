@@ -93,9 +93,11 @@ class DeadlineBoundClient:
 def create_model_client(service: str, settings: Settings) -> DeadlineBoundClient:
     """A ``bedrock-runtime`` or ``sagemaker-runtime`` client. The endpoint comes from the standard
     variables (``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``...) when set: that is how the emulator is used."""
-    region = settings.model_region or None
+    # One session of its own: creating clients from boto3's default session is not thread-safe,
+    # and the shorter-timeout clients are made while other threads serve requests.
+    session = boto3.session.Session(region_name=settings.model_region or None)
 
     def build(read_timeout: float) -> Any:
-        return boto3.client(service, region_name=region, config=model_client_config(settings, read_timeout))
+        return session.client(service, config=model_client_config(settings, read_timeout))
 
     return DeadlineBoundClient(build, settings.model_read_timeout_seconds)
