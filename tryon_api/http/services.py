@@ -17,6 +17,7 @@ from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, stat
 from tryon_api.settings import Settings
 from tryon_api.tryon.garment_fetch import GarmentImageFetcher
 from tryon_api.tryon.pipeline import TryOnService
+from tryon_api.tryon.work_slots import WorkSlots
 
 
 @dataclass
@@ -44,10 +45,18 @@ def build_services(settings: Settings | None = None, *, secrets_client: object |
         max_bytes=settings.garment_max_bytes,
         allowed_ports=settings.garment_allowed_ports,
     )
+    # One limiter for decoding and rendering: TRYON_EMBEDDED_CONCURRENCY (0: one per CPU).
+    slots = WorkSlots(settings.embedded_concurrency)
     return Services(
         settings=settings,
         verifier=build_verifier(settings, secrets_client),
-        tryon=TryOnService(create_backend(settings), fetcher, settings.max_response_bytes),
+        tryon=TryOnService(
+            create_backend(settings, slots=slots),
+            fetcher,
+            settings.max_response_bytes,
+            slots=slots,
+            garment_timeout_seconds=settings.garment_fetch_timeout_seconds,
+        ),
     )
 
 

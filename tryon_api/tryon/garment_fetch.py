@@ -391,6 +391,12 @@ class GarmentImageFetcher:
             session.trust_env = False  # no proxies or .netrc from the environment
             try:
                 return self._fetch(session, url, fetch_deadline, watchdog)
+            except UnusableGarmentImage:
+                # A server that drips its headers until the watchdog shuts the socket leaves a
+                # response that looks merely short or empty: it ran out of time, say so.
+                if watchdog.expired.is_set():
+                    raise UpstreamTimeout(TIMED_OUT) from None
+                raise
             except TryOnError:
                 raise
             except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
