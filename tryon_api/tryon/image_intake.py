@@ -38,10 +38,10 @@ MAX_DECODED_PIXELS: Final = 40_000_000
 # A photo has about 10 scans (libjpeg's progressive script: 10 for colour, 18 for CMYK); every
 # scan costs a pass over the whole image, so a file of thousands of tiny ones is an attack.
 MAX_JPEG_SCANS: Final = 32
-# A complete Huffman-coded JPEG needs at least one bit per 8x8 block (at most 512 pixels a byte),
-# deflate expands at most 1032-fold (about 344 RGB pixels a byte); a photo has under 10 pixels
-# a byte. Above the floor (16 MB of RGBA), more pixels per byte than this is a bomb, not a photo.
-MAX_PIXELS_PER_BYTE: Final = 1024
+# A photo holds under 10 pixels a byte, a product shot on white a few dozen. Bombs sit far above:
+# 233 bytes declaring 40 megapixels, or an all-zero PNG at deflate's 1032-fold limit (about 344
+# RGB pixels a byte). Above the floor (16 MB of RGBA), more pixels a byte than this is refused.
+MAX_PIXELS_PER_BYTE: Final = 256
 PLAUSIBILITY_FLOOR_PIXELS: Final = 4_000_000
 # Resampling: integer box reduction down to twice the target, then Lanczos for the rest.
 REDUCING_GAP: Final = 2.0
