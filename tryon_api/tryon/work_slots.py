@@ -34,8 +34,8 @@ class WorkSlots:
     @contextmanager
     def hold(self, deadline: Deadline, timed_out: TryOnError | None = None) -> Iterator[None]:
         """Hold one slot for the block; waiting past ``deadline`` raises ``timed_out`` (504)."""
-        deadline.check()
-        if not self._semaphore.acquire(timeout=deadline.remaining()):
+        remaining = deadline.remaining()
+        if remaining <= 0 or not self._semaphore.acquire(timeout=remaining):
             raise timed_out or UpstreamTimeout()
         with self._lock:
             self.in_use += 1
