@@ -51,6 +51,7 @@ DEFAULT_THREADS = 16
 BODY_MEMORY_BYTES = 512 * 1024
 
 StartResponse = Callable[..., Any]
+INTERNAL_ERROR_BODY = '{"error":"internal error"}'
 
 
 # --- The one place a request meets the handler -------------------------------------------------
@@ -81,7 +82,11 @@ def function_url_app(environ: dict[str, Any], start_response: StartResponse) -> 
     event = function_url_event(
         environ["REQUEST_METHOD"], raw_path, _request_headers(environ), body, environ.get("REMOTE_ADDR", "")
     )
-    response = answer_event(event)
+    try:
+        response = answer_event(event)
+    except Exception as exc:  # noqa: BLE001 - the handler never raises; this is the server's own net
+        server_log.error("the handler raised", extra={"error_type": type(exc).__name__})
+        response = {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": INTERNAL_ERROR_BODY}
     status = int(response.get("statusCode", 500))
     payload = decode_event_body(response)
     headers = [
@@ -242,12 +247,22 @@ class _OneLineNoTraceback(logging.Filter):
 server_log = logging.getLogger("waitress.tryon")
 
 
+class _CurrentStdout:
+    """Whatever ``sys.stdout`` is at the time of writing (the handler's own lines go there too)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def install_json_server_logs(stream: Any = None) -> None:
     """waitress's loggers write JSON lines (Powertools' formatter) to stdout, as the handler does."""
     root = logging.getLogger("waitress")
     if any(getattr(h, "tryon_json", False) for h in root.handlers):
         return
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream or _CurrentStdout())
     handler.setFormatter(LambdaPowertoolsFormatter(service="tryon-local-server"))
     handler.addFilter(_OneLineNoTraceback())
     handler.addFilter(RedactingFilter())
@@ -281,6 +296,9 @@ def make_server(
         max_request_body_size=max_body_bytes + 1,
         max_request_header_size=MAX_REQUEST_HEADER_BYTES,
         inbuf_overflow=BODY_MEMORY_BYTES,
+        # Reads big enough to take a whole over-long header block at once, so that it is refused
+        # and closed without unread bytes (which would reset the connection before the answer).
+        recv_bytes=64 * 1024,
         channel_timeout=idle_timeout_seconds,
         cleanup_interval=1,
         connection_limit=200,
