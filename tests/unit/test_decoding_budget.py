@@ -31,9 +31,7 @@ LIMITS = ImageLimits(max_side=1024, max_pixels=1024 * 1024)
 
 def progressive(mode: str = "RGB", size: tuple[int, int] = (640, 480), **options: object) -> bytes:
     buffer = io.BytesIO()
-    Image.new(mode, size, "white" if mode != "CMYK" else (0, 0, 0, 0)).save(
-        buffer, "JPEG", progressive=True, **options
-    )
+    Image.new(mode, size, "white" if mode != "CMYK" else (0, 0, 0, 0)).save(buffer, "JPEG", progressive=True, **options)
     return buffer.getvalue()
 
 
