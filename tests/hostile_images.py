@@ -47,8 +47,9 @@ def scan_bomb_jpeg(size: tuple[int, int] = (6000, 6000), scans: int = 5000, mode
 def declared_huge_jpeg(size: tuple[int, int] = (6300, 6300)) -> bytes:
     """A few hundred bytes of progressive CMYK JPEG whose frame header declares ``size``.
 
-    Only the headers and the start of the first scan: the decoder would allocate the whole
-    image's coefficients (about 300 MB at 6300x6300) before finding the data missing.
+    The headers, the first scan of an 8x8 image and the end-of-image marker: libjpeg treats the
+    missing data as zeros, so it fills the whole image's coefficients (about 300 MB at
+    6300x6300) and decodes a blank picture.
     """
     buffer = io.BytesIO()
     Image.new("CMYK", (8, 8), (0, 0, 0, 0)).save(buffer, "JPEG", progressive=True, quality=50)
@@ -56,8 +57,8 @@ def declared_huge_jpeg(size: tuple[int, int] = (6300, 6300)) -> bytes:
     segments = _segments(bytes(data))
     _, sof, _ = next(s for s in segments if s[0] == 0xC2)
     data[sof + 5 : sof + 9] = struct.pack(">HH", size[1], size[0])
-    _, sos, sos_end = next(s for s in segments if s[0] == 0xDA)
-    return bytes(data[: min(sos_end, sos + 40)])
+    _, _, first_scan_end = next(s for s in segments if s[0] == 0xDA)
+    return bytes(data[:first_scan_end]) + b"\xff\xd9"
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
