@@ -81,7 +81,7 @@ def zero_png(size: tuple[int, int] = (6000, 6000)) -> bytes:
     )
 
 
-def declared_huge_webp(size: tuple[int, int] = (6000, 6000)) -> bytes:
+def declared_huge_webp(size: tuple[int, int] = (4000, 4000)) -> bytes:
     """A small lossless WebP whose header declares ``size`` (libwebp sizes its canvas from it)."""
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, "WEBP", lossless=True)

@@ -150,9 +150,10 @@ BOMBS: dict[str, tuple[Callable[[], bytes], str]] = {
     "jpeg-scan-bomb": (lambda: scan_bomb_jpeg((2000, 2000), 600), "is a progressive JPEG with 600 scans"),
     "jpeg-declared-huge": (declared_huge_jpeg, "declares 6300x6300 pixels"),
     "png-zero-bomb": (lambda: zero_png((4000, 4000)), "declares 4000x4000 pixels"),
-    "webp-declared-huge": (declared_huge_webp, "declares 6000x6000 pixels"),
+    "webp-declared-huge": (lambda: declared_huge_webp((4000, 4000)), "declares 4000x4000 pixels"),
     "heic-declared-huge": (declared_huge_heic, "declares 6000x6000 pixels"),
-    "webp-over-the-pixel-limit": (lambda: declared_huge_webp((9000, 9000)), "is too large: at most 40 megapixels"),
+    "webp-over-the-pixel-limit": (lambda: declared_huge_webp((5000, 5000)), "is too large: at most 20 megapixels"),
+    "jpeg-over-the-pixel-limit": (lambda: declared_huge_jpeg((8000, 6000)), "is too large: at most 40 megapixels"),
 }
 
 

@@ -137,8 +137,17 @@ def test_a_decompression_bomb_from_the_model_is_a_502(kind: str) -> None:
 
 def test_over_the_pixel_limit_is_too_large_whatever_the_bytes() -> None:
     with pytest.raises(BadRequest) as refused:
-        load_image(declared_huge_webp((9000, 9000)), LIMITS)
+        load_image(declared_huge_jpeg((8000, 6000)), LIMITS)
     assert refused.value.message == "selfie_base64 is too large: at most 40 megapixels once decoded"
+
+
+def test_webp_has_a_lower_pixel_limit_for_its_three_full_size_copies() -> None:
+    with pytest.raises(BadRequest) as refused:
+        load_image(declared_huge_webp((5000, 5000)), LIMITS)
+    assert refused.value.message == "selfie_base64 is too large: at most 20 megapixels for a WebP image"
+    with pytest.raises(UpstreamFailed) as from_model:
+        decode_model_image(declared_huge_webp((5000, 5000)))
+    assert from_model.value.message == "the image model returned an image that is too large"
 
 
 def test_a_small_flat_image_is_not_taken_for_a_bomb() -> None:

@@ -7,7 +7,8 @@ size (libjpeg's DCT scaling, Pillow ``draft``), the aspect crop and the resize a
 (``resize(box=...)``), and rotation and colour conversion run on the small result. Input
 metadata (EXIF, GPS, XMP, ICC) is never copied to any output.
 
-The decoding budget, checked before a pixel is decoded: at most ``MAX_DECODED_PIXELS`` declared,
+The decoding budget, checked before a pixel is decoded: at most ``MAX_DECODED_PIXELS`` declared
+(``MAX_WEBP_PIXELS`` for WebP, whose decoder holds three full-size copies),
 at most ``MAX_JPEG_SCANS`` progressive scans (scan bombs), and a declared size that the file's
 bytes can plausibly hold (``MAX_PIXELS_PER_BYTE`` above ``PLAUSIBILITY_FLOOR_PIXELS``: a few
 hundred bytes declaring 40 megapixels is a decompression bomb, refused before the decoder
@@ -35,6 +36,10 @@ from tryon_api.tryon.jpeg_structure import read_jpeg_structure
 ACCEPTED_FORMATS_TEXT: Final = "JPEG, PNG, WebP or HEIC"
 MIN_SHORT_SIDE: Final = 256
 MAX_DECODED_PIXELS: Final = 40_000_000
+# Pillow decodes WebP through libwebp's animation decoder: its canvas, the frame's bytes and the
+# image, each full size (about 17 bytes a pixel at the peak, against 9 for a PNG). At 40 MP that
+# is 760 MB; at 20 MP a request stays under half the Lambda's 1024 MB like the other formats.
+MAX_WEBP_PIXELS: Final = 20_000_000
 # A photo has about 10 scans (libjpeg's progressive script: 10 for colour, 18 for CMYK); every
 # scan costs a pass over the whole image, so a file of thousands of tiny ones is an attack.
 MAX_JPEG_SCANS: Final = 32
@@ -153,11 +158,15 @@ def _no_time_limit() -> None:
     return None
 
 
-def check_declared_size(width: int, height: int, data_size: int, field: str, error: type[TryOnError]) -> None:
+def check_declared_size(
+    width: int, height: int, data_size: int, field: str, error: type[TryOnError], fmt: str = ""
+) -> None:
     """The budget's size rules, from the header alone: the pixel limit and a plausible ratio."""
     pixels = width * height
     if pixels > MAX_DECODED_PIXELS:
         raise _too_large(field, error)
+    if fmt == "WEBP" and pixels > MAX_WEBP_PIXELS:
+        raise error(f"{field} is too large: at most {MAX_WEBP_PIXELS // 1_000_000} megapixels for a WebP image")
     if pixels > PLAUSIBILITY_FLOOR_PIXELS and pixels > data_size * MAX_PIXELS_PER_BYTE:
         raise error(f"{field} declares {width}x{height} pixels in only {data_size} bytes: not a real image")
 
@@ -184,7 +193,7 @@ def _open(
         check_jpeg_scans(data, field, error)
     declared = _webp_size(data) if fmt == "WEBP" else None
     if declared is not None:  # libwebp sizes its canvas on open: check before
-        check_declared_size(*declared, len(data), field, error)
+        check_declared_size(*declared, len(data), field, error, fmt)
     if fmt == "HEIF":
         _register_heif()
     try:
@@ -196,7 +205,7 @@ def _open(
     except _DECODE_ERRORS:
         raise error(f"{field} is a truncated or corrupt image") from None
     # Opening read the header only: nothing the size of the image is allocated yet.
-    check_declared_size(image.width, image.height, len(data), field, error)
+    check_declared_size(image.width, image.height, len(data), field, error, fmt)
     return image
 
 
@@ -387,10 +396,10 @@ def load_garment_image(
 UNUSABLE_MODEL_IMAGE: Final = "the image model returned an unusable image"
 
 
-def _check_model_image_size(width: int, height: int, data_size: int) -> None:
-    if width * height > MAX_DECODED_PIXELS:
+def _check_model_image_size(width: int, height: int, data_size: int, fmt: str) -> None:
+    if width * height > (MAX_WEBP_PIXELS if fmt == "WEBP" else MAX_DECODED_PIXELS):
         raise UpstreamFailed("the image model returned an image that is too large")
-    check_declared_size(width, height, data_size, "the model's image", UpstreamFailed)
+    check_declared_size(width, height, data_size, "the model's image", UpstreamFailed, fmt)
 
 
 def decode_model_image(data: bytes, *, keep_alpha: bool = False) -> Image.Image:
@@ -405,13 +414,13 @@ def decode_model_image(data: bytes, *, keep_alpha: bool = False) -> Image.Image:
         # The same decoding budget as uploads: a model's answer is not trusted to be small.
         declared = _webp_size(data) if fmt == "WEBP" else None
         if declared is not None:
-            _check_model_image_size(*declared, len(data))
+            _check_model_image_size(*declared, len(data), fmt)
         if fmt == "JPEG":
             check_jpeg_scans(data, "the model's image", UpstreamFailed)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             opened = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"])
-            _check_model_image_size(opened.width, opened.height, len(data))
+            _check_model_image_size(opened.width, opened.height, len(data), fmt)
             opened.load()
         icc = opened.info.get("icc_profile")
         decoded = _resampleable(opened)
