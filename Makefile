@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench package-check benchmark-models samples bench-embedded
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-cold-start benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
 
@@ -63,9 +63,19 @@ test-browser: browser-deps
 screenshots: browser-deps
 	PLAYGROUND_BROWSER_REQUIRED=1 PLAYGROUND_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
-# Figures, not a test: our request-path image work against a naive Pillow pipeline, and peak RSS.
-bench: install
-	$(PY) scripts/bench_intake.py
+# Figures, not tests (scripts/benchmark_*.py print them; ratios are measured within one run).
+# Our request-path image work against a naive Pillow pipeline, and peak RSS.
+benchmark-intake: install
+	$(PY) scripts/benchmark_intake.py
+
+# Importing the handler and building its container, against a bare `import boto3` plus one client.
+benchmark-cold-start: install
+	$(PY) scripts/benchmark_cold_start.py
+
+# The old names of the benchmark targets.
+bench: benchmark-intake
+bench-embedded: benchmark-preview
+benchmark-models: benchmark-model-calls
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam
@@ -127,15 +137,16 @@ events: install
 	$(PY) scripts/make_events.py
 
 # Model-call sequence and latency of the Bedrock/SageMaker pipelines against the emulator.
-benchmark-models: install
+benchmark-model-calls: install
 	$(PY) scripts/benchmark_model_calls.py
 
 # A contact sheet of the embedded backend's output (both bundled photos x descriptions x modes).
 samples: install
 	$(PY) scripts/render_samples.py --out docs/samples
 
-bench-embedded: install
-	$(PY) scripts/bench_embedded.py
+# Seconds per image of the embedded preview at 512 and 1024 px, and the first request after start-up.
+benchmark-preview: install
+	$(PY) scripts/benchmark_preview.py
 
 .PHONY: openapi fuzz load
 # The OpenAPI document generated from the code (a test checks the committed copy matches).

@@ -28,7 +28,7 @@ from tests.fuzz.strategies import (
 )
 from tryon_api.http.app import handle_event
 from tryon_api.http.openapi import openapi_document
-from tryon_api.http.request_schema import MAX_DESCRIPTION_CHARS
+from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import new_context
 

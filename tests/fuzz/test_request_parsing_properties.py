@@ -10,8 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz.strategies import FUZZ_SETTINGS, field_values, json_values, selfie_fields
-from tryon_api.http.request_parsing import decode_base64_image, parse_generate_request, raw_body
-from tryon_api.http.request_schema import MAX_DESCRIPTION_CHARS
+from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS, decode_base64_image, parse_generate_request, raw_body
 from tryon_api.tryon.errors import BadRequest
 from tryon_api.tryon.interface import TryOnRequest
 

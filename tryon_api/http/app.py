@@ -1,55 +1,39 @@
 """Lambda entry point: function-URL events in, JSON responses out.
 
 Order of work for every request: request id and logging context, CORS preflight, API key,
-body size, then routing. Authentication comes before any parsing so an unauthenticated caller
-learns nothing about validation. Every error is mapped to a status in ``error_response``.
+body size, then routing (``routes.ROUTES``). Authentication comes before any parsing so an
+unauthenticated caller learns nothing about validation. Every answer is written by ``responses``.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import CORSConfig, LambdaFunctionUrlResolver, Response, content_types
+from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tryon_api.http import routes
 from tryon_api.http.log_redaction import install_log_redaction
-from tryon_api.http.openapi import (
-    GENERATE_IMAGE_RESPONSES,
-    OPENAPI_DOCUMENT_RESPONSES,
-    PLAYGROUND_RESPONSES,
-    openapi_document,
-)
-from tryon_api.http.playground import playground_page
 from tryon_api.http.request_parsing import parse_generate_request, raw_body
-from tryon_api.http.request_schema import GenerateImageResponse
-from tryon_api.http.services import get_services
-from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver
+from tryon_api.http.responses import error_event_response, error_response, json_response
+from tryon_api.http.services import Services, get_services
+from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver, per_thread_resolver
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError, error_body
+from tryon_api.tryon.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError
 
 logger = Logger()
 install_log_redaction(logger.registered_handler)
-tracer = Tracer()
+# botocore only: the model and secret calls. The garment fetcher patches requests when it is first built.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 API_KEY_HEADER = "x-api-key"
 REQUEST_ID_HEADER = "X-Request-Id"
-# Path -> methods it answers; anything else on a known path is a 405.
-ROUTE_METHODS: dict[str, tuple[str, ...]] = {
-    "/generate_image": ("POST",),
-    "/": ("GET",),
-    "/openapi.json": ("GET",),
-}
-# (method, path) pairs that need no API key: the playground page and the API document hold no data.
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/"), ("GET", "/openapi.json")})
 
 CORS = CORSConfig(
     allow_origin="*",
@@ -57,19 +41,6 @@ CORS = CORSConfig(
     expose_headers=["X-Request-Id", "Retry-After"],
     max_age=600,
 )
-
-
-def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, separators=(",", ":")),
-        headers=dict(headers or {}),
-    )
-
-
-def error_response(error: TryOnError) -> Response:
-    return json_response(error.status, error_body(error), error.headers())
 
 
 def _log_error(error: TryOnError) -> None:
@@ -96,52 +67,46 @@ def request_deadline(context: LambdaContext | None, fallback_seconds: float, mar
     return Deadline.after(seconds - margin)
 
 
-def build_resolver() -> LambdaFunctionUrlResolver:
-    """One resolver per thread, each holding its own current event (see thread_safe_resolver)."""
+def generate_image(app: ThreadSafeFunctionUrlResolver) -> Response:
+    services: Services = app.context["services"]
+    request = parse_generate_request(raw_body(app.current_event.body, app.current_event.is_base64_encoded))
+    settings = services.settings
+    deadline = request_deadline(app.lambda_context, settings.local_timeout_seconds, settings.deadline_margin_seconds)
+    # Counted before generating, so the dashboard's requests by mode include the failures.
+    metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
+    started = time.perf_counter()
+    result = services.tryon.generate(request, deadline)
+    metrics.add_metric("GenerationLatency", MetricUnit.Milliseconds, (time.perf_counter() - started) * 1000)
+    return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
+
+
+def playground(app: ThreadSafeFunctionUrlResolver) -> Response:
+    from tryon_api.http.playground import playground_page  # only for the page's own requests
+
+    page = playground_page()
+    return Response(
+        status_code=200, content_type="text/html; charset=utf-8", body=page.html, headers=dict(page.headers)
+    )
+
+
+def openapi_document(app: ThreadSafeFunctionUrlResolver) -> Response:
+    from tryon_api.http.openapi import openapi_document  # pydantic and Powertools' OpenAPI models: only here
+
+    return json_response(200, openapi_document())
+
+
+HANDLERS: dict[str, Callable[[ThreadSafeFunctionUrlResolver], Response]] = {
+    routes.GENERATE_IMAGE.operation_id: generate_image,
+    routes.PLAYGROUND.operation_id: playground,
+    routes.OPENAPI_DOCUMENT.operation_id: openapi_document,
+}
+
+
+def build_resolver() -> ThreadSafeFunctionUrlResolver:
     app = ThreadSafeFunctionUrlResolver(cors=CORS)
-
-    @app.post(
-        "/generate_image",
-        summary="Generate a try-on image",
-        description="Dress the person in the selfie in the described clothing (10 to 30 s on the production model).",
-        operation_id="generateImage",
-        responses=GENERATE_IMAGE_RESPONSES,
-        security=[{"apiKey": []}],
-    )
-    def generate_image() -> Response[GenerateImageResponse]:
-        services = get_services()
-        request = parse_generate_request(raw_body(app.current_event.body, app.current_event.is_base64_encoded))
-        settings = services.settings
-        deadline = request_deadline(
-            app.lambda_context, settings.local_timeout_seconds, settings.deadline_margin_seconds
-        )
-        # Counted before generating, so the dashboard's requests by mode include the failures.
-        metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
-        started = time.perf_counter()
-        result = services.tryon.generate(request, deadline)
-        metrics.add_metric("GenerationLatency", MetricUnit.Milliseconds, (time.perf_counter() - started) * 1000)
-        return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
-
-    @app.get(
-        "/",
-        summary="The try-on playground page",
-        operation_id="getPlayground",
-        responses=PLAYGROUND_RESPONSES,
-    )
-    def playground() -> Response[str]:
-        page = playground_page()
-        return Response(
-            status_code=200, content_type="text/html; charset=utf-8", body=page.html, headers=dict(page.headers)
-        )
-
-    @app.get(
-        "/openapi.json",
-        summary="This API's OpenAPI document",
-        operation_id="getOpenApiDocument",
-        responses=OPENAPI_DOCUMENT_RESPONSES,
-    )
-    def get_openapi_document() -> Response[dict[str, Any]]:
-        return json_response(200, openapi_document())
+    for route in routes.ROUTES:
+        handler = HANDLERS[route.operation_id]
+        app.route(route.path, route.method)(lambda handler=handler: handler(app))
 
     @app.exception_handler(TryOnError)
     def handle_tryon_error(error: TryOnError) -> Response:
@@ -150,9 +115,8 @@ def build_resolver() -> LambdaFunctionUrlResolver:
 
     @app.not_found
     def handle_not_found(_: NotFoundError) -> Response:
-        path = app.current_event.path
-        allowed = ROUTE_METHODS.get(path)
-        error: TryOnError = NotFound() if allowed is None else MethodNotAllowed()
+        allowed = routes.allowed_methods(app.current_event.path)
+        error: TryOnError = MethodNotAllowed() if allowed else NotFound()
         _log_error(error)
         response = error_response(error)
         if allowed:
@@ -166,14 +130,13 @@ def build_resolver() -> LambdaFunctionUrlResolver:
     return app
 
 
-_resolvers = threading.local()
+resolver = per_thread_resolver(build_resolver)
 
 
-def _resolver() -> LambdaFunctionUrlResolver:
-    resolver = getattr(_resolvers, "app", None)
-    if resolver is None:
-        resolver = _resolvers.app = build_resolver()
-    return resolver
+def _new_request_id() -> str:
+    import uuid  # only for events that carry no id (direct invokes): Lambda and function URLs give one
+
+    return str(uuid.uuid4())
 
 
 def _body_size(event: Mapping[str, Any]) -> int:
@@ -182,25 +145,12 @@ def _body_size(event: Mapping[str, Any]) -> int:
     return size * 3 // 4 if event.get("isBase64Encoded") else size
 
 
-def _cors_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return CORS.to_dict(headers.get("origin"))
-
-
-def _plain_response(error: TryOnError, headers: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "statusCode": error.status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON, **error.headers(), **_cors_headers(headers)},
-        "body": json.dumps(error_body(error), separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
-
-
 def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict[str, Any]:
     """Answer one function-URL (payload 2.0) event; never raises."""
     if not isinstance(event, Mapping):
         event = {}
     request_context = event.get("requestContext") or {}
-    request_id = str(getattr(context, "aws_request_id", None) or request_context.get("requestId") or uuid.uuid4())
+    request_id = str(getattr(context, "aws_request_id", None) or request_context.get("requestId") or _new_request_id())
     logger.thread_safe_append_keys(correlation_id=request_id)
     started = time.perf_counter()
     # Function URLs lower-case header names and join repeated ones with commas; direct invokes
@@ -213,16 +163,19 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
     method = str((request_context.get("http") or {}).get("method", "")).upper()
     path = str(event.get("rawPath") or (request_context.get("http") or {}).get("path") or "/")
     try:
-        if method != "OPTIONS" and (method, path) not in PUBLIC_ROUTES:
-            get_services().verifier.verify(headers.get(API_KEY_HEADER))
-            if _body_size(event) > get_services().settings.max_body_bytes:
+        services = get_services()
+        if method != "OPTIONS" and not routes.is_public(method, path):
+            services.verifier.verify(headers.get(API_KEY_HEADER))
+            if _body_size(event) > services.settings.max_body_bytes:
                 raise PayloadTooLarge("request body is too large: the limit is 6 MB")
-        response = _resolver().resolve(event, context)
+        app = resolver()
+        app.append_context(services=services)
+        response = app.resolve(event, context)
     except TryOnError as error:
         _log_error(error)
-        response = _plain_response(error, headers)
+        response = error_event_response(error, CORS.to_dict(headers.get("origin")))
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a generic 500
-        response = _plain_response(_unexpected(exc), headers)
+        response = error_event_response(_unexpected(exc), CORS.to_dict(headers.get("origin")))
     response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
     status = int(response.get("statusCode", 500))
     metrics.add_metric(f"Status{status // 100}xx", MetricUnit.Count, 1)

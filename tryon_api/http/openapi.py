@@ -1,6 +1,8 @@
-"""The OpenAPI 3.1 document of the API, generated from the routes and the typed models.
+"""The OpenAPI 3.1 document of the API, generated from the route table and the typed models.
 
-Powertools builds the paths, responses and security from the route decorators. The request body
+Powertools builds the paths, responses and security from a documentation resolver registered
+from ``routes.ROUTES`` with the responses below; it is built on the first request for the
+document, so no other request pays for pydantic and Powertools' OpenAPI models. The request body
 is added from ``GenerateImageRequest`` here because the route parses its own body (for the
 contract's exact messages) instead of using Powertools' validation, which would also document a
 422 shape the API never sends. ``python -m tryon_api.http.openapi PATH`` writes the committed copy.
@@ -9,16 +11,18 @@ contract's exact messages) instead of using Powertools' validation, which would 
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
+from tryon_api.http import routes
 from tryon_api.http.request_schema import ErrorResponse, GenerateImageRequest, GenerateImageResponse
+from tryon_api.per_container import PerContainer
 
 TITLE = "Virtual try-on API"
 VERSION = "1.0.0"
@@ -133,12 +137,36 @@ def _sort_responses(operation: dict[str, Any]) -> None:
     operation["responses"] = dict(sorted(operation["responses"].items(), key=lambda item: int(item[0])))
 
 
-@functools.cache
-def _build() -> dict[str, Any]:
-    from tryon_api.http.app import build_resolver  # the routes live there; imported late to avoid a cycle
+RESPONSES: dict[str, dict[int, OpenAPIResponse]] = {
+    routes.GENERATE_IMAGE.operation_id: GENERATE_IMAGE_RESPONSES,
+    routes.PLAYGROUND.operation_id: PLAYGROUND_RESPONSES,
+    routes.OPENAPI_DOCUMENT.operation_id: OPENAPI_DOCUMENT_RESPONSES,
+}
 
+
+def _documentation_resolver() -> LambdaFunctionUrlResolver:
+    """The routes as Powertools documents them; it never answers a request."""
+    app = LambdaFunctionUrlResolver()
+
+    def undocumented_body() -> Response[Any]:
+        raise NotImplementedError  # pragma: no cover - documentation only
+
+    for route in routes.ROUTES:
+        app.route(
+            route.path,
+            route.method,
+            summary=route.summary,
+            description=route.description,
+            operation_id=route.operation_id,
+            responses=RESPONSES[route.operation_id],
+            security=None if route.public else [{API_KEY_SCHEME: []}],
+        )(undocumented_body)
+    return app
+
+
+def _build() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(
-        build_resolver().get_openapi_json_schema(
+        _documentation_resolver().get_openapi_json_schema(
             title=TITLE,
             version=VERSION,
             description=DESCRIPTION,
@@ -151,21 +179,24 @@ def _build() -> dict[str, Any]:
     body, request_schemas = _request_body()
     schemas.update(request_schemas)
     document["components"]["schemas"] = dict(sorted(schemas.items()))
-    document["paths"]["/generate_image"]["post"]["requestBody"] = body
+    document["paths"][routes.GENERATE_IMAGE.path][routes.GENERATE_IMAGE.method.lower()]["requestBody"] = body
     for methods in document["paths"].values():
         for operation in methods.values():
             _sort_responses(operation)
     return document
 
 
+_document: PerContainer[dict[str, Any]] = PerContainer(_build)
+
+
 def openapi_document() -> dict[str, Any]:
     """The document as a fresh dict (built once per container)."""
-    return copy.deepcopy(_build())
+    return copy.deepcopy(_document.get())
 
 
 def openapi_json() -> str:
     """The document as the committed file holds it."""
-    return json.dumps(_build(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_document.get(), indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

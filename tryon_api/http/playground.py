@@ -11,8 +11,9 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
+
+from tryon_api.per_container import PerContainer
 
 PAGE_PATH = Path(__file__).parent / "static" / "playground.html"
 
@@ -51,8 +52,7 @@ def content_security_policy(html: str) -> str:
     return "; ".join(directives)
 
 
-@cache
-def playground_page() -> PlaygroundPage:
+def _read_page() -> PlaygroundPage:
     html = PAGE_PATH.read_text(encoding="utf-8")
     return PlaygroundPage(
         html=html,
@@ -63,3 +63,7 @@ def playground_page() -> PlaygroundPage:
             "Referrer-Policy": "no-referrer",
         },
     )
+
+
+_page: PerContainer[PlaygroundPage] = PerContainer(_read_page)
+playground_page = _page.get

@@ -13,13 +13,15 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from tryon_api.http.request_schema import MAX_DESCRIPTION_CHARS, MAX_URL_CHARS
 from tryon_api.tryon.errors import BadRequest
 from tryon_api.tryon.interface import MODES, Mode, TryOnRequest
 
 _DATA_URL = re.compile(r"^data:([a-z0-9.+/-]*)?(;[a-z0-9=._+-]+)*;base64,", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/_-]*={0,2}$")
+
+MAX_DESCRIPTION_CHARS = 1000
+MAX_URL_CHARS = 2048
 
 
 def parse_generate_request(body: str | bytes | None) -> TryOnRequest:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS, MAX_URL_CHARS
 from tryon_api.tryon.interface import Mode
-
-MAX_DESCRIPTION_CHARS = 1000
-MAX_URL_CHARS = 2048
 
 
 class GenerateImageRequest(BaseModel):

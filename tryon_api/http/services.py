@@ -1,12 +1,11 @@
 """What a container builds once: settings, AWS clients, the backend, the auth verifier.
 
-Built lazily on the first request (or at import in Lambda's init phase via ``get_services``)
-and replaceable in tests and the local server with ``set_services``.
+Built on the first request (``get_services``) and replaceable in tests and the local server
+with ``set_services``.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import boto3
@@ -14,8 +13,9 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from tryon_api.backends.factory import create_backend
 from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, static_key_loader
+from tryon_api.per_container import PerContainer
 from tryon_api.settings import Settings
-from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+from tryon_api.tryon.interface import GarmentFetcher
 from tryon_api.tryon.pipeline import TryOnService
 from tryon_api.tryon.work_slots import WorkSlots
 
@@ -29,22 +29,37 @@ class Services:
 
 def build_verifier(settings: Settings, secrets_client: object | None = None) -> ApiKeyVerifier:
     if settings.api_key_secret_id:
-        client = secrets_client or boto3.client("secretsmanager")
-        provider = SecretsProvider(boto3_client=client)
+        provider = SecretsProvider(boto3_client=secrets_client or boto3.client("secretsmanager"))
         loader = secrets_manager_key_loader(provider, settings.api_key_secret_id, settings.secret_max_age_seconds)
     else:
         loader = static_key_loader(settings.local_api_keys)
     return ApiKeyVerifier(loader, settings.secret_refresh_interval_seconds)
 
 
+def garment_fetcher(settings: Settings) -> GarmentFetcher:
+    """The fetcher, built with its HTTP and TLS stack on the first request that names a garment URL."""
+
+    def build() -> GarmentFetcher:
+        from aws_lambda_powertools import Tracer
+
+        from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+
+        Tracer().patch(["requests"])  # garment fetches in the trace, beside the model calls
+
+        return GarmentImageFetcher(
+            allow_private=settings.allow_private_garment_urls,
+            timeout_seconds=settings.garment_fetch_timeout_seconds,
+            max_bytes=settings.garment_max_bytes,
+            allowed_ports=settings.garment_allowed_ports,
+        )
+
+    fetcher = PerContainer(build)
+    return lambda url, deadline: fetcher.get()(url, deadline)
+
+
 def build_services(settings: Settings | None = None, *, secrets_client: object | None = None) -> Services:
     settings = settings or Settings.from_env()
-    fetcher = GarmentImageFetcher(
-        allow_private=settings.allow_private_garment_urls,
-        timeout_seconds=settings.garment_fetch_timeout_seconds,
-        max_bytes=settings.garment_max_bytes,
-        allowed_ports=settings.garment_allowed_ports,
-    )
+    fetcher = garment_fetcher(settings)
     # One limiter for decoding and rendering: TRYON_EMBEDDED_CONCURRENCY (0: one per CPU).
     slots = WorkSlots(settings.embedded_concurrency)
     return Services(
@@ -60,19 +75,6 @@ def build_services(settings: Settings | None = None, *, secrets_client: object |
     )
 
 
-_services: Services | None = None
-_lock = threading.Lock()
-
-
-def get_services() -> Services:
-    global _services
-    with _lock:
-        if _services is None:
-            _services = build_services()
-        return _services
-
-
-def set_services(services: Services | None) -> None:
-    global _services
-    with _lock:
-        _services = services
+_services: PerContainer[Services] = PerContainer(build_services)
+get_services = _services.get
+set_services = _services.set

@@ -10,7 +10,8 @@ parsed and timed with another thread's event (a valid request answered with anot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
@@ -48,3 +49,19 @@ class ThreadSafeFunctionUrlResolver(LambdaFunctionUrlResolver):
     @lambda_context.setter
     def lambda_context(self, value: LambdaContext) -> None:
         self._own_context = value
+
+
+ResolverGetter = Callable[[], ThreadSafeFunctionUrlResolver]
+
+
+def per_thread_resolver(build: ResolverGetter) -> ResolverGetter:
+    """A getter of this thread's resolver, built on the thread's first request."""
+    local = threading.local()
+
+    def get() -> ThreadSafeFunctionUrlResolver:
+        app = getattr(local, "app", None)
+        if app is None:
+            app = local.app = build()
+        return app
+
+    return get

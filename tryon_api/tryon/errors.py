@@ -1,4 +1,4 @@
-"""The small exception hierarchy every failure becomes, and its one mapping to HTTP.
+"""The small exception hierarchy every failure becomes; each class carries its HTTP status.
 
 Messages are shown to callers as they are, so they never carry internals: anything that
 is not a ``TryOnError`` is answered as a generic 500 by the handler.
@@ -80,10 +80,10 @@ class DependencyUnavailable(TryOnError):
         super().__init__(message, retry_after=retry_after)
 
 
+# The garment URL's fetch and decode ran out of their time budget (the fetcher and the pipeline).
+GARMENT_TIMED_OUT = "clothing_image_url did not answer in time"
+
+
 class UpstreamTimeout(TryOnError):
     status = 504
     default_message = "the image model did not answer in time"
-
-
-def error_body(error: TryOnError) -> dict[str, str]:
-    return {"error": error.message}

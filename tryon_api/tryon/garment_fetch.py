@@ -32,18 +32,17 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.errors import BadRequest, TryOnError, UnusableGarmentImage, UpstreamTimeout
+from tryon_api.tryon.errors import GARMENT_TIMED_OUT, BadRequest, TryOnError, UnusableGarmentImage, UpstreamTimeout
 from tryon_api.tryon.image_intake import sniff_format
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-GarmentFetcher = Callable[[str, Deadline], bytes]
 
 MAX_REDIRECTS: Final = 3
 CONNECT_TIMEOUT_SECONDS: Final = 3.0
 DEFAULT_PORTS: Final = frozenset({80, 443})
 NOT_ALLOWED: Final = "clothing_image_url is not allowed"
 UNREACHABLE: Final = "clothing_image_url could not be reached"
-TIMED_OUT: Final = "clothing_image_url did not answer in time"
+TIMED_OUT: Final = GARMENT_TIMED_OUT
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _CHUNK: Final = 64 * 1024
 _SNIFF_BYTES: Final = 32

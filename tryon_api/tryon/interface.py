@@ -5,6 +5,7 @@ The pipeline owns these types, so backends depend on the pipeline and never the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from tryon_api.tryon.deadline import Deadline
 
 Mode = Literal["studio", "environment"]
+# ``fetch(url, deadline) -> bytes``: the garment image's bytes, or a TryOnError.
+GarmentFetcher = Callable[[str, "Deadline"], bytes]
 MODES: tuple[Mode, ...] = ("studio", "environment")
 
 

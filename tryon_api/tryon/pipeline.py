@@ -10,10 +10,9 @@ from aws_lambda_powertools import Logger
 from PIL import Image
 
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.errors import UpstreamTimeout
-from tryon_api.tryon.garment_fetch import TIMED_OUT, GarmentFetcher
+from tryon_api.tryon.errors import GARMENT_TIMED_OUT, UpstreamTimeout
 from tryon_api.tryon.image_intake import load_garment_image, load_image
-from tryon_api.tryon.interface import GenerationInput, TryOnBackend, TryOnRequest
+from tryon_api.tryon.interface import GarmentFetcher, GenerationInput, TryOnBackend, TryOnRequest
 from tryon_api.tryon.response_image import encode_response_image
 from tryon_api.tryon.work_slots import WorkSlots
 
@@ -80,9 +79,9 @@ class TryOnService:
         """Fetch and decode the garment: one time budget covers both (504 when it runs out)."""
         garment_deadline = Deadline.after(min(self.garment_timeout_seconds, deadline.remaining()))
         data = self.fetch_garment(url, garment_deadline)
-        with self.slots.hold(garment_deadline, UpstreamTimeout(TIMED_OUT)):
+        with self.slots.hold(garment_deadline, UpstreamTimeout(GARMENT_TIMED_OUT)):
             return load_garment_image(
-                data, self.backend.input_limits, check_time=_time_check(garment_deadline, TIMED_OUT)
+                data, self.backend.input_limits, check_time=_time_check(garment_deadline, GARMENT_TIMED_OUT)
             )
 
     def generate(self, request: TryOnRequest, deadline: Deadline) -> TryOnResult:

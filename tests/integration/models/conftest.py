@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+import msgspec
 import pytest
 
 from tests.integration.models.helpers import API_KEY, ENDPOINT, FAST_RETRIES, garment_photo
@@ -52,7 +53,7 @@ def use_backend(aws: AwsModelEmulator) -> Callable[..., Any]:
             model_region="us-east-1",
             model_max_attempts=1,
         )
-        settings = replace(settings, **overrides)
+        settings = msgspec.structs.replace(settings, **overrides)
         services = build_services(settings)
         services.tryon.backend.policy = replace(  # type: ignore[attr-defined]
             FAST_RETRIES, retry_after_seconds=settings.model_retry_after_seconds

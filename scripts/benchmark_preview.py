@@ -1,7 +1,7 @@
 """Benchmark the embedded backend on this machine: seconds per image at 512 and 1024 px, and the
 first request after start-up (model load + first image). Prints figures; asserts nothing.
 
-    python scripts/bench_embedded.py [--repeat 5]
+    python scripts/benchmark_preview.py [--repeat 5]
 """
 
 from __future__ import annotations

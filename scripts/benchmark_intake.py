@@ -8,7 +8,7 @@ decode the model's PNG answer, encode the response JPEG and serialise the respon
 Both run interleaved in one process; the medians and their ratio are printed. A separate
 process then serves one such request and reports its peak RSS.
 
-    python scripts/bench_intake.py [--repetitions 9]
+    python scripts/benchmark_intake.py [--repetitions 9]
 """
 
 from __future__ import annotations
