@@ -44,7 +44,7 @@ ANSWER_WAIT_SECONDS = 30  # the most any answer below may take before the test f
 READ_TIMEOUT_SECONDS = 2.0
 IDLE_TIMEOUT_SECONDS = 1
 # Sixteen concurrent declared-huge uploads may raise the server's peak RSS by less than this
-# (one 1024 px render of the embedded backend takes more; scripts/bench_decoding.py prints both).
+# (one 1 MP render of the embedded backend takes about 160 MB; scripts/benchmark_decoding.py prints both).
 CONCURRENT_BOMBS_RSS_BOUND_MB = 64
 
 

@@ -13,7 +13,7 @@ at most ``MAX_JPEG_SCANS`` progressive scans (scan bombs), and a declared size t
 bytes can plausibly hold (``MAX_PIXELS_PER_BYTE`` above ``PLAUSIBILITY_FLOOR_PIXELS``: a few
 hundred bytes declaring 40 megapixels is a decompression bomb, refused before the decoder
 allocates its buffers). While pixels are decoded, every read of the compressed data checks the
-caller's time limit. The worst cases at these limits are measured by scripts/bench_decoding.py.
+caller's time limit. The worst cases at these limits are measured by scripts/benchmark_decoding.py.
 """
 
 from __future__ import annotations

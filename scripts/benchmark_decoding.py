@@ -10,7 +10,7 @@
    15 MB (the garment cap; a selfie carries at most 4.5 MB) to the Bedrock backend's input
    size. The Lambda has FunctionMemoryMB (1024) for it.
 
-    python scripts/bench_decoding.py [--skip-http] [--skip-worst-case] [--only WebP]
+    python scripts/benchmark_decoding.py [--skip-http] [--skip-worst-case] [--only WebP]
 """
 
 from __future__ import annotations
