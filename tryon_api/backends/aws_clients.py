@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tryon_api.per_container import PerContainer
 from tryon_api.settings import Settings
 from tryon_api.tryon.deadline import Deadline
 
@@ -28,6 +29,11 @@ from tryon_api.tryon.deadline import Deadline
 READ_TIMEOUT_LADDER = (600.0, 300.0, 180.0, 120.0, 90.0, 60.0, 45.0, 30.0, 20.0, 15.0, 10.0, 5.0, 3.0, 2.0, 1.0, 0.5)
 # botocore: one attempt in total, so the only retries are the deadline-aware ones in model_calls.
 NO_SDK_RETRIES = {"mode": "standard", "total_max_attempts": 1}
+
+# The container's one boto3 session: every client shares its loaded service data (the endpoint
+# rules and the list of services are read once, not per client). Clients are created from it
+# only at start-up or under DeadlineBoundClient's lock, since client creation is not thread-safe.
+aws_session: PerContainer[boto3.session.Session] = PerContainer(boto3.session.Session)
 
 _call_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("model_call_deadline", default=None)
 
@@ -93,11 +99,11 @@ class DeadlineBoundClient:
 def create_model_client(service: str, settings: Settings) -> DeadlineBoundClient:
     """A ``bedrock-runtime`` or ``sagemaker-runtime`` client. The endpoint comes from the standard
     variables (``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``...) when set: that is how the emulator is used."""
-    # One session of its own: creating clients from boto3's default session is not thread-safe,
-    # and the shorter-timeout clients are made while other threads serve requests.
-    session = boto3.session.Session(region_name=settings.model_region or None)
+    session = aws_session.get()
 
     def build(read_timeout: float) -> Any:
-        return session.client(service, config=model_client_config(settings, read_timeout))
+        return session.client(
+            service, region_name=settings.model_region or None, config=model_client_config(settings, read_timeout)
+        )
 
     return DeadlineBoundClient(build, settings.model_read_timeout_seconds)
