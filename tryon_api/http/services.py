@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+from tryon_api.backends.aws_clients import aws_session
 from tryon_api.backends.factory import create_backend
 from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, static_key_loader
 from tryon_api.per_container import PerContainer
 from tryon_api.settings import Settings
 from tryon_api.tryon.interface import GarmentFetcher
 from tryon_api.tryon.pipeline import TryOnService
+from tryon_api.tryon.work_slots import WorkSlots
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Services:
 
 def build_verifier(settings: Settings, secrets_client: object | None = None) -> ApiKeyVerifier:
     if settings.api_key_secret_id:
-        provider = SecretsProvider(boto3_client=secrets_client or boto3.client("secretsmanager"))
+        provider = SecretsProvider(boto3_client=secrets_client or aws_session.get().client("secretsmanager"))
         loader = secrets_manager_key_loader(provider, settings.api_key_secret_id, settings.secret_max_age_seconds)
     else:
         loader = static_key_loader(settings.local_api_keys)
@@ -59,10 +60,18 @@ def garment_fetcher(settings: Settings) -> GarmentFetcher:
 def build_services(settings: Settings | None = None, *, secrets_client: object | None = None) -> Services:
     settings = settings or Settings.from_env()
     fetcher = garment_fetcher(settings)
+    # One limiter for decoding and rendering: TRYON_EMBEDDED_CONCURRENCY (0: one per CPU).
+    slots = WorkSlots(settings.embedded_concurrency)
     return Services(
         settings=settings,
         verifier=build_verifier(settings, secrets_client),
-        tryon=TryOnService(create_backend(settings), fetcher, settings.max_response_bytes),
+        tryon=TryOnService(
+            create_backend(settings, slots=slots),
+            fetcher,
+            settings.max_response_bytes,
+            slots=slots,
+            garment_timeout_seconds=settings.garment_fetch_timeout_seconds,
+        ),
     )
 
 
