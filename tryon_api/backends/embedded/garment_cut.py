@@ -150,6 +150,12 @@ def garment_layout(
     # Its outline closed: a notch left between the filled strips and the jaw read as a pale blotch.
     closed = coarse_morphology(neck, cv2.MORPH_CLOSE, max(3, int(0.08 * g.shoulder_width)) | 1)
     neck |= closed & person & ~face & ~garment & ~bare_arm & (ys > chin_y - 0.5 * neck_length)
+    # Its outer corners under the jaw rounded off: a neck narrows below the jaw (square, it read as a block).
+    # Where it meets the garment it is kept whole, so no gap opens at the shoulders.
+    rounded = blur(neck.astype(np.float32), max(1.0, 0.035 * g.shoulder_width)) > 0.5
+    reach = max(3, int(0.04 * g.shoulder_width)) | 1
+    at_garment = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
+    neck &= rounded | at_garment | (dx < 1.1 * g.neck_half_width)
     removed &= ~neck
     # Thin slivers the matte holds beside the garment (an old background's edge, a flag's stripe) are cloth:
     # left as they were they fringed the shoulders and arms. Large pieces (a held helmet) stay.
