@@ -21,7 +21,8 @@ BACKGROUNDS = {
     ),
 }
 NEGATIVE_PROMPT = (
-    "blurry, low quality, distorted face, changed identity, deformed hands, extra limbs, watermark, text, logo artefacts"
+    "blurry, low quality, distorted face, changed identity, deformed hands, extra limbs, "
+    "watermark, text, logo artefacts"
 )
 
 

@@ -20,13 +20,13 @@ import json
 from pathlib import Path
 
 import torch
-from tokenizers.pre_tokenizers import ByteLevel
 from diffusers import (
     AutoencoderKLQwenImage,
     FlowMatchEulerDiscreteScheduler,
     QwenImageEditPlusPipeline,
     QwenImageTransformer2DModel,
 )
+from tokenizers.pre_tokenizers import ByteLevel
 from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2Tokenizer
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
@@ -106,7 +106,7 @@ def build_pipeline(seed: int = 0) -> QwenImageEditPlusPipeline:
     # Four downsamplings (the real VAE has three): the pipeline always encodes its input images at
     # about 1 MP, and a 16x smaller latent keeps the tiny transformer's sequence short on a CPU.
     vae = AutoencoderKLQwenImage(
-        base_dim=8,
+        base_dim=4,
         z_dim=Z_DIM,
         dim_mult=[1, 1, 1, 1, 1],
         num_res_blocks=1,
