@@ -149,3 +149,5 @@ fuzz: install
 load: install
 	$(PY) scripts/load.py --backend embedded
 	$(PY) scripts/load.py --backend bedrock --model-delay 0.5 --faults 4
+
+include model_server/model.mk

@@ -115,7 +115,8 @@ class QwenEditTryOnModel:
             result = self.pipe(
                 image=images,
                 prompt=prompt.prompt,
-                negative_prompt=prompt.negative_prompt,
+                # Without true CFG (a few-step LoRA) a negative prompt would only cost an encoding.
+                negative_prompt=prompt.negative_prompt if self.settings.true_cfg_scale > 1 else None,
                 true_cfg_scale=self.settings.true_cfg_scale,
                 num_inference_steps=request.num_inference_steps or self.settings.default_steps,
                 height=height,
