@@ -150,4 +150,6 @@ load: install
 	$(PY) scripts/load.py --backend embedded
 	$(PY) scripts/load.py --backend bedrock --model-delay 0.5 --faults 4
 
-include model_server/model.mk
+# The SageMaker model server (its own venv and tests). `-include`: sam build runs this Makefile
+# where model_server/ is absent.
+-include model_server/model.mk
