@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events bench package-check benchmark-models samples bench-embedded
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-cold-start benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
 
@@ -24,12 +24,12 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 run: install
-	$(PY) -m handler.local serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
+	$(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
 		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),)
 
 lint: install
-	$(PY) -m ruff check handler tests
-	$(PY) -m ruff format --check handler tests
+	$(PY) -m ruff check tryon_api tryon_dev tests scripts
+	$(PY) -m ruff format --check tryon_api tryon_dev tests scripts
 
 typecheck: install
 	$(PY) -m mypy
@@ -63,9 +63,19 @@ test-browser: browser-deps
 screenshots: browser-deps
 	PLAYGROUND_BROWSER_REQUIRED=1 PLAYGROUND_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
-# Figures, not a test: our request-path image work against a naive Pillow pipeline, and peak RSS.
-bench: install
-	$(PY) scripts/bench_intake.py
+# Figures, not tests (scripts/benchmark_*.py print them; ratios are measured within one run).
+# Our request-path image work against a naive Pillow pipeline, and peak RSS.
+benchmark-intake: install
+	$(PY) scripts/benchmark_intake.py
+
+# Importing the handler and building its container, against a bare `import boto3` plus one client.
+benchmark-cold-start: install
+	$(PY) scripts/benchmark_cold_start.py
+
+# The old names of the benchmark targets.
+bench: benchmark-intake
+bench-embedded: benchmark-preview
+benchmark-models: benchmark-model-calls
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .aws-sam
@@ -105,20 +115,21 @@ sam-build: tools
 # The built package imports on its own (with the venv's packages standing in for the arm64 layer)
 # and holds neither the embedded backend nor tests.
 package-check: install sam-build
-	@if [ -d .aws-sam/build/TryOnFunction/handler ]; then \
+	@if [ -d .aws-sam/build/TryOnFunction/tryon_api ]; then \
 		cd .aws-sam/build/TryOnFunction && TRYON_BACKEND=bedrock $(CURDIR)/$(PY) -c \
-		"import importlib.util as u, handler.app; assert u.find_spec('handler.backends.embedded') is None; print('package ok:', handler.app.__file__)"; \
-		test ! -e tests && test ! -e handler/backends/embedded; \
+		"import importlib.util as u, tryon_api.http.app; assert u.find_spec('tryon_api.backends.embedded') is None; assert u.find_spec('tryon_dev') is None; print('package ok:', tryon_api.http.app.__file__)"; \
+		test ! -e tests && test ! -e tryon_dev && test ! -e tryon_api/backends/embedded; \
 	fi
 
 deploy-check: lint-template sam-build package-check
 
-# Called by `sam build` (BuildMethod: makefile, CodeUri: handler/) in a copy of handler/: ship the
-# package without the embedded backend (numpy, local runs only) and without caches.
+# Called by `sam build` (BuildMethod: makefile, CodeUri: tryon_api/) in a copy of tryon_api/: ship the
+# package without the embedded backend (numpy, local runs only) and without caches. The dev-only
+# package tryon_dev/ sits outside CodeUri, so it never reaches the zip.
 build-TryOnFunction:
-	mkdir -p "$(ARTIFACTS_DIR)/handler"
-	cp -R . "$(ARTIFACTS_DIR)/handler/"
-	rm -rf "$(ARTIFACTS_DIR)/handler/backends/embedded" "$(ARTIFACTS_DIR)/handler/dev"
+	mkdir -p "$(ARTIFACTS_DIR)/tryon_api"
+	cp -R . "$(ARTIFACTS_DIR)/tryon_api/"
+	rm -rf "$(ARTIFACTS_DIR)/tryon_api/backends/embedded"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
 # Rewrites events/ from tests/photos.py's selfie (deterministic: same bytes every run).
@@ -126,20 +137,21 @@ events: install
 	$(PY) scripts/make_events.py
 
 # Model-call sequence and latency of the Bedrock/SageMaker pipelines against the emulator.
-benchmark-models: install
+benchmark-model-calls: install
 	$(PY) scripts/benchmark_model_calls.py
 
 # A contact sheet of the embedded backend's output (both bundled photos x descriptions x modes).
 samples: install
 	$(PY) scripts/render_samples.py --out docs/samples
 
-bench-embedded: install
-	$(PY) scripts/bench_embedded.py
+# Seconds per image of the embedded preview at 512 and 1024 px, and the first request after start-up.
+benchmark-preview: install
+	$(PY) scripts/benchmark_preview.py
 
 .PHONY: openapi fuzz load
 # The OpenAPI document generated from the code (a test checks the committed copy matches).
 openapi: install
-	$(PY) -m handler.openapi docs/openapi.json
+	$(PY) -m tryon_api.http.openapi docs/openapi.json
 
 # Long fuzzing and load runs (their short versions are part of `make test`).
 fuzz: install

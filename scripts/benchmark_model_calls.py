@@ -30,12 +30,12 @@ os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
 
 from PIL import Image, ImageDraw
 
-from handler.dev.aws_emulator import AwsModelEmulator, CallRecord
-from handler.local import function_url_event
-from handler.services import build_services, set_services
-from handler.settings import Settings
 from tests.loopback import FileHost
 from tests.photos import selfie_jpeg
+from tryon_api.http.services import build_services, set_services
+from tryon_api.settings import Settings
+from tryon_dev.aws_emulator import AwsModelEmulator, CallRecord
+from tryon_dev.events import function_url_event
 
 DELAYS = {  # seconds per call, before --scale
     "us.stability.stable-image-remove-background-v1:0": 0.8,
@@ -93,8 +93,8 @@ def run_case(emulator: AwsModelEmulator, backend: str, mode: str, garment_url: s
     event = function_url_event(
         "POST", "/generate_image", {"content-type": "application/json", "x-api-key": "bench"}, json.dumps(body).encode()
     )
-    from handler.app import handle_event
-    from handler.local import new_context
+    from tryon_api.http.app import handle_event
+    from tryon_dev.lambda_context import new_context
 
     started = time.perf_counter()
     response = handle_event(event, new_context(120))

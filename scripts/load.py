@@ -1,6 +1,6 @@
 """Bounded load against the dev server on loopback: nothing lost, latency percentiles, RSS flat.
 
-Starts ``python -m handler.local serve`` as a subprocess on a free loopback port (with the
+Starts ``python -m tryon_dev serve`` as a subprocess on a free loopback port (with the
 embedded backend, or with the Bedrock backend against the loopback model emulator adding a
 per-call delay), sends a fixed mix of requests from N concurrent clients for a few rounds, and
 prints per round: requests, statuses, lost or unexpected answers, p50/p95/p99 latency, and the
@@ -170,7 +170,7 @@ class ServerProcess:
     def __init__(self, port: int, api_key: str, env: dict[str, str]) -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            [sys.executable, "-m", "handler.local", "serve", "--port", str(port), "--api-key", api_key],
+            [sys.executable, "-m", "tryon_dev", "serve", "--port", str(port), "--api-key", api_key],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -248,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
     env.pop("TRYON_API_KEY_SECRET_ID", None)
     emulator = None
     if args.backend == "bedrock":
-        from handler.dev.aws_emulator import AwsModelEmulator
+        from tryon_dev.aws_emulator import AwsModelEmulator
 
         emulator = AwsModelEmulator(default_delay=args.model_delay).start()
         for model in MODEL_IDS:

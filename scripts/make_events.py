@@ -1,7 +1,7 @@
 """Write events/: one function-URL (payload 2.0) event per case, and events/expected.json.
 
-The events are built by the dev server's own event builder (handler.local.function_url_event),
-so ``sam local invoke -e`` and ``python -m handler.local invoke`` see exactly what a function URL
+The events are built by the dev server's own event builder (tryon_dev.events.function_url_event),
+so ``sam local invoke -e`` and ``python -m tryon_dev invoke`` see exactly what a function URL
 sends. Everything that would vary between runs (request id, time) is pinned, and the selfie is
 a fixed crop of a real photo, so running this script twice writes the same bytes.
 
@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from handler.local import function_url_event  # noqa: E402
 from tests.photos import GRACE_HOPPER  # noqa: E402
+from tryon_dev.events import function_url_event  # noqa: E402
 
-API_KEY = "local-dev-key"  # what `python -m handler.local invoke` accepts by default
+API_KEY = "local-dev-key"  # what `python -m tryon_dev invoke` accepts by default
 # RFC 6761: a .invalid name never resolves, so this garment URL fails offline and everywhere.
 UNREACHABLE_GARMENT_URL = "https://garments.invalid/denim-jacket.jpg"
 PINNED_TIME = "24/Nov/2026:12:00:00 +0000"

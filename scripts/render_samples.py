@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from handler.backends.embedded import try_on
 from tests.photos import ASTRONAUT, GRACE_HOPPER
+from tryon_api.backends.embedded import try_on
 
 DESCRIPTIONS = [
     "Black leather jacket with white t-shirt underneath",

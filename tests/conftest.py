@@ -22,7 +22,7 @@ for _name in [n for n in os.environ if n.startswith("TRYON_")]:
 
 from aws_lambda_powertools.utilities import parameters  # noqa: E402
 
-from handler.services import set_services  # noqa: E402
+from tryon_api.http.services import set_services  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

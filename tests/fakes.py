@@ -6,9 +6,9 @@ import io
 
 from PIL import Image, ImageOps
 
-from handler.deadline import Deadline
-from handler.errors import TryOnError
-from handler.models import GeneratedImage, GenerationInput, ImageLimits
+from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.errors import TryOnError
+from tryon_api.tryon.interface import GeneratedImage, GenerationInput, ImageLimits
 
 
 class ScriptedBackend:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from handler.services import set_services
+from tryon_api.http.services import set_services
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: make test-browser")
 
@@ -45,7 +45,7 @@ class LocalServer:
 
 @pytest.fixture(scope="session")
 def local_server() -> Iterator[LocalServer]:
-    from handler.local import make_server
+    from tryon_dev.server import make_server
 
     previous = os.environ.get("TRYON_API_KEYS")
     os.environ["TRYON_API_KEYS"] = API_KEY

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from handler.local import make_server
-from handler.services import set_services
+from tryon_api.http.services import set_services
+from tryon_dev.server import make_server
 
 TEST_API_KEY = "fuzz-key-3f9a1c7e5b2d4068"
 

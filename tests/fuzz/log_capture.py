@@ -10,13 +10,13 @@ from contextlib import contextmanager
 from typing import Any
 
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{200,}")
-INTERNAL_MARKERS = ("Traceback", 'File "', "/work/", "site-packages", "handler/", '.py"', ".py:")
+INTERNAL_MARKERS = ("Traceback", 'File "', "/work/", "site-packages", "tryon_api/", "tryon_dev/", '.py"', ".py:")
 
 
 @contextmanager
 def captured_logs() -> Iterator[io.StringIO]:
     """Point the service's log handler (which children share) at a buffer for the block."""
-    from handler.app import logger
+    from tryon_api.http.app import logger
 
     handler = logger.registered_handler
     buffer = io.StringIO()

@@ -16,10 +16,6 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from handler.app import handle_event
-from handler.local import function_url_event, new_context
-from handler.models import MAX_DESCRIPTION_CHARS
-from handler.openapi import openapi_document
 from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_records
 from tests.fuzz.strategies import (
     FUZZ_SETTINGS,
@@ -30,6 +26,11 @@ from tests.fuzz.strategies import (
     selfie_fields,
     valid_selfie_fields,
 )
+from tryon_api.http.app import handle_event
+from tryon_api.http.openapi import openapi_document
+from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS
+from tryon_dev.events import function_url_event
+from tryon_dev.lambda_context import new_context
 
 API_KEY = "prop-key-7d1e0c9b2a5f4e38"
 SECRET_QUERY = "X-Amz-Signature=0123456789abcdef"

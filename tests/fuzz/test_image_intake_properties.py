@@ -6,10 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from handler.errors import BadRequest, UnusableGarmentImage, UpstreamFailed
-from handler.images import decode_model_image, load_garment_image, load_image
-from handler.models import ImageLimits
 from tests.fuzz.strategies import FUZZ_SETTINGS, mutated_images
+from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage, UpstreamFailed
+from tryon_api.tryon.image_intake import decode_model_image, load_garment_image, load_image
+from tryon_api.tryon.interface import ImageLimits
 
 FAST = FUZZ_SETTINGS
 LIMITS = ImageLimits(max_side=512, max_pixels=512 * 512)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from handler.app import decode_event_body
-from handler.local import function_url_event, invoke
-from handler.openapi import openapi_document, openapi_json
+from tryon_api.http.openapi import openapi_document, openapi_json
+from tryon_dev.events import function_url_event
+from tryon_dev.invoke import decode_event_body, invoke
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 ERROR_STATUSES = ("400", "401", "404", "405", "413", "422", "429", "500", "502", "503", "504")

@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handler.errors import BadRequest
-from handler.models import MAX_DESCRIPTION_CHARS, TryOnRequest
-from handler.request_parsing import decode_base64_image, parse_generate_request, raw_body
 from tests.fuzz.strategies import FUZZ_SETTINGS, field_values, json_values, selfie_fields
+from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS, decode_base64_image, parse_generate_request, raw_body
+from tryon_api.tryon.errors import BadRequest
+from tryon_api.tryon.interface import TryOnRequest
 
 FAST = FUZZ_SETTINGS
 FIELDS = ("selfie_base64", "clothing_description", "mode", "clothing_image_url")

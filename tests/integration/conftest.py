@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from handler.local import make_server
-from handler.services import set_services
 from tests.loopback import file_host
+from tryon_api.http.services import set_services
+from tryon_dev.server import make_server
 
 API_KEY = "integration-key"
 

@@ -2,7 +2,7 @@
 
 The events are what ``sam local invoke -e`` is fed; events/expected.json holds the status each
 one must get (scripts/make_events.py writes both). The invoker runs the real handler with the
-embedded backend and the key ``local-dev-key``, as ``python -m handler.local invoke`` does.
+embedded backend and the key ``local-dev-key``, as ``python -m tryon_dev invoke`` does.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from handler.app import REQUEST_ID_HEADER, decode_event_body
-from handler.local import invoke
 from tests.metric_names import HANDLER_METRICS
+from tryon_api.http.app import REQUEST_ID_HEADER
+from tryon_dev.invoke import decode_event_body, invoke
 
 pytestmark = pytest.mark.integration
 
@@ -128,7 +128,7 @@ def test_event_gets_its_expected_answer(name: str, capsys: pytest.CaptureFixture
         payload = json.loads(body)
         assert list(payload) == ["error"]
         assert payload["error"] == expected["error"]
-        assert "Traceback" not in payload["error"] and "handler." not in payload["error"]
+        assert "Traceback" not in payload["error"] and "tryon_api." not in payload["error"]
         # The selfie is never echoed.
         selfie = json.loads(load_event("studio-text-only.json")["body"])["selfie_base64"]
         assert selfie[100:140] not in body.decode()

@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from PIL import Image
 
-from handler.deadline import Deadline
-from handler.errors import BadRequest, UnusableGarmentImage, UpstreamTimeout
-from handler.garment_fetch import NOT_ALLOWED, GarmentImageFetcher, IPAddress, is_public_address
 from tests.photos import image_bytes
+from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage, UpstreamTimeout
+from tryon_api.tryon.garment_fetch import NOT_ALLOWED, GarmentImageFetcher, IPAddress, is_public_address
 
 pytestmark = pytest.mark.integration
 

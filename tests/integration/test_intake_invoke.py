@@ -1,4 +1,4 @@
-"""Hostile selfies and garment URLs through the whole handler (handler.local.invoke)."""
+"""Hostile selfies and garment URLs through the whole handler (tryon_dev.invoke)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from handler.local import function_url_event, invoke
-from handler.services import build_services, set_services
-from handler.settings import Settings
 from tests.photos import b64, image_bytes, selfie_jpeg
 from tests.unit.test_images import gps_exif, heic_bytes, png_header_only, quadrants
+from tryon_api.http.services import build_services, set_services
+from tryon_api.settings import Settings
+from tryon_dev.events import function_url_event
+from tryon_dev.invoke import invoke
 
 pytestmark = pytest.mark.integration
 

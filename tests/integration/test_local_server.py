@@ -13,9 +13,9 @@ import pytest
 import requests
 from PIL import Image
 
-from handler.services import set_services
 from tests.integration.conftest import RunningServer
 from tests.photos import ASTRONAUT, b64, image_bytes, selfie_jpeg
+from tryon_api.http.services import set_services
 
 pytestmark = pytest.mark.integration
 DESCRIPTION = "Black leather jacket with white t-shirt underneath"

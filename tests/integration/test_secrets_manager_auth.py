@@ -10,14 +10,15 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from handler.app import handle_event
-from handler.garment_fetch import GarmentImageFetcher
-from handler.local import function_url_event, new_context
-from handler.services import Services, build_verifier, set_services
-from handler.settings import Settings
-from handler.tryon import TryOnService
 from tests.fakes import ScriptedBackend, solid_jpeg
 from tests.photos import b64
+from tryon_api.http.app import handle_event
+from tryon_api.http.services import Services, build_verifier, set_services
+from tryon_api.settings import Settings
+from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+from tryon_api.tryon.pipeline import TryOnService
+from tryon_dev.events import function_url_event
+from tryon_dev.lambda_context import new_context
 
 pytestmark = pytest.mark.integration
 SECRET = "tryon/test/api-keys"

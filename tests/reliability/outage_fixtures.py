@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from handler.local import make_server
+from tryon_dev.server import make_server
 
 SECRET_ID = "tryon/api-keys"
 

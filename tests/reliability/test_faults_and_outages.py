@@ -18,21 +18,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+import msgspec
 import pytest
 import requests
 
-from handler.backends.model_calls import RetryPolicy
-from handler.dev.aws_emulator import AwsModelEmulator
-from handler.services import Services, build_services, set_services
-from handler.settings import (
+from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_records
+from tests.fuzz.strategies import small_photo
+from tests.reliability.outage_fixtures import SECRET_ID, SecretStore, dev_server, secret_store
+from tryon_api.backends.model_calls import RetryPolicy
+from tryon_api.http.services import Services, build_services, set_services
+from tryon_api.settings import (
     DEFAULT_INPAINT_MODEL_ID,
     DEFAULT_REMOVE_BACKGROUND_MODEL_ID,
     DEFAULT_SEARCH_REPLACE_MODEL_ID,
     Settings,
 )
-from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_records
-from tests.fuzz.strategies import small_photo
-from tests.reliability.outage_fixtures import SECRET_ID, SecretStore, dev_server, secret_store
+from tryon_dev.aws_emulator import AwsModelEmulator
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +125,7 @@ def test_faults_and_a_secret_store_outage_get_documented_statuses_and_recover(
 
         # A model slower than the request's time: a 504 at the deadline; the next one is fine.
         normal = services.settings
-        services.settings = replace(normal, local_timeout_seconds=2.0)
+        services.settings = msgspec.structs.replace(normal, local_timeout_seconds=2.0)
         emulator.set_delay(REMOVE_BACKGROUND, 4.0)
         check(post(url), 504, "did not answer in time")
         emulator.reset()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 WORKLOAD = """
 import threading
-from handler.app import logger
-from handler.model_metrics import record_model_call
+from tryon_api.http.app import logger
+from tryon_api.backends.model_metrics import record_model_call
 
 start = threading.Barrier(6)
 

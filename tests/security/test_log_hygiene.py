@@ -17,14 +17,15 @@ from typing import Any
 
 import pytest
 
-from handler.dev.aws_emulator import AwsModelEmulator
-from handler.local import function_url_event, invoke
-from handler.log_redaction import RedactingFilter, redact
-from handler.services import build_services, get_services, set_services
-from handler.settings import DEFAULT_REMOVE_BACKGROUND_MODEL_ID, DEFAULT_SEARCH_REPLACE_MODEL_ID, Settings
 from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_records
 from tests.fuzz.strategies import SMALL_JPEG, small_photo
 from tests.loopback import file_host
+from tryon_api.http.log_redaction import RedactingFilter, redact
+from tryon_api.http.services import build_services, get_services, set_services
+from tryon_api.settings import DEFAULT_REMOVE_BACKGROUND_MODEL_ID, DEFAULT_SEARCH_REPLACE_MODEL_ID, Settings
+from tryon_dev.aws_emulator import AwsModelEmulator
+from tryon_dev.events import function_url_event
+from tryon_dev.invoke import invoke
 
 API_KEY = "hygiene-key-9f3c1a7e2b6d4085"
 SECRET_TEXT = "s3cr3t-db-password-41f0"
@@ -77,7 +78,7 @@ def run_embedded(garment_url: str, monkeypatch: pytest.MonkeyPatch) -> list[dict
     backend = get_services().tryon.backend
 
     def explode(*_: Any) -> Any:
-        raise RuntimeError(f"cannot open /var/task/handler/secret.py with {SECRET_TEXT} and {API_KEY}")
+        raise RuntimeError(f"cannot open /var/task/tryon_api/secret.py with {SECRET_TEXT} and {API_KEY}")
 
     monkeypatch.setattr(backend, "generate", explode)
     responses.append(generate(selfie_base64=SELFIE))

@@ -10,22 +10,23 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from handler.app import handle_event
-from handler.auth import ApiKeyVerifier, static_key_loader
-from handler.errors import (
+from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.photos import b64
+from tryon_api.http.app import handle_event
+from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
+from tryon_api.http.services import Services, set_services
+from tryon_api.settings import Settings
+from tryon_api.tryon.errors import (
     ContentFiltered,
     DependencyUnavailable,
     RateLimited,
     UpstreamFailed,
     UpstreamTimeout,
 )
-from handler.garment_fetch import GarmentImageFetcher
-from handler.local import function_url_event, new_context
-from handler.services import Services, set_services
-from handler.settings import Settings
-from handler.tryon import TryOnService
-from tests.fakes import ScriptedBackend, solid_jpeg
-from tests.photos import b64
+from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+from tryon_api.tryon.pipeline import TryOnService
+from tryon_dev.events import function_url_event
+from tryon_dev.lambda_context import new_context
 
 KEY = "unit-test-key"
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from handler.auth import ApiKeyVerifier, parse_api_key_secret, static_key_loader
-from handler.errors import DependencyUnavailable, Unauthorized
+from tryon_api.http.auth import ApiKeyVerifier, parse_api_key_secret, static_key_loader
+from tryon_api.tryon.errors import DependencyUnavailable, Unauthorized
 
 
 class FakeClock:

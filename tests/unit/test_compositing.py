@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
-from handler.compositing import composite_on_white, ground_shadow, require_cutout
-from handler.errors import UpstreamFailed
+from tryon_api.backends.compositing import composite_on_white, ground_shadow, require_cutout
+from tryon_api.tryon.errors import UpstreamFailed
 
 
 def cutout(feet_in_frame: bool) -> Image.Image:

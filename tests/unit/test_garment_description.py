@@ -6,7 +6,7 @@ import colorsys
 
 import pytest
 
-from handler.garment_description import COLOURS, implied_colour, lookup_colour, parse_description
+from tryon_api.garments.description import COLOURS, implied_colour, lookup_colour, parse_description
 
 # text -> (request class, primary noun, primary class, primary colour, primary layer)
 PRIMARY_CASES = [

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handler.deadline import Deadline
-from handler.errors import BadRequest, UnusableGarmentImage
-from handler.garment_fetch import NOT_ALLOWED, GarmentImageFetcher, is_public_address, parse_ipv4_host
-from handler.settings import Settings, SettingsError
+from tryon_api.settings import Settings, SettingsError
+from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage
+from tryon_api.tryon.garment_fetch import NOT_ALLOWED, GarmentImageFetcher, is_public_address, parse_ipv4_host
 
 # What the fake DNS answers: a host name that resolves to a private address, and friends.
 FAKE_DNS: dict[str, list[str]] = {

@@ -16,20 +16,19 @@ from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 from PIL.JpegImagePlugin import JpegImageFile
 from PIL.PngImagePlugin import PngImageFile
 
-from handler.errors import BadRequest, UnusableGarmentImage, UpstreamFailed
-from handler.images import (
+from tests.photos import image_bytes, selfie_jpeg
+from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage, UpstreamFailed
+from tryon_api.tryon.image_intake import (
     MAX_DECODED_PIXELS,
     _webp_size,
     decode_model_image,
-    encode_response_image,
     fit_size,
-    is_clean_progressive_jpeg,
     load_garment_image,
     load_image,
     sniff_format,
 )
-from handler.models import GeneratedImage, ImageLimits
-from tests.photos import image_bytes, selfie_jpeg
+from tryon_api.tryon.interface import GeneratedImage, ImageLimits
+from tryon_api.tryon.response_image import encode_response_image, is_clean_progressive_jpeg
 
 LIMITS = ImageLimits()
 BEDROCK = ImageLimits(max_side=4096, max_pixels=9_437_184, min_side=64, min_aspect=1 / 2.5, max_aspect=2.5)

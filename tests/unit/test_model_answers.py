@@ -8,10 +8,10 @@ import io
 import pytest
 from PIL import Image
 
-from handler.backends.bedrock import parse_stability_answer, stability_seed
-from handler.backends.model_calls import EmptyModelOutput
-from handler.backends.sagemaker import parse_tryon_answer
-from handler.errors import ContentFiltered, UpstreamFailed
+from tryon_api.backends.bedrock import parse_stability_answer, stability_seed
+from tryon_api.backends.model_calls import EmptyModelOutput
+from tryon_api.backends.sagemaker import parse_tryon_answer
+from tryon_api.tryon.errors import ContentFiltered, UpstreamFailed
 
 
 def png(size: tuple[int, int] = (128, 96)) -> str:
@@ -70,7 +70,7 @@ def test_sagemaker_contract_answers() -> None:
 
 
 def test_images_sent_to_the_image_services_fit_their_limits() -> None:
-    from handler.backends.bedrock import fit_for_stability
+    from tryon_api.backends.bedrock import fit_for_stability
 
     width, height = fit_for_stability(Image.new("RGB", (4000, 3000))).size
     assert width * height <= 1_572_864 and abs(width / height - 4 / 3) < 0.01

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from handler.backends.model_calls import EmptyModelOutput, ModelRun, RetryPolicy, call_model, classify
-from handler.deadline import Deadline
-from handler.errors import (
+from tryon_api.backends.model_calls import EmptyModelOutput, ModelRun, RetryPolicy, call_model, classify
+from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.errors import (
     ContentFiltered,
     DependencyUnavailable,
     RateLimited,

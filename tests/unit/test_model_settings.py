@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handler.backends.aws_clients import model_client_config
-from handler.settings import Settings, SettingsError
+from tryon_api.backends.aws_clients import model_client_config
+from tryon_api.settings import Settings, SettingsError
 
 
 def test_defaults_are_the_us_cross_region_profiles() -> None:

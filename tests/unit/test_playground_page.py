@@ -9,8 +9,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from handler.local import function_url_event, invoke
-from handler.playground import PAGE_PATH, playground_page
+from tryon_api.http.playground import PAGE_PATH, playground_page
+from tryon_dev.events import function_url_event
+from tryon_dev.invoke import invoke
 
 KEY = "unit-test-key"
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from handler.errors import BadRequest
-from handler.request_parsing import decode_base64_image, parse_generate_request
+from tryon_api.http.request_parsing import decode_base64_image, parse_generate_request
+from tryon_api.tryon.errors import BadRequest
 
 PNG_BYTES = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from handler.auth import parse_api_key_secret
-from handler.settings import Settings
 from tests.metric_names import HANDLER_METRICS, MODEL_METRICS
+from tryon_api.http.auth import parse_api_key_secret
+from tryon_api.settings import Settings
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 US_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
@@ -320,12 +320,12 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
 
 def test_the_package_is_the_handler_without_the_embedded_backend(template: dict[str, Any]) -> None:
     resource = template["Resources"]["TryOnFunction"]
-    assert resource["Properties"]["CodeUri"] == "handler/"
-    assert resource["Properties"]["Handler"] == "handler.app.lambda_handler"
+    assert resource["Properties"]["CodeUri"] == "tryon_api/"
+    assert resource["Properties"]["Handler"] == "tryon_api.http.app.lambda_handler"
     assert resource["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "."}
     makefile = (TEMPLATE.parent / "Makefile").read_text()
     recipe = makefile.split("build-TryOnFunction:", 1)[1].split("\n\n", 1)[0]
-    assert '$(ARTIFACTS_DIR)/handler/backends/embedded"' in recipe and "rm -rf" in recipe
+    assert '$(ARTIFACTS_DIR)/tryon_api/backends/embedded"' in recipe and "rm -rf" in recipe
     layer = template["Resources"]["DependenciesLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/"
     assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
@@ -416,7 +416,7 @@ def test_the_dashboard_is_valid_json_and_explains_an_incident(template: dict[str
 def test_the_errors_by_kind_query_reads_the_fields_the_handler_logs(template: dict[str, Any]) -> None:
     widgets = _dashboard(template)["widgets"]
     query = next(w for w in widgets if w["properties"]["title"].startswith("Errors by kind"))["properties"]["query"]
-    app = (TEMPLATE.parent / "handler" / "app.py").read_text()
+    app = (TEMPLATE.parent / "tryon_api" / "http" / "app.py").read_text()
     for message in ("request failed", "request refused", "unexpected error"):
         assert message in query and f'"{message}"' in app
     for field in ("error_type", "status"):

@@ -8,8 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from handler.local import function_url_event, new_context
-from handler.thread_safe_resolver import ThreadSafeFunctionUrlResolver
+from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver
+from tryon_dev.events import function_url_event
+from tryon_dev.lambda_context import new_context
 
 
 def test_concurrent_requests_are_routed_and_read_with_their_own_event() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handler.garment_description import parse_description
-from handler.tryon_prompts import MAX_PROMPT_CHARS, SCENES, garment_edit, garment_phrase, scene_prompt
+from tryon_api.garments.description import parse_description
+from tryon_api.garments.prompts import MAX_PROMPT_CHARS, SCENES, garment_edit, garment_phrase, scene_prompt
 
 
 @pytest.mark.parametrize(

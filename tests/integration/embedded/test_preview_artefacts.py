@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
-from handler.backends.embedded import try_on
-from handler.backends.embedded.dressing import DressedPerson, dress_person
-from handler.backends.embedded.scenes import composite_environment_array, composite_studio_array, paint_scene
-from handler.garment_description import parse_description
 from tests.photos import ASTRONAUT, GRACE_HOPPER
+from tryon_api.backends.embedded import try_on
+from tryon_api.backends.embedded.dressing import DressedPerson, dress_person
+from tryon_api.backends.embedded.scenes import composite_environment_array, composite_studio_array, paint_scene
+from tryon_api.garments.description import parse_description
 
 pytestmark = pytest.mark.integration
 

@@ -18,11 +18,11 @@ from PIL import Image
 from skimage.color import rgb2lab
 from skimage.metrics import structural_similarity
 
-from handler.backends.embedded import EmbeddedTryOnBackend, recolour_garment, remove_background, try_on
-from handler.deadline import Deadline
-from handler.garment_description import lookup_colour
-from handler.models import GenerationInput
 from tests.photos import ASTRONAUT, GRACE_HOPPER
+from tryon_api.backends.embedded import EmbeddedTryOnBackend, recolour_garment, remove_background, try_on
+from tryon_api.garments.description import lookup_colour
+from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.interface import GenerationInput
 
 pytestmark = pytest.mark.integration
 

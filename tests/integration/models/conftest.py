@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+import msgspec
 import pytest
 
-from handler.dev.aws_emulator import AwsModelEmulator
-from handler.services import build_services, set_services
-from handler.settings import Settings
 from tests.integration.models.helpers import API_KEY, ENDPOINT, FAST_RETRIES, garment_photo
 from tests.loopback import file_host
+from tryon_api.http.services import build_services, set_services
+from tryon_api.settings import Settings
+from tryon_dev.aws_emulator import AwsModelEmulator
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +53,7 @@ def use_backend(aws: AwsModelEmulator) -> Callable[..., Any]:
             model_region="us-east-1",
             model_max_attempts=1,
         )
-        settings = replace(settings, **overrides)
+        settings = msgspec.structs.replace(settings, **overrides)
         services = build_services(settings)
         services.tryon.backend.policy = replace(  # type: ignore[attr-defined]
             FAST_RETRIES, retry_after_seconds=settings.model_retry_after_seconds

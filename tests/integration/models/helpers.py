@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from handler.backends.model_calls import RetryPolicy
-from handler.local import function_url_event, invoke
 from tests.photos import selfie_jpeg
+from tryon_api.backends.model_calls import RetryPolicy
+from tryon_dev.events import function_url_event
+from tryon_dev.invoke import invoke
 
 API_KEY = "test-key"
 ENDPOINT = "tryon-vton"

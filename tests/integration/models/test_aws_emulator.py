@@ -16,7 +16,6 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from handler.dev.aws_emulator import AwsModelEmulator
 from tests.integration.models.helpers import (
     ENDPOINT,
     INPAINT,
@@ -25,6 +24,7 @@ from tests.integration.models.helpers import (
     VISION,
     person_photo,
 )
+from tryon_dev.aws_emulator import AwsModelEmulator
 
 pytestmark = pytest.mark.integration
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from handler.dev.aws_emulator import AwsModelEmulator
 from tests.integration.models.helpers import (
     INPAINT,
     REMOVE_BACKGROUND,
@@ -21,6 +20,7 @@ from tests.integration.models.helpers import (
     post,
     request_body,
 )
+from tryon_dev.aws_emulator import AwsModelEmulator
 
 pytestmark = pytest.mark.integration
 

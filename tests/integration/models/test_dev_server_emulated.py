@@ -1,4 +1,4 @@
-"""`python -m handler.local serve --emulate-aws bedrock` over real HTTP: the production backend's
+"""`python -m tryon_dev serve --emulate-aws bedrock` over real HTTP: the production backend's
 code path, end to end, on a laptop."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def test_dev_server_serves_the_bedrock_pipeline_against_the_emulator() -> None:
         [
             sys.executable,
             "-m",
-            "handler.local",
+            "tryon_dev",
             "serve",
             "--port",
             "0",

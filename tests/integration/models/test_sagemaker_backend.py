@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from handler.dev.aws_emulator import AwsModelEmulator
 from tests.integration.models.helpers import (
     ENDPOINT,
     assert_dressed_in_red,
@@ -16,6 +15,7 @@ from tests.integration.models.helpers import (
     post,
     request_body,
 )
+from tryon_dev.aws_emulator import AwsModelEmulator
 
 pytestmark = pytest.mark.integration
 

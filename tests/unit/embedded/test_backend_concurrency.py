@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from handler.backends.embedded import backend as backend_module
-from handler.backends.embedded.backend import EmbeddedTryOnBackend
-from handler.deadline import Deadline
-from handler.errors import UpstreamTimeout
-from handler.models import GenerationInput
+from tryon_api.backends.embedded import backend as backend_module
+from tryon_api.backends.embedded.backend import EmbeddedTryOnBackend
+from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.errors import UpstreamTimeout
+from tryon_api.tryon.interface import GenerationInput
 
 
 def job() -> GenerationInput:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from handler.backends.embedded import fabric
-from handler.backends.embedded.reference_garment import ReferenceLayout, garment_mask
-from handler.backends.embedded.scenes import choose_scene, composite_studio_array, estimate_foreground, paint_scene
+from tryon_api.backends.embedded import fabric
+from tryon_api.backends.embedded.reference_garment import ReferenceLayout, garment_mask
+from tryon_api.backends.embedded.scenes import choose_scene, composite_studio_array, estimate_foreground, paint_scene
 
 
 def grid(size: int = 200, span_cm: float = 40.0) -> tuple[np.ndarray, np.ndarray]:

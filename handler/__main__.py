@@ -1,3 +1,0 @@
-from handler.local import main
-
-raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The generation backends, each implementing ``tryon_api.tryon.interface.TryOnBackend``."""

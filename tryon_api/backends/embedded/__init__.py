@@ -1,0 +1,35 @@
+"""The embedded CPU backend: an offline try-on *preview* made by image processing on one CPU.
+
+Loaded only when chosen (``TRYON_BACKEND=embedded``); its dependencies (MediaPipe's bundled
+models, OpenCV) live in requirements-embedded.txt and never in the Lambda package.
+
+Public image operations (PIL in, PIL out), stable for other modules and the emulators:
+
+- ``remove_background(image) -> RGBA``: the person cut out with a soft, defringed matte.
+- ``composite_studio(rgba) -> RGB``: the cutout on a white seamless with a soft shadow.
+- ``composite_environment(rgba, style, seed) -> RGB``: the cutout in a painted street, office or
+  park scene chosen from ``style`` (formal, casual, sporty, outdoor), the same for the same seed.
+- ``recolour_garment(image, description, seed=0, garment=None) -> RGB``: the person dressed as
+  described (colour, pattern, material, layers, cut), original background kept.
+- ``try_on(image, description, mode, seed, garment=None) -> TryOnResult``: all of it.
+"""
+
+from tryon_api.backends.embedded.backend import EmbeddedTryOnBackend
+from tryon_api.backends.embedded.image_operations import (
+    TryOnResult,
+    composite_environment,
+    composite_studio,
+    recolour_garment,
+    remove_background,
+    try_on,
+)
+
+__all__ = [
+    "EmbeddedTryOnBackend",
+    "TryOnResult",
+    "composite_environment",
+    "composite_studio",
+    "recolour_garment",
+    "remove_background",
+    "try_on",
+]

@@ -1,0 +1,34 @@
+"""Picks the configured backend. Backends are imported only when chosen, so the Lambda never
+loads the embedded backend's heavy dependencies and a laptop never needs AWS credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tryon_api.settings import Settings
+from tryon_api.tryon.interface import TryOnBackend
+
+
+def create_backend(settings: Settings, *, model_client: Any | None = None) -> TryOnBackend:
+    """The configured backend. ``model_client`` (a bedrock-runtime or sagemaker-runtime client)
+    is injected by tests; otherwise one is created here, once per container."""
+    if settings.backend == "embedded":
+        from tryon_api.backends.embedded import EmbeddedTryOnBackend
+
+        return EmbeddedTryOnBackend(concurrency=settings.embedded_concurrency)
+    from tryon_api.backends.aws_clients import create_model_client
+    from tryon_api.backends.model_calls import RetryPolicy
+
+    policy = RetryPolicy(retry_after_seconds=settings.model_retry_after_seconds)
+    if settings.backend == "bedrock":
+        from tryon_api.backends.bedrock import BedrockModels, BedrockTryOnBackend
+
+        client = model_client or create_model_client("bedrock-runtime", settings)
+        return BedrockTryOnBackend(client, BedrockModels.from_settings(settings), policy)
+    if settings.backend == "sagemaker":
+        from tryon_api.backends.sagemaker import SageMakerTryOnBackend
+
+        client = model_client or create_model_client("sagemaker-runtime", settings)
+        return SageMakerTryOnBackend(client, settings.sagemaker_endpoint_name, policy)
+    raise NotImplementedError(f"backend {settings.backend!r} is not available in this build")

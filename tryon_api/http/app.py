@@ -1,0 +1,195 @@
+"""Lambda entry point: function-URL events in, JSON responses out.
+
+Order of work for every request: request id and logging context, CORS preflight, API key,
+body size, then routing (``routes.ROUTES``). Authentication comes before any parsing so an
+unauthenticated caller learns nothing about validation. Every answer is written by ``responses``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tryon_api.http import routes
+from tryon_api.http.log_redaction import install_log_redaction
+from tryon_api.http.request_parsing import parse_generate_request, raw_body
+from tryon_api.http.responses import error_event_response, error_response, json_response
+from tryon_api.http.services import Services, get_services
+from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver, per_thread_resolver
+from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError
+
+logger = Logger()
+install_log_redaction(logger.registered_handler)
+# botocore only: the model and secret calls. The garment fetcher patches requests when it is first built.
+tracer = Tracer(patch_modules=("botocore",))
+metrics = Metrics()
+
+API_KEY_HEADER = "x-api-key"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Content-Type", "X-API-Key"],
+    expose_headers=["X-Request-Id", "Retry-After"],
+    max_age=600,
+)
+
+
+def _log_error(error: TryOnError) -> None:
+    extra = {"status": error.status, "error_type": type(error).__name__, "error": error.message}
+    if error.status >= 500:
+        logger.warning("request failed", extra=extra)
+    else:
+        logger.info("request refused", extra=extra)
+
+
+def _unexpected(exc: BaseException) -> TryOnError:
+    # No traceback or message (it may hold data): the type and where it was raised.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f"{tb.tb_frame.f_globals.get('__name__', '?')}.{tb.tb_frame.f_code.co_name}" if tb else "?"
+    logger.error("unexpected error", extra={"error_type": type(exc).__name__, "raised_in": where})
+    return TryOnError()
+
+
+def request_deadline(context: LambdaContext | None, fallback_seconds: float, margin: float) -> Deadline:
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    seconds = remaining_ms() / 1000.0 if callable(remaining_ms) else fallback_seconds
+    return Deadline.after(seconds - margin)
+
+
+def generate_image(app: ThreadSafeFunctionUrlResolver) -> Response:
+    services: Services = app.context["services"]
+    request = parse_generate_request(raw_body(app.current_event.body, app.current_event.is_base64_encoded))
+    settings = services.settings
+    deadline = request_deadline(app.lambda_context, settings.local_timeout_seconds, settings.deadline_margin_seconds)
+    # Counted before generating, so the dashboard's requests by mode include the failures.
+    metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
+    started = time.perf_counter()
+    result = services.tryon.generate(request, deadline)
+    metrics.add_metric("GenerationLatency", MetricUnit.Milliseconds, (time.perf_counter() - started) * 1000)
+    return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
+
+
+def playground(app: ThreadSafeFunctionUrlResolver) -> Response:
+    from tryon_api.http.playground import playground_page  # only for the page's own requests
+
+    page = playground_page()
+    return Response(
+        status_code=200, content_type="text/html; charset=utf-8", body=page.html, headers=dict(page.headers)
+    )
+
+
+def openapi_document(app: ThreadSafeFunctionUrlResolver) -> Response:
+    from tryon_api.http.openapi import openapi_document  # pydantic and Powertools' OpenAPI models: only here
+
+    return json_response(200, openapi_document())
+
+
+HANDLERS: dict[str, Callable[[ThreadSafeFunctionUrlResolver], Response]] = {
+    routes.GENERATE_IMAGE.operation_id: generate_image,
+    routes.PLAYGROUND.operation_id: playground,
+    routes.OPENAPI_DOCUMENT.operation_id: openapi_document,
+}
+
+
+def build_resolver() -> ThreadSafeFunctionUrlResolver:
+    app = ThreadSafeFunctionUrlResolver(cors=CORS)
+    for route in routes.ROUTES:
+        handler = HANDLERS[route.operation_id]
+        app.route(route.path, route.method)(lambda handler=handler: handler(app))
+
+    @app.exception_handler(TryOnError)
+    def handle_tryon_error(error: TryOnError) -> Response:
+        _log_error(error)
+        return error_response(error)
+
+    @app.not_found
+    def handle_not_found(_: NotFoundError) -> Response:
+        allowed = routes.allowed_methods(app.current_event.path)
+        error: TryOnError = MethodNotAllowed() if allowed else NotFound()
+        _log_error(error)
+        response = error_response(error)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
+
+    @app.exception_handler(Exception)
+    def handle_unexpected(exc: Exception) -> Response:
+        return error_response(_unexpected(exc))
+
+    return app
+
+
+resolver = per_thread_resolver(build_resolver)
+
+
+def _new_request_id() -> str:
+    import uuid  # only for events that carry no id (direct invokes): Lambda and function URLs give one
+
+    return str(uuid.uuid4())
+
+
+def _body_size(event: Mapping[str, Any]) -> int:
+    body = event.get("body") or ""
+    size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
+    return size * 3 // 4 if event.get("isBase64Encoded") else size
+
+
+def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict[str, Any]:
+    """Answer one function-URL (payload 2.0) event; never raises."""
+    if not isinstance(event, Mapping):
+        event = {}
+    request_context = event.get("requestContext") or {}
+    request_id = str(getattr(context, "aws_request_id", None) or request_context.get("requestId") or _new_request_id())
+    logger.thread_safe_append_keys(correlation_id=request_id)
+    started = time.perf_counter()
+    # Function URLs lower-case header names; direct invokes and tests may not.
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    event = {**event, "headers": headers}
+    method = str((request_context.get("http") or {}).get("method", "")).upper()
+    path = str(event.get("rawPath") or (request_context.get("http") or {}).get("path") or "/")
+    try:
+        services = get_services()
+        if method != "OPTIONS" and not routes.is_public(method, path):
+            services.verifier.verify(headers.get(API_KEY_HEADER))
+            if _body_size(event) > services.settings.max_body_bytes:
+                raise PayloadTooLarge("request body is too large: the limit is 6 MB")
+        app = resolver()
+        app.append_context(services=services)
+        response = app.resolve(event, context)
+    except TryOnError as error:
+        _log_error(error)
+        response = error_event_response(error, CORS.to_dict(headers.get("origin")))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a generic 500
+        response = error_event_response(_unexpected(exc), CORS.to_dict(headers.get("origin")))
+    response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
+    status = int(response.get("statusCode", 500))
+    metrics.add_metric(f"Status{status // 100}xx", MetricUnit.Count, 1)
+    logger.info(
+        "answered",
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    logger.thread_safe_clear_keys()
+    return response
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle_event(event, context)

@@ -1,0 +1,213 @@
+"""The OpenAPI 3.1 document of the API, generated from the route table and the typed models.
+
+Powertools builds the paths, responses and security from a documentation resolver registered
+from ``routes.ROUTES`` with the responses below; it is built on the first request for the
+document, so no other request pays for pydantic and Powertools' OpenAPI models. The request body
+is added from ``GenerateImageRequest`` here because the route parses its own body (for the
+contract's exact messages) instead of using Powertools' validation, which would also document a
+422 shape the API never sends. ``python -m tryon_api.http.openapi PATH`` writes the committed copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, SecurityScheme
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
+
+from tryon_api.http import routes
+from tryon_api.http.request_schema import ErrorResponse, GenerateImageRequest, GenerateImageResponse
+from tryon_api.per_container import PerContainer
+
+TITLE = "Virtual try-on API"
+VERSION = "1.0.0"
+DESCRIPTION = (
+    "Dress the person in a selfie in the described clothing. Every error is a JSON object with one "
+    "`error` string. Authentication comes first: a request without a valid key gets 401 whatever its "
+    "body. Every response carries `X-Request-Id`, the id under which the request is logged."
+)
+API_KEY_SCHEME = "apiKey"
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    API_KEY_SCHEME: APIKey.model_validate(
+        {
+            "name": "X-API-Key",
+            "in": APIKeyIn.header,
+            "description": "The API key (the header name is case-insensitive).",
+        }
+    )
+}
+COMPONENT_SCHEMAS = "#/components/schemas/"
+
+_REQUEST_ID: OpenAPIResponseHeader = {
+    "description": "The request id, also in every log line of the request.",
+    "schema": {"type": "string"},
+}
+_RETRY_AFTER: OpenAPIResponseHeader = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 0},
+}
+
+
+def _error(description: str, *, retry_after: bool = False) -> OpenAPIResponse:
+    headers = {"X-Request-Id": _REQUEST_ID}
+    if retry_after:
+        headers["Retry-After"] = _RETRY_AFTER
+    return {"description": description, "headers": headers, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+_COMMON_ERRORS: dict[int, OpenAPIResponse] = {
+    404: _error("Unknown path: any path this document does not list."),
+    405: _error("Wrong method for this path (the `Allow` header lists the right one)."),
+    500: _error("Anything unexpected: a generic message; the request id is in the logs and the header."),
+}
+
+GENERATE_IMAGE_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The generated image.",
+        "headers": {"X-Request-Id": _REQUEST_ID},
+        "content": {"application/json": {"model": GenerateImageResponse}},
+    },
+    400: _error(
+        "The body is not a JSON object; a required field is missing, empty or of the wrong type; bad base64; "
+        "not a decodable image; image too small or too large; unsupported mode; a clothing_image_url that is "
+        "malformed or not allowed. The messages `selfie_base64 is required` and "
+        "`clothing_description is required` are fixed."
+    ),
+    401: _error("X-API-Key is missing or not valid (checked before anything else)."),
+    413: _error("The request body is over the size limit (6 MB)."),
+    422: _error(
+        "The garment URL was fetched but is not a usable image, or the model's content filter refused the request."
+    ),
+    429: _error("Too many requests (the model's throttling or the API's own limit).", retry_after=True),
+    502: _error("The image model failed."),
+    503: _error(
+        "A dependency (the secret store, the model endpoint) is unavailable; authentication fails closed.",
+        retry_after=True,
+    ),
+    504: _error("The image model did not answer in time."),
+    **_COMMON_ERRORS,
+}
+
+OPENAPI_DOCUMENT_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "This document (public: no API key).",
+        "headers": {"X-Request-Id": _REQUEST_ID},
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    **_COMMON_ERRORS,
+}
+
+PLAYGROUND_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The try-on playground page (public: no API key; it holds no data).",
+        "headers": {"X-Request-Id": _REQUEST_ID},
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    **_COMMON_ERRORS,
+}
+
+# Powertools always adds these for its own validation feature, which the API does not use.
+_UNUSED_COMPONENTS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+
+
+def _request_body() -> tuple[dict[str, Any], dict[str, Any]]:
+    schema = GenerateImageRequest.model_json_schema(ref_template=COMPONENT_SCHEMAS + "{model}")
+    nested = schema.pop("$defs", {})
+    schema["description"] = "The JSON body of POST /generate_image; other fields are ignored."
+    properties = schema["properties"]
+    # What the pydantic model cannot say: the encodings, in JSON Schema 2020-12 terms.
+    properties["selfie_base64"].update(contentEncoding="base64", contentMediaType="image/*")
+    for option in properties["clothing_image_url"]["anyOf"]:
+        if option.get("type") == "string":
+            option["format"] = "uri"
+    body = {
+        "required": True,
+        "description": "The try-on request (JSON).",
+        "content": {"application/json": {"schema": {"$ref": COMPONENT_SCHEMAS + GenerateImageRequest.__name__}}},
+    }
+    return body, {GenerateImageRequest.__name__: schema, **nested}
+
+
+def _sort_responses(operation: dict[str, Any]) -> None:
+    operation["responses"] = dict(sorted(operation["responses"].items(), key=lambda item: int(item[0])))
+
+
+RESPONSES: dict[str, dict[int, OpenAPIResponse]] = {
+    routes.GENERATE_IMAGE.operation_id: GENERATE_IMAGE_RESPONSES,
+    routes.PLAYGROUND.operation_id: PLAYGROUND_RESPONSES,
+    routes.OPENAPI_DOCUMENT.operation_id: OPENAPI_DOCUMENT_RESPONSES,
+}
+
+
+def _documentation_resolver() -> LambdaFunctionUrlResolver:
+    """The routes as Powertools documents them; it never answers a request."""
+    app = LambdaFunctionUrlResolver()
+
+    def undocumented_body() -> Response[Any]:
+        raise NotImplementedError  # pragma: no cover - documentation only
+
+    for route in routes.ROUTES:
+        app.route(
+            route.path,
+            route.method,
+            summary=route.summary,
+            description=route.description,
+            operation_id=route.operation_id,
+            responses=RESPONSES[route.operation_id],
+            security=None if route.public else [{API_KEY_SCHEME: []}],
+        )(undocumented_body)
+    return app
+
+
+def _build() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        _documentation_resolver().get_openapi_json_schema(
+            title=TITLE,
+            version=VERSION,
+            description=DESCRIPTION,
+            security_schemes=SECURITY_SCHEMES,
+        )
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in _UNUSED_COMPONENTS:
+        schemas.pop(name, None)
+    body, request_schemas = _request_body()
+    schemas.update(request_schemas)
+    document["components"]["schemas"] = dict(sorted(schemas.items()))
+    document["paths"][routes.GENERATE_IMAGE.path][routes.GENERATE_IMAGE.method.lower()]["requestBody"] = body
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            _sort_responses(operation)
+    return document
+
+
+_document: PerContainer[dict[str, Any]] = PerContainer(_build)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document as a fresh dict (built once per container)."""
+    return copy.deepcopy(_document.get())
+
+
+def openapi_json() -> str:
+    """The document as the committed file holds it."""
+    return json.dumps(_document.get(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m tryon_api.http.openapi PATH", file=sys.stderr)
+        return 2
+    Path(args[0]).write_text(openapi_json(), encoding="utf-8")
+    print(f"wrote {args[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

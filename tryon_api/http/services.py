@@ -1,0 +1,71 @@
+"""What a container builds once: settings, AWS clients, the backend, the auth verifier.
+
+Built on the first request (``get_services``) and replaceable in tests and the local server
+with ``set_services``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+from tryon_api.backends.factory import create_backend
+from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, static_key_loader
+from tryon_api.per_container import PerContainer
+from tryon_api.settings import Settings
+from tryon_api.tryon.interface import GarmentFetcher
+from tryon_api.tryon.pipeline import TryOnService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    verifier: ApiKeyVerifier
+    tryon: TryOnService
+
+
+def build_verifier(settings: Settings, secrets_client: object | None = None) -> ApiKeyVerifier:
+    if settings.api_key_secret_id:
+        provider = SecretsProvider(boto3_client=secrets_client or boto3.client("secretsmanager"))
+        loader = secrets_manager_key_loader(provider, settings.api_key_secret_id, settings.secret_max_age_seconds)
+    else:
+        loader = static_key_loader(settings.local_api_keys)
+    return ApiKeyVerifier(loader, settings.secret_refresh_interval_seconds)
+
+
+def garment_fetcher(settings: Settings) -> GarmentFetcher:
+    """The fetcher, built with its HTTP and TLS stack on the first request that names a garment URL."""
+
+    def build() -> GarmentFetcher:
+        from aws_lambda_powertools import Tracer
+
+        from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+
+        Tracer().patch(["requests"])  # garment fetches in the trace, beside the model calls
+
+        return GarmentImageFetcher(
+            allow_private=settings.allow_private_garment_urls,
+            timeout_seconds=settings.garment_fetch_timeout_seconds,
+            max_bytes=settings.garment_max_bytes,
+            allowed_ports=settings.garment_allowed_ports,
+        )
+
+    fetcher = PerContainer(build)
+    return lambda url, deadline: fetcher.get()(url, deadline)
+
+
+def build_services(settings: Settings | None = None, *, secrets_client: object | None = None) -> Services:
+    settings = settings or Settings.from_env()
+    fetcher = garment_fetcher(settings)
+    return Services(
+        settings=settings,
+        verifier=build_verifier(settings, secrets_client),
+        tryon=TryOnService(create_backend(settings), fetcher, settings.max_response_bytes),
+    )
+
+
+_services: PerContainer[Services] = PerContainer(build_services)
+get_services = _services.get
+set_services = _services.set

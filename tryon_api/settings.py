@@ -1,0 +1,151 @@
+"""One typed settings object, declared once and read from the environment once per container.
+
+Each setting is a field: its type, its bounds and its default are written there and nowhere else.
+The environment variable is the field's name upper-cased behind ``TRYON_`` unless the field names
+another. msgspec converts and checks the strings (a kept library whose import costs a few
+milliseconds, where pydantic-settings costs about 130 ms of every cold start); a bad value stops
+the container at start-up with an error naming the variable and the rule. Defaults make a laptop
+run work with nothing set; the SAM template sets the production values.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+BackendName = Literal["embedded", "bedrock", "sagemaker"]
+LAMBDA_URL_PAYLOAD_LIMIT = 6 * 1024 * 1024
+
+# US cross-Region inference profiles of the Bedrock models (Stability AI Image Services and
+# Amazon Nova 2 Lite); other geographies use their own prefix (eu., apac.) via the variables.
+DEFAULT_SEARCH_REPLACE_MODEL_ID = "us.stability.stable-image-search-replace-v1:0"
+DEFAULT_INPAINT_MODEL_ID = "us.stability.stable-image-inpaint-v1:0"
+DEFAULT_REMOVE_BACKGROUND_MODEL_ID = "us.stability.stable-image-remove-background-v1:0"
+DEFAULT_VISION_MODEL_ID = "us.amazon.nova-2-lite-v1:0"
+
+ModelId = Annotated[
+    str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9.:/_+-]{0,2047}$", description="a valid model id, ARN or endpoint name")
+]
+Region = Annotated[str, Meta(pattern=r"^$|^[a-z]{2}(-[a-z]+)+-\d{1,2}$", description="an AWS region such as us-east-1")]
+# The SageMaker EndpointName rule (or empty).
+EndpointName = Annotated[
+    str, Meta(pattern=r"^$|^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", description="a valid endpoint name")
+]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid: raised at start-up, never per request."""
+
+
+def _env_name(field: str) -> str:
+    return "TRYON_" + field.upper()
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
+    backend: BackendName = "embedded"
+    # Name or ARN of the Secrets Manager secret holding the API key(s); empty: local keys only.
+    api_key_secret_id: str = ""
+    # Keys for runs without Secrets Manager (comma separated).
+    local_api_keys: tuple[str, ...] = msgspec.field(default=(), name="TRYON_API_KEYS")
+    secret_max_age_seconds: Annotated[int, Meta(ge=1, le=86400)] = 300
+    secret_refresh_interval_seconds: Annotated[int, Meta(ge=0, le=3600)] = 60
+    max_body_bytes: Annotated[int, Meta(ge=1024, le=64 * 1024 * 1024)] = LAMBDA_URL_PAYLOAD_LIMIT
+    max_response_bytes: Annotated[int, Meta(ge=64 * 1024, le=LAMBDA_URL_PAYLOAD_LIMIT)] = LAMBDA_URL_PAYLOAD_LIMIT
+    allow_private_garment_urls: bool = False
+    garment_fetch_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 10.0
+    garment_max_bytes: Annotated[int, Meta(ge=1024, le=100 * 1024 * 1024)] = 15 * 1024 * 1024
+    # Ports a garment URL may use (comma separated).
+    garment_allowed_ports: Annotated[tuple[Port, ...], Meta(min_length=1)] = (80, 443)
+    # Safety margin kept from the Lambda's remaining time for building the response.
+    deadline_margin_seconds: Annotated[float, Meta(ge=0, le=30)] = 1.5
+    # Request timeout of the local server (the Lambda uses its own remaining time).
+    local_timeout_seconds: Annotated[float, Meta(ge=1, le=900)] = 120.0
+    # Embedded backend: images rendered at once (0: one per CPU). More only adds memory.
+    embedded_concurrency: Annotated[int, Meta(ge=0, le=64)] = 0
+    # Model backends (bedrock, sagemaker). Region empty: AWS_REGION / the SDK's default.
+    model_region: Region = ""
+    bedrock_search_replace_model_id: ModelId = DEFAULT_SEARCH_REPLACE_MODEL_ID
+    bedrock_inpaint_model_id: ModelId = DEFAULT_INPAINT_MODEL_ID
+    bedrock_remove_background_model_id: ModelId = DEFAULT_REMOVE_BACKGROUND_MODEL_ID
+    bedrock_vision_model_id: ModelId = DEFAULT_VISION_MODEL_ID
+    sagemaker_endpoint_name: EndpointName = ""
+    # botocore client: connect timeout, read timeout (matched to the Lambda timeout) and the
+    # total attempts of its adaptive retry mode (throttling, transient 5xx).
+    model_connect_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 3.0
+    model_read_timeout_seconds: Annotated[float, Meta(ge=1, le=900)] = 85.0
+    model_max_attempts: Annotated[int, Meta(ge=1, le=10)] = 3
+    # Seconds a throttled caller is told to wait (Retry-After) when the model gives no hint.
+    model_retry_after_seconds: Annotated[int, Meta(ge=1, le=3600)] = 5
+
+    def __post_init__(self) -> None:
+        if self.backend == "sagemaker" and not self.sagemaker_endpoint_name:
+            raise SettingsError("TRYON_SAGEMAKER_ENDPOINT_NAME is required when TRYON_BACKEND is sagemaker")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        raw: dict[str, Any] = {}
+        for field in msgspec.structs.fields(cls):
+            value = env.get(field.encode_name, "").strip()
+            if value:  # unset or blank: the default
+                raw[field.encode_name] = _split_for(field, value)
+        try:
+            return msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as error:
+            raise SettingsError(_explain(cls, error)) from None
+
+
+def _base_type(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _split_for(field: msgspec.structs.FieldInfo, value: str) -> Any:
+    """Lists are comma separated; booleans also take yes/no and on/off; choices any case."""
+    kind = _base_type(field.type)
+    if typing.get_origin(kind) is tuple:
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if kind is bool and value.lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.lower() in _TRUE_WORDS
+    if typing.get_origin(kind) is Literal:
+        return value.lower()
+    return value
+
+
+def _rule(annotation: Any) -> str:
+    """The field's rule in words, read from its type and constraints."""
+    metas = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, Meta)]
+    kind = _base_type(annotation)
+    bounds = next((m for m in metas if m.ge is not None or m.le is not None), None)
+    if kind in (int, float) and bounds is not None:
+        return f"must be a number between {bounds.ge:g} and {bounds.le:g}"
+    if kind is bool:
+        return "must be a boolean (1/0, true/false)"
+    if typing.get_origin(kind) is Literal:
+        return "must be one of " + ", ".join(typing.get_args(kind))
+    if typing.get_origin(kind) is tuple:
+        item = _base_type(typing.get_args(kind)[0])
+        return "must be comma-separated port numbers" if item is int else "must be a comma-separated list"
+    described = next((m.description for m in metas if m.description), None)
+    return f"is not {described}" if described else "is not valid"
+
+
+def _explain(cls: type[Settings], error: msgspec.ValidationError) -> str:
+    message = str(error)
+    if message.startswith("TRYON_"):  # raised by __post_init__: already names the variable
+        return message
+    hints = typing.get_type_hints(cls, include_extras=True)
+    for field in msgspec.structs.fields(cls):
+        if f"`$.{field.encode_name}" in message:
+            return f"{field.encode_name} {_rule(hints[field.name])}"
+    return "invalid settings: " + message

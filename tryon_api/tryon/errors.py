@@ -1,0 +1,85 @@
+"""The small exception hierarchy every failure becomes; each class carries its HTTP status.
+
+Messages are shown to callers as they are, so they never carry internals: anything that
+is not a ``TryOnError`` is answered as a generic 500 by the handler.
+"""
+
+from __future__ import annotations
+
+
+class TryOnError(Exception):
+    """Base of every error the API answers deliberately."""
+
+    status: int = 500
+    default_message: str = "internal error"
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        self.message = message or self.default_message
+        self.retry_after = retry_after
+        super().__init__(self.message)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+
+
+class BadRequest(TryOnError):
+    status = 400
+    default_message = "invalid request"
+
+
+class Unauthorized(TryOnError):
+    status = 401
+    default_message = "missing or invalid api key"
+
+
+class NotFound(TryOnError):
+    status = 404
+    default_message = "not found"
+
+
+class MethodNotAllowed(TryOnError):
+    status = 405
+    default_message = "method not allowed"
+
+
+class PayloadTooLarge(TryOnError):
+    status = 413
+    default_message = "request body is too large"
+
+
+class UnusableGarmentImage(TryOnError):
+    """The garment URL was reached (or tried) but gave nothing we can use."""
+
+    status = 422
+    default_message = "clothing_image_url did not return a usable image"
+
+
+class ContentFiltered(TryOnError):
+    status = 422
+    default_message = "the model's content filter refused this request"
+
+
+class RateLimited(TryOnError):
+    status = 429
+    default_message = "too many requests, retry later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
+class UpstreamFailed(TryOnError):
+    status = 502
+    default_message = "the image model failed"
+
+
+class DependencyUnavailable(TryOnError):
+    status = 503
+    default_message = "a dependency is unavailable, retry later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = 5) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
+class UpstreamTimeout(TryOnError):
+    status = 504
+    default_message = "the image model did not answer in time"

@@ -1,0 +1,344 @@
+"""Image intake: decode what callers and models send, and normalise it to what a backend takes.
+
+This is the only compute of our own on the request path, so the work is ordered to touch as
+few pixels as possible: the format is sniffed from magic bytes and only that decoder is tried,
+the size is checked from the header before anything is decoded, JPEGs are decoded at reduced
+size (libjpeg's DCT scaling, Pillow ``draft``), the aspect crop and the resize are one resample
+(``resize(box=...)``), and rotation and colour conversion run on the small result. Input
+metadata (EXIF, GPS, XMP, ICC) is never copied to any output.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import struct
+import threading
+import warnings
+from typing import Final
+
+from PIL import Image, ImageCms
+
+from tryon_api.tryon.errors import BadRequest, TryOnError, UnusableGarmentImage, UpstreamFailed
+from tryon_api.tryon.interface import ImageLimits
+
+ACCEPTED_FORMATS_TEXT: Final = "JPEG, PNG, WebP or HEIC"
+MIN_SHORT_SIDE: Final = 256
+MAX_DECODED_PIXELS: Final = 40_000_000
+# Resampling: integer box reduction down to twice the target, then Lanczos for the rest.
+REDUCING_GAP: Final = 2.0
+
+_ORIENTATION_TAG: Final = 0x0112
+_TRANSPOSE: Final = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Errors Pillow and libheif raise on truncated or malformed data.
+_DECODE_ERRORS: Final = (OSError, ValueError, SyntaxError, EOFError, struct.error, RuntimeError, IndexError, KeyError)
+_HEIF_BRANDS: Final = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Register pillow-heif's opener on the first HEIC seen: most containers never load it."""
+    global _heif_registered
+    if _heif_registered:
+        return
+    with _heif_lock:
+        if not _heif_registered:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+            _heif_registered = True
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The accepted format the magic bytes announce (Pillow's format name), else None."""
+    head = data[:32]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+def _other_format(data: bytes) -> str | None:
+    """Name a recognisable format we refuse, so the message can say what was sent."""
+    head = data[:16]
+    known = (
+        (b"II*\x00", "TIFF"),
+        (b"MM\x00*", "TIFF"),
+        (b"GIF87a", "GIF"),
+        (b"GIF89a", "GIF"),
+        (b"BM", "BMP"),
+        (b"\x00\x00\x01\x00", "ICO"),
+        (b"8BPS", "PSD"),
+        (b"%PDF", "PDF"),
+        (b"\xff\x0a", "JPEG XL"),
+        (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+        (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    )
+    for magic, name in known:
+        if head.startswith(magic):
+            return name
+    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        return "AVIF"
+    if head.lstrip()[:5].lower() in (b"<?xml", b"<svg "):
+        return "SVG"
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas size a WebP header declares (libwebp sizes its buffers from it on open)."""
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and len(data) >= 30:
+        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    return None
+
+
+# Corrupt EXIF in an upload is the caller's data, not news: Pillow's warnings about it would be
+# stderr lines without the request id (found by fuzzing with mutated photos).
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
+
+
+def _open(data: bytes, field: str, error: type[TryOnError]) -> Image.Image:
+    """Open (header only) with the one decoder the magic bytes name."""
+    fmt = sniff_format(data)
+    if fmt is None:
+        other = _other_format(data)
+        what = f"a {other} image" if other else "not an image we can read"
+        raise error(f"{field} is {what}: the accepted formats are {ACCEPTED_FORMATS_TEXT}")
+    declared = _webp_size(data) if fmt == "WEBP" else None
+    if declared is not None and declared[0] * declared[1] > MAX_DECODED_PIXELS:
+        raise _too_large(field, error)
+    if fmt == "HEIF":
+        _register_heif()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=[fmt])
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise _too_large(field, error) from None
+    except _DECODE_ERRORS:
+        raise error(f"{field} is a truncated or corrupt image") from None
+
+
+def _too_large(field: str, error: type[TryOnError]) -> TryOnError:
+    return error(f"{field} is too large: at most {MAX_DECODED_PIXELS // 1_000_000} megapixels once decoded")
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1..8); libheif already applies HEIF's own and resets it to 1."""
+    try:
+        value = image.getexif().get(_ORIENTATION_TAG, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _aspect_box(width: int, height: int, limits: ImageLimits) -> tuple[float, float, float, float]:
+    """The crop (in display coordinates) that brings the aspect ratio into the allowed range."""
+    aspect = width / height
+    if aspect > limits.max_aspect:  # too wide: keep the centre
+        new_width = height * limits.max_aspect
+        left = (width - new_width) / 2
+        return (left, 0.0, left + new_width, float(height))
+    if aspect < limits.min_aspect:  # too tall: keep the top, where the face and torso are
+        return (0.0, 0.0, float(width), width / limits.min_aspect)
+    return (0.0, 0.0, float(width), float(height))
+
+
+def fit_size(width: float, height: float, limits: ImageLimits) -> tuple[int, int]:
+    """The largest size within the limits, keeping the aspect ratio (never enlarging)."""
+    scale = min(1.0, limits.max_side / max(width, height), math.sqrt(limits.max_pixels / (width * height)))
+    new_width, new_height = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    # Rounding down one side can push a ratio at the limit just past it: trim the other side.
+    if new_width > new_height * limits.max_aspect:
+        new_width = max(1, math.floor(new_height * limits.max_aspect))
+    elif new_width < new_height * limits.min_aspect:
+        new_height = max(1, math.floor(new_width / limits.min_aspect))
+    return new_width, new_height
+
+
+def _display_to_stored(
+    box: tuple[float, float, float, float], orientation: int, width: int, height: int
+) -> tuple[float, float, float, float]:
+    """Map a box in display (oriented) coordinates to the stored pixel grid of size width x height."""
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        if orientation == 2:
+            return width - x, y
+        if orientation == 3:
+            return width - x, height - y
+        if orientation == 4:
+            return x, height - y
+        if orientation == 5:
+            return y, x
+        if orientation == 6:
+            return y, height - x
+        if orientation == 7:
+            return width - y, height - x
+        if orientation == 8:
+            return width - y, x
+        return x, y
+
+    (ax, ay), (bx, by) = point(box[0], box[1]), point(box[2], box[3])
+    return (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+
+
+def _resampleable(image: Image.Image) -> Image.Image:
+    """Modes Pillow cannot resample well (palette, 1-bit, 16/32-bit) become 8-bit L/RGB/RGBA."""
+    mode = image.mode
+    if mode in ("RGB", "L", "RGBA", "LA", "CMYK"):
+        return image
+    if mode in ("P", "PA"):
+        return image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+    if mode.startswith("I;16") or mode == "I":
+        return image.point(lambda v: v / 256).convert("L")
+    if mode == "F":
+        return image.point(lambda v: v * 255).convert("L")
+    if mode in ("RGBa", "La"):
+        return image.convert("RGBA")
+    return image.convert("RGB")
+
+
+_SRGB: Final = ImageCms.createProfile("sRGB")
+
+
+@functools.lru_cache(maxsize=8)
+def _srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """A transform from the embedded profile to sRGB (cached: phones use a handful of profiles)."""
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if mode == "RGB" and "srgb" in (ImageCms.getProfileDescription(source) or "").lower():
+            return None  # already sRGB: nothing to do
+        return ImageCms.buildTransform(source, _SRGB, mode, "RGB", ImageCms.Intent.PERCEPTUAL)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None  # a broken profile: keep the pixels as they are
+
+
+def to_srgb_rgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """8-bit sRGB RGB: embedded colour profiles applied, alpha flattened onto white."""
+    if image.mode in ("RGBA", "LA"):
+        alpha = image.getchannel("A")
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image.convert("RGB"), mask=alpha)
+        image = background
+    if icc and image.mode in ("RGB", "CMYK"):
+        transform = _srgb_transform(icc, image.mode)
+        if transform is not None:
+            try:
+                return transform.apply(image)
+            except (ImageCms.PyCMSError, OSError, ValueError):
+                pass
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def load_image(
+    data: bytes,
+    limits: ImageLimits,
+    *,
+    field: str = "selfie_base64",
+    error: type[TryOnError] = BadRequest,
+    min_short_side: int = MIN_SHORT_SIDE,
+) -> Image.Image:
+    """Decode, orient and normalise an uploaded image to 8-bit sRGB RGB within ``limits``."""
+    image = _open(data, field, error)
+    width, height = image.size
+    if width * height > MAX_DECODED_PIXELS:
+        raise _too_large(field, error)
+    if min(width, height) < min_short_side:
+        raise error(
+            f"{field} is too small: the short side must be at least {min_short_side} px (it is {min(width, height)} px)"
+        )
+    is_jpeg = image.format in ("JPEG", "MPO")
+    try:
+        # A JPEG's EXIF is in its header; other formats may keep it after the pixels (PNG eXIf),
+        # and Pillow decodes them to find it, so they are decoded first (no draft for them anyway).
+        if not is_jpeg:
+            image.load()
+        orientation = _orientation(image)
+        display = (height, width) if orientation >= 5 else (width, height)
+        display_box = _aspect_box(*display, limits)
+        target = fit_size(display_box[2] - display_box[0], display_box[3] - display_box[1], limits)
+        # Stored orientation from here on; the transpose runs last, on the small image.
+        box = _display_to_stored(display_box, orientation, width, height)
+        stored_target = (target[1], target[0]) if orientation >= 5 else target
+        if is_jpeg:
+            # DCT-scaled decoding to the largest 1/2, 1/4, 1/8 size still covering the target.
+            # Scaling both sides by the same factor keeps this right for the rotated orientations.
+            scale = stored_target[0] / (box[2] - box[0])
+            image.draft(image.mode, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
+            image.load()
+        icc = image.info.get("icc_profile")
+        decoded = _resampleable(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_large(field, error) from None
+    except _DECODE_ERRORS:
+        raise error(f"{field} is a truncated or corrupt image") from None
+    factor_x, factor_y = decoded.width / width, decoded.height / height
+    decoded_box = (box[0] * factor_x, box[1] * factor_y, box[2] * factor_x, box[3] * factor_y)
+    full = (0.0, 0.0, float(decoded.width), float(decoded.height))
+    if stored_target != decoded.size or decoded_box != full:
+        decoded = decoded.resize(stored_target, Image.Resampling.LANCZOS, box=decoded_box, reducing_gap=REDUCING_GAP)
+    if orientation in _TRANSPOSE:
+        decoded = decoded.transpose(_TRANSPOSE[orientation])
+    result = to_srgb_rgb(decoded, icc if isinstance(icc, bytes) else None)
+    if result is image:  # never hand on the file object with its metadata
+        result = result.copy()
+    result.info = {}
+    return result
+
+
+def load_garment_image(data: bytes, limits: ImageLimits) -> Image.Image:
+    """The garment reference: the same intake, but a bad image is the URL's failure (422)."""
+    return load_image(
+        data, limits, field="clothing_image_url", error=UnusableGarmentImage, min_short_side=limits.min_side
+    )
+
+
+def decode_model_image(data: bytes, *, keep_alpha: bool = False) -> Image.Image:
+    """Decode an image a model returned; anything broken is the model's failure (502).
+
+    ``keep_alpha`` keeps a cut-out's transparency (RGBA) instead of flattening it onto white.
+    """
+    if sniff_format(data) not in ("JPEG", "PNG", "WEBP"):
+        raise UpstreamFailed("the image model returned an unreadable image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"])
+            if opened.width * opened.height > MAX_DECODED_PIXELS:
+                raise UpstreamFailed("the image model returned an image that is too large")
+            opened.load()
+        icc = opened.info.get("icc_profile")
+        decoded = _resampleable(opened)
+        if keep_alpha and decoded.mode in ("RGBA", "LA"):
+            image = decoded.convert("RGBA")
+        else:
+            image = to_srgb_rgb(decoded, icc if isinstance(icc, bytes) else None)
+        if image is opened:
+            image = image.copy()
+        image.info = {}
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, *_DECODE_ERRORS):
+        raise UpstreamFailed("the image model returned an unreadable image") from None
+    return image

@@ -1,0 +1,71 @@
+"""What crosses the pipeline's boundary: the validated request, and the interface backends implement.
+
+The pipeline owns these types, so backends depend on the pipeline and never the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from tryon_api.tryon.deadline import Deadline
+
+Mode = Literal["studio", "environment"]
+# ``fetch(url, deadline) -> bytes``: the garment image's bytes, or a TryOnError.
+GarmentFetcher = Callable[[str, "Deadline"], bytes]
+MODES: tuple[Mode, ...] = ("studio", "environment")
+
+
+@dataclass(frozen=True)
+class TryOnRequest:
+    """A validated request: every field checked, the selfie decoded from base64."""
+
+    selfie_bytes: bytes = field(repr=False)
+    clothing_description: str
+    mode: Mode
+    clothing_image_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What a backend accepts as input; the intake resizes the selfie to fit."""
+
+    max_side: int = 1536
+    max_pixels: int = 1_572_864  # about 1.5 MP
+    min_side: int = 64
+    min_aspect: float = 1 / 2.5  # width / height
+    max_aspect: float = 2.5
+
+
+@dataclass(frozen=True)
+class GenerationInput:
+    """What every backend receives: decoded, normalised RGB images and the text."""
+
+    person: Image.Image = field(repr=False)
+    clothing_description: str
+    mode: Mode
+    seed: int
+    garment: Image.Image | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes = field(repr=False)
+    mime_type: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class TryOnBackend(Protocol):
+    name: str
+    input_limits: ImageLimits
+
+    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
+        """Dress the person in ``job`` and return the encoded image.
+
+        Raises ``tryon_api.tryon.errors.TryOnError`` subclasses for every failure it understands.
+        """
+        ...

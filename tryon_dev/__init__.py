@@ -1,0 +1,1 @@
+"""Dev-only tools: the local server, the CLI, event builders, the AWS model emulator. Never in the Lambda zip."""

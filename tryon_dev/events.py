@@ -1,0 +1,62 @@
+"""Function-URL (payload 2.0) events built from plain HTTP requests, as Lambda would send them."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
+
+
+def function_url_event(
+    method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
+) -> dict[str, Any]:
+    """The event a Lambda function URL sends for this request (payload format 2.0)."""
+    parts = urlsplit(raw_path)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    content_type = lowered.get("content-type", "")
+    is_text = any(content_type.startswith(t) for t in TEXT_TYPES)
+    try:
+        text_body = body.decode("utf-8") if is_text else None
+    except UnicodeDecodeError:
+        text_body = None
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.path or "/",
+        "rawQueryString": parts.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local",
+            "domainName": lowered.get("host", "localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method.upper(),
+                "path": parts.path or "/",
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if parts.query:
+        pairs = (p.partition("=") for p in parts.query.split("&"))
+        event["queryStringParameters"] = {name: value for name, _, value in pairs}
+    if body:
+        if text_body is not None:
+            event["body"] = text_body
+        else:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+    return event
