@@ -25,7 +25,8 @@ $(STAMP): $(REQS)
 
 run: install
 	$(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
-		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),)
+		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),) \
+		$(if $(MODEL_URL),--sagemaker-model-url $(MODEL_URL),)
 
 lint: install
 	$(PY) -m ruff check tryon_api tryon_dev tests scripts

@@ -78,6 +78,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     bedrock_remove_background_model_id: ModelId = DEFAULT_REMOVE_BACKGROUND_MODEL_ID
     bedrock_vision_model_id: ModelId = DEFAULT_VISION_MODEL_ID
     sagemaker_endpoint_name: EndpointName = ""
+    # Denoising steps asked of the SageMaker try-on container (contract v1 num_inference_steps);
+    # 0: the container's own default.
+    sagemaker_inference_steps: Annotated[int, Meta(ge=0, le=100)] = 0
     # botocore client: connect timeout, read timeout (matched to the Lambda timeout) and the
     # total attempts of its adaptive retry mode (throttling, transient 5xx).
     model_connect_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 3.0

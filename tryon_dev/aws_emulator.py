@@ -9,6 +9,11 @@ rules), answers carry images made by the embedded backend's image operations (``
 the real wire format (``x-amzn-ErrorType`` header, JSON ``message``) so the real boto3 clients
 raise the same ``ClientError`` codes they raise against AWS.
 
+With ``sagemaker_model_url`` the emulator passes ``InvokeEndpoint`` bodies to a real container
+instead (our ``model_server/``, or any server of the contract): ``POST {url}/invocations``, its
+2xx answer relayed as is and any other status turned into SageMaker's ``ModelError``, as the
+real runtime does; 60 s without an answer is SageMaker's invocation timeout.
+
 Tests inject faults per model id or endpoint name (``inject``) and per-call delays
 (``set_delay``); the emulator records every call with its timing (``calls``, ``max_in_flight``).
 """
@@ -16,11 +21,14 @@ Tests inject faults per model id or endpoint name (``inject``) and per-call dela
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import random
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +50,8 @@ from tryon_dev.aws_model_requests import (
 )
 
 ACCOUNT = "000000000000"
+# SageMaker real-time inference waits this long for a container's answer.
+CONTAINER_TIMEOUT_SECONDS = 60.0
 
 
 # Fault kind -> (status, error code, message) per protocol. Body-level faults are handled apart.
@@ -124,9 +134,16 @@ def tryon_image(params: dict[str, Any]) -> Image.Image:
 class AwsModelEmulator:
     """Start with ``start()`` (or as a context manager); point boto3 at ``url``."""
 
-    def __init__(self, *, endpoint_names: tuple[str, ...] = ("tryon-vton",), default_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint_names: tuple[str, ...] = ("tryon-vton",),
+        default_delay: float = 0.0,
+        sagemaker_model_url: str | None = None,
+    ) -> None:
         self.endpoint_names = set(endpoint_names)
         self.default_delay = default_delay
+        self.sagemaker_model_url = sagemaker_model_url.rstrip("/") if sagemaker_model_url else None
         self._state = _State()
         self._call_state = threading.local()  # the state a handler thread's call records into
         self._lock = threading.Lock()
@@ -324,6 +341,8 @@ class AwsModelEmulator:
             raise EmulatedError(413, "ValidationError", "Request payload is too large.")
         if headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return _model_error(415, "content type must be application/json")
+        if self.sagemaker_model_url:
+            return self._forward_to_container(raw)
         try:
             body = json.loads(raw)
             with self._lock:
@@ -346,12 +365,41 @@ class AwsModelEmulator:
         return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
 
 
+    def _forward_to_container(self, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        """The body to a real container's ``/invocations``, as SageMaker's runtime does."""
+        with contextlib.suppress(ValueError), self._lock:
+            body = json.loads(raw)
+            self._call_state.state.bodies.append(("container", body if isinstance(body, dict) else {}))
+        request = urllib.request.Request(  # noqa: S310 - a model server URL the developer names (loopback)
+            f"{self.sagemaker_model_url}/invocations",
+            data=raw,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=CONTAINER_TIMEOUT_SECONDS) as response:  # noqa: S310
+                return 200, {"Content-Type": response.headers.get("Content-Type", "application/json")}, response.read()
+        except urllib.error.HTTPError as error:
+            return _model_error(error.code, error.read().decode("utf-8", "replace")[:2000])
+        except TimeoutError:
+            status, code, message = SAGEMAKER_ERRORS["model_timeout"]
+            raise EmulatedError(status, code, message, {"OriginalStatusCode": 0, "OriginalMessage": message}) from None
+        except urllib.error.URLError as error:
+            raise EmulatedError(
+                424,
+                "ModelError",
+                f'Received server error (0) from primary with message "{error.reason}".',
+                {"OriginalStatusCode": 0, "OriginalMessage": str(error.reason)},
+            ) from None
+
+
 def _model_error(original_status: int, message: str) -> tuple[int, dict[str, str], bytes]:
     """A container's non-2xx answer, as SageMaker relays it: a ModelError (424)."""
+    kind = "client" if original_status < 500 else "server"
     raise EmulatedError(
         424,
         "ModelError",
-        f'Received client error ({original_status}) from primary with message "{message}".',
+        f'Received {kind} error ({original_status}) from primary with message "{message}".',
         {"OriginalStatusCode": original_status, "OriginalMessage": message, "LogStreamArn": "arn:aws:logs:emulated"},
     )
 

@@ -30,5 +30,7 @@ def create_backend(settings: Settings, *, model_client: Any | None = None) -> Tr
         from tryon_api.backends.sagemaker import SageMakerTryOnBackend
 
         client = model_client or create_model_client("sagemaker-runtime", settings)
-        return SageMakerTryOnBackend(client, settings.sagemaker_endpoint_name, policy)
+        return SageMakerTryOnBackend(
+            client, settings.sagemaker_endpoint_name, policy, inference_steps=settings.sagemaker_inference_steps
+        )
     raise NotImplementedError(f"backend {settings.backend!r} is not available in this build")

@@ -1,10 +1,12 @@
 """The backend for a team's own try-on model hosted on a SageMaker real-time endpoint.
 
-One ``InvokeEndpoint`` call per request, with a JSON contract any container can implement
-(README, "Hosting a try-on model on SageMaker"):
+One ``InvokeEndpoint`` call per request, with a versioned JSON contract any container can
+implement, defined once in ``contracts/sagemaker-tryon.v1.schema.json`` (our own container is
+``model_server/``; README, "Hosting a try-on model on SageMaker"):
 
-request  ``{"person_image_base64", "garment_image_base64" (or null), "garment_description",
-            "mode": "studio"|"environment", "seed", "output_format": "png"|"jpeg"}``
+request  ``{"contract_version": "1", "person_image_base64", "garment_image_base64" (or null),
+            "garment_description", "mode": "studio"|"environment", "seed",
+            "output_format": "png"|"jpeg", "num_inference_steps" (optional)}``
 response ``{"finish_reason": "success", "image_base64", "mime_type"}`` or
          ``{"finish_reason": "content_filtered"}`` (a refusal: 422 to our caller).
 
@@ -26,13 +28,16 @@ from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import ContentFiltered, UpstreamFailed
 from tryon_api.tryon.interface import GeneratedImage, GenerationInput, ImageLimits
 
+CONTRACT_VERSION = "1"
 CONTRACT_MIME_TYPES = frozenset({"image/png", "image/jpeg"})
 # Real-time endpoints take payloads up to 6 MB; about 1 MP keeps two images well under it.
 SAGEMAKER_LIMITS = ImageLimits(max_side=1536, max_pixels=1_048_576, min_side=64, min_aspect=1 / 2.5, max_aspect=2.5)
 
 
-def tryon_request(job: GenerationInput) -> dict[str, Any]:
-    return {
+def tryon_request(job: GenerationInput, inference_steps: int = 0) -> dict[str, Any]:
+    """The contract v1 request; ``inference_steps`` 0 leaves the steps to the container."""
+    request: dict[str, Any] = {
+        "contract_version": CONTRACT_VERSION,
         "person_image_base64": model_input_base64(job.person),
         "garment_image_base64": model_input_base64(job.garment) if job.garment is not None else None,
         "garment_description": job.clothing_description,
@@ -40,6 +45,9 @@ def tryon_request(job: GenerationInput) -> dict[str, Any]:
         "seed": job.seed,
         "output_format": "png",
     }
+    if inference_steps:
+        request["num_inference_steps"] = inference_steps
+    return request
 
 
 def parse_tryon_answer(payload: Any) -> GeneratedImage:
@@ -66,10 +74,13 @@ class SageMakerTryOnBackend:
     name = "sagemaker"
     input_limits = SAGEMAKER_LIMITS
 
-    def __init__(self, client: Any, endpoint_name: str, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, client: Any, endpoint_name: str, policy: RetryPolicy | None = None, inference_steps: int = 0
+    ) -> None:
         self.client = client
         self.endpoint_name = endpoint_name
         self.policy = policy or RetryPolicy()
+        self.inference_steps = inference_steps
 
     def invoke(self, body: bytes) -> GeneratedImage:
         response = self.client.invoke_endpoint(
@@ -78,7 +89,7 @@ class SageMakerTryOnBackend:
         return parse_tryon_answer(decode_json(response["Body"]))
 
     def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
-        body = json.dumps(tryon_request(job)).encode()
+        body = json.dumps(tryon_request(job, self.inference_steps)).encode()
         with ModelRun(deadline, self.policy, workers=1) as run:
             result = run.call("tryon", self.endpoint_name, lambda: self.invoke(body))
         record_generation(len(run.calls), run.sequential)
