@@ -364,7 +364,6 @@ class AwsModelEmulator:
             }
         return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
 
-
     def _forward_to_container(self, raw: bytes) -> tuple[int, dict[str, str], bytes]:
         """The body to a real container's ``/invocations``, as SageMaker's runtime does."""
         with contextlib.suppress(ValueError), self._lock:
