@@ -27,8 +27,6 @@ import math
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,10 +46,9 @@ from tryon_dev.aws_model_requests import (
     validate_stability,
     validate_tryon_contract,
 )
+from tryon_dev.container_forwarding import forward_invocation
 
 ACCOUNT = "000000000000"
-# SageMaker real-time inference waits this long for a container's answer.
-CONTAINER_TIMEOUT_SECONDS = 60.0
 
 
 # Fault kind -> (status, error code, message) per protocol. Body-level faults are handled apart.
@@ -365,40 +362,19 @@ class AwsModelEmulator:
         return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
 
     def _forward_to_container(self, raw: bytes) -> tuple[int, dict[str, str], bytes]:
-        """The body to a real container's ``/invocations``, as SageMaker's runtime does."""
         with contextlib.suppress(ValueError), self._lock:
             body = json.loads(raw)
             self._call_state.state.bodies.append(("container", body if isinstance(body, dict) else {}))
-        request = urllib.request.Request(  # noqa: S310 - a model server URL the developer names (loopback)
-            f"{self.sagemaker_model_url}/invocations",
-            data=raw,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=CONTAINER_TIMEOUT_SECONDS) as response:  # noqa: S310
-                return 200, {"Content-Type": response.headers.get("Content-Type", "application/json")}, response.read()
-        except urllib.error.HTTPError as error:
-            return _model_error(error.code, error.read().decode("utf-8", "replace")[:2000])
-        except TimeoutError:
-            status, code, message = SAGEMAKER_ERRORS["model_timeout"]
-            raise EmulatedError(status, code, message, {"OriginalStatusCode": 0, "OriginalMessage": message}) from None
-        except urllib.error.URLError as error:
-            raise EmulatedError(
-                424,
-                "ModelError",
-                f'Received server error (0) from primary with message "{error.reason}".',
-                {"OriginalStatusCode": 0, "OriginalMessage": str(error.reason)},
-            ) from None
+        assert self.sagemaker_model_url is not None
+        return forward_invocation(self.sagemaker_model_url, raw)
 
 
 def _model_error(original_status: int, message: str) -> tuple[int, dict[str, str], bytes]:
     """A container's non-2xx answer, as SageMaker relays it: a ModelError (424)."""
-    kind = "client" if original_status < 500 else "server"
     raise EmulatedError(
         424,
         "ModelError",
-        f'Received {kind} error ({original_status}) from primary with message "{message}".',
+        f'Received client error ({original_status}) from primary with message "{message}".',
         {"OriginalStatusCode": original_status, "OriginalMessage": message, "LogStreamArn": "arn:aws:logs:emulated"},
     )
 
