@@ -37,6 +37,11 @@ EndpointName = Annotated[
     str, Meta(pattern=r"^$|^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", description="a valid endpoint name")
 ]
 Port = Annotated[int, Meta(ge=1, le=65535)]
+# An S3 prefix (or empty): s3://bucket/ or s3://bucket/some/prefix/.
+S3Prefix = Annotated[
+    str,
+    Meta(pattern=r"^$|^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$", description="an s3://bucket/prefix/ URI"),
+]
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -81,6 +86,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # Denoising steps asked of the SageMaker try-on container (contract v1 num_inference_steps);
     # 0: the container's own default.
     sagemaker_inference_steps: Annotated[int, Meta(ge=0, le=100)] = 0
+    # Set: the endpoint is asynchronous. Request bodies are written under <prefix>in/ and sent with
+    # InvokeEndpointAsync; answers are read where the endpoint writes them (its AsyncOutputS3Uri,
+    # <prefix>out/ by convention).
+    sagemaker_async_s3_uri: S3Prefix = ""
     # botocore client: connect timeout, read timeout (matched to the Lambda timeout) and the
     # total attempts of its adaptive retry mode (throttling, transient 5xx).
     model_connect_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 3.0

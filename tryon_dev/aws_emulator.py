@@ -47,6 +47,7 @@ from tryon_dev.aws_model_requests import (
     validate_tryon_contract,
 )
 from tryon_dev.container_forwarding import forward_invocation
+from tryon_dev.sagemaker_async import AsyncInvocations
 
 ACCOUNT = "000000000000"
 
@@ -137,7 +138,10 @@ class AwsModelEmulator:
         endpoint_names: tuple[str, ...] = ("tryon-vton",),
         default_delay: float = 0.0,
         sagemaker_model_url: str | None = None,
+        s3_client: Any | None = None,
+        async_output_s3_uri: str = "s3://tryon-async/out/",
     ) -> None:
+        """``s3_client`` (and ``async_output_s3_uri``): the endpoints also answer InvokeEndpointAsync."""
         self.endpoint_names = set(endpoint_names)
         self.default_delay = default_delay
         self.sagemaker_model_url = sagemaker_model_url.rstrip("/") if sagemaker_model_url else None
@@ -146,6 +150,7 @@ class AwsModelEmulator:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
+        self.async_invocations = AsyncInvocations(s3_client, async_output_s3_uri, self._realtime_answer, self._stopping)
         self._thread: threading.Thread | None = None
 
     # --- control API used by tests, benchmarks and the local server -------------------------
@@ -255,6 +260,9 @@ class AwsModelEmulator:
             fault_kind = fault.kind if fault else ""
             with self._lock:
                 delay = self._state.delays.get(target, self.default_delay)
+            if operation == "invoke_endpoint_async":  # the delay is the background run's
+                status, out_headers, body = self._answer_async(target, headers, delay, fault)
+                return status, out_headers, body
             self._wait(delay + (fault.delay if fault else 0.0))
             status, out_headers, body = self._answer(operation, target, headers, raw, fault)
             return status, out_headers, body
@@ -264,13 +272,33 @@ class AwsModelEmulator:
         finally:
             self._leave(state, target, operation, started, status, fault_kind)
 
+    def _answer_async(
+        self, target: str, headers: dict[str, str], delay: float, fault: Fault | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """InvokeEndpointAsync: a container's failure (a model error fault) lands in the failure file."""
+        _check_signature(headers, "sagemaker")
+        if target not in self.endpoint_names:
+            raise EmulatedError(400, "ValidationError", f"Endpoint {target} of account {ACCOUNT} not found.")
+        failure = None
+        if fault and fault.kind in SAGEMAKER_ERRORS:
+            status, code, message = SAGEMAKER_ERRORS[fault.kind]
+            if code != "ModelError":
+                raise EmulatedError(status, code, fault.detail or message)
+            failure = EmulatedError(status, code, fault.detail or message)
+        return self.async_invocations.start(target, headers, delay + (fault.delay if fault else 0.0), failure, fault)
+
+    def _realtime_answer(
+        self, target: str, headers: dict[str, str], raw: bytes, fault: Fault | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The container's work of an asynchronous call, on its background thread."""
+        with self._lock:
+            self._call_state.state = self._state
+        return self._invoke_endpoint(target, headers, raw, fault)
+
     def _answer(
         self, operation: str, target: str, headers: dict[str, str], raw: bytes, fault: Fault | None
     ) -> tuple[int, dict[str, str], bytes]:
-        signing_name = "sagemaker" if operation == "invoke_endpoint" else "bedrock"
-        authorization = headers.get("authorization", "")
-        if not authorization.startswith("AWS4-HMAC-SHA256 ") or f"/{signing_name}/aws4_request" not in authorization:
-            raise EmulatedError(403, "IncompleteSignatureException", "Request must be signed with SigV4.")
+        _check_signature(headers, "sagemaker" if operation == "invoke_endpoint" else "bedrock")
         errors = SAGEMAKER_ERRORS if operation == "invoke_endpoint" else BEDROCK_ERRORS
         if fault and fault.kind in errors:
             status, code, message = errors[fault.kind]
@@ -369,6 +397,12 @@ class AwsModelEmulator:
         return forward_invocation(self.sagemaker_model_url, raw)
 
 
+def _check_signature(headers: dict[str, str], signing_name: str) -> None:
+    authorization = headers.get("authorization", "")
+    if not authorization.startswith("AWS4-HMAC-SHA256 ") or f"/{signing_name}/aws4_request" not in authorization:
+        raise EmulatedError(403, "IncompleteSignatureException", "Request must be signed with SigV4.")
+
+
 def _model_error(original_status: int, message: str) -> tuple[int, dict[str, str], bytes]:
     """A container's non-2xx answer, as SageMaker relays it: a ModelError (424)."""
     raise EmulatedError(
@@ -421,6 +455,8 @@ class _EmulatorHandler(BaseHTTPRequestHandler):
             return ("invoke_model" if parts[2] == "invoke" else "converse"), parts[1]
         if len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "invocations":
             return "invoke_endpoint", parts[1]
+        if len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "async-invocations":
+            return "invoke_endpoint_async", parts[1]
         return None
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
