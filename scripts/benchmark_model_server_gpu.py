@@ -94,6 +94,19 @@ VISION_CONFIG: dict[str, Any] = {
 }
 
 
+# --tiny-on-cpu: the same construction with every size cut down, to check the script on a CPU.
+TINY_OVERRIDES: dict[str, dict[str, Any]] = {
+    "transformer": {"num_layers": 1, "attention_head_dim": 16, "num_attention_heads": 2, "joint_attention_dim": 32,
+                    "axes_dims_rope": (4, 6, 6)},
+    "vae": {"base_dim": 4, "dim_mult": [1, 1, 1, 1, 1], "temperal_downsample": [False, False, True, True]},
+    "text": {"hidden_size": 32, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+             "num_key_value_heads": 1, "rope_scaling": {"type": "mrope", "rope_type": "default",
+                                                        "mrope_section": [2, 3, 3]}},
+    "vision": {"depth": 1, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2, "out_hidden_size": 32,
+               "fullatt_block_indexes": [0]},
+}  # fmt: skip
+
+
 def build_pipeline(device: str, tiny: bool, quantization: str) -> Any:
     import torch
     from diffusers import (
@@ -109,32 +122,34 @@ def build_pipeline(device: str, tiny: bool, quantization: str) -> Any:
     from tryon_model_server import tiny_model
     from tryon_model_server.processor import ImageOnlyQwen2VLProcessor
 
-    if tiny:
-        pipe = tiny_model.build_pipeline()
-        return pipe.to(device)
+    def sized(name: str, config: dict[str, Any]) -> dict[str, Any]:
+        return {**config, **TINY_OVERRIDES[name]} if tiny else config
+
+    dtype = torch.float32 if tiny else torch.bfloat16
     tokenizer = tiny_model.build_tokenizer()
-    processor = ImageOnlyQwen2VLProcessor(image_processor=Qwen2VLImageProcessorPil(), tokenizer=tokenizer)
+    image_processor = Qwen2VLImageProcessorPil(max_pixels=112 * 112) if tiny else Qwen2VLImageProcessorPil()
+    processor = ImageOnlyQwen2VLProcessor(image_processor=image_processor, tokenizer=tokenizer)
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in tiny_model.SPECIAL_TOKENS}
     config = Qwen2_5_VLConfig(
-        text_config=TEXT_CONFIG,
-        vision_config=VISION_CONFIG,
+        text_config=sized("text", TEXT_CONFIG),
+        vision_config=sized("vision", VISION_CONFIG),
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
         vision_end_token_id=ids["<|vision_end|>"],
     )
     previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
+    torch.set_default_dtype(dtype)
     try:
         # Made on the GPU, in bf16, with each module's own random initialisation.
         with torch.device(device):
-            transformer = QwenImageTransformer2DModel(**TRANSFORMER_CONFIG)
+            transformer = QwenImageTransformer2DModel(**sized("transformer", TRANSFORMER_CONFIG))
             if quantization == "fp8":
                 from torchao.quantization import Float8WeightOnlyConfig, quantize_
 
                 quantize_(transformer, Float8WeightOnlyConfig())
-            text_encoder = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=torch.bfloat16)
-            vae = AutoencoderKLQwenImage(**VAE_CONFIG)
+            text_encoder = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype)
+            vae = AutoencoderKLQwenImage(**sized("vae", VAE_CONFIG))
     finally:
         torch.set_default_dtype(previous)
     return QwenImageEditPlusPipeline(
