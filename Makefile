@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-cold-start benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
 
@@ -68,6 +68,11 @@ screenshots: browser-deps
 # Our request-path image work against a naive Pillow pipeline, and peak RSS.
 benchmark-intake: install
 	$(PY) scripts/benchmark_intake.py
+
+# The decoding budget: scan bombs over HTTP, concurrent bombs against one render's RSS, and the
+# worst single request per image format at the pixel limit (peak RSS, CPU seconds).
+benchmark-decoding: install
+	$(PY) scripts/benchmark_decoding.py
 
 # Importing the handler and building its container, against a bare `import boto3` plus one client.
 benchmark-cold-start: install

@@ -16,7 +16,11 @@ def function_url_event(
 ) -> dict[str, Any]:
     """The event a Lambda function URL sends for this request (payload format 2.0)."""
     parts = urlsplit(raw_path)
-    lowered = {k.lower(): v for k, v in headers.items()}
+    # Lower-case names; a header given more than once (in any case) is joined with commas.
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
     content_type = lowered.get("content-type", "")
     is_text = any(content_type.startswith(t) for t in TEXT_TYPES)
     try:

@@ -1,91 +1,311 @@
-"""The local HTTP server: every request becomes a function-URL event for the Lambda handler."""
+"""The local HTTP server: waitress, a maintained production WSGI server, in front of the Lambda handler.
+
+Every request becomes the function-URL (payload 2.0) event Lambda would send
+(``tryon_dev.events``) and goes through ``tryon_api.http.app.handle_event``. The HTTP layer is
+waitress's, with the limits a function URL has, each answered with a documented status and the
+API's ``{"error": ...}`` shape:
+
+- the body limit (413) is enforced while the body is read, before a byte past it is kept;
+  a declared ``Content-Length`` over it is refused without reading the body;
+- chunked bodies are decoded (and counted against the same limit); other transfer codings: 400;
+- the request line and headers together are limited to ``MAX_REQUEST_HEADER_BYTES``: 400 above;
+  a malformed request line or header: 400;
+- read timeout: a request (line, headers and body) must arrive within ``read_timeout_seconds``
+  of its first byte, however slowly it trickles in, else 400 and the connection is closed;
+- idle timeout: a connection with no request in flight is closed after ``idle_timeout_seconds``;
+- repeated headers are joined with commas, as a function URL joins them.
+
+Logs are one JSON line per event: the handler's own lines carry the request id, the server's
+refusals carry the request id they answered with, and waitress's own records are re-written as
+JSON without a traceback or a path (``JsonServerLogs``).
+"""
 
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask
+from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, ServerNotImplemented
+
+from tryon_api.http.log_redaction import RedactingFilter
 from tryon_dev.events import function_url_event
 from tryon_dev.invoke import decode_event_body, invoke
 
+DEFAULT_READ_TIMEOUT_SECONDS = 60.0
+DEFAULT_IDLE_TIMEOUT_SECONDS = 15
+MAX_REQUEST_HEADER_BYTES = 16 * 1024
+DEFAULT_THREADS = 16
+# Bodies over this are spooled to a temporary file while they are read, not held in memory.
+BODY_MEMORY_BYTES = 512 * 1024
 
-class TryOnRequestHandler(BaseHTTPRequestHandler):
-    server_version = "tryon-local"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-    max_body_bytes = 6 * 1024 * 1024
+StartResponse = Callable[..., Any]
+INTERNAL_ERROR_BODY = '{"error":"internal error"}'
 
-    def _handle(self) -> None:
-        length_header = self.headers.get("Content-Length")
+
+# --- The one place a request meets the handler -------------------------------------------------
+
+
+def answer_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Answer one function-URL event: the hook for per-request HTTP behaviour around the handler
+    (what the function URL itself adds, such as CORS, belongs here)."""
+    return invoke(event)
+
+
+def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """Header names as a function URL sends them (lower case, dashes); repeats already joined."""
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = value
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers[key.replace("_", "-").lower()] = value
+    return headers
+
+
+def function_url_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """The WSGI application: the request as a function-URL event, the handler's answer as HTTP."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    raw_path = environ.get("REQUEST_URI") or environ.get("PATH_INFO") or "/"
+    event = function_url_event(
+        environ["REQUEST_METHOD"], raw_path, _request_headers(environ), body, environ.get("REMOTE_ADDR", "")
+    )
+    try:
+        response = answer_event(event)
+    except Exception as exc:  # noqa: BLE001 - the handler never raises; this is the server's own net
+        server_log.error("the handler raised", extra={"error_type": type(exc).__name__})
+        response = {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": INTERNAL_ERROR_BODY}
+    status = int(response.get("statusCode", 500))
+    payload = decode_event_body(response)
+    headers = [
+        (str(name), str(value))
+        for name, value in (response.get("headers") or {}).items()
+        if str(name).lower() not in ("content-length", "connection", "transfer-encoding")
+    ]
+    headers.append(("Content-Length", str(len(payload))))
+    start_response(f"{status} {_phrase(status)}", headers)
+    return [payload]
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+# --- Refusals of the HTTP layer, in the API's shape --------------------------------------------
+
+
+class RequestReadTimeout(BadRequest):
+    """The request did not arrive in full within the read timeout."""
+
+
+def _refusal(error: object, max_body_bytes: int) -> tuple[int, str]:
+    """The documented status and message for a refusal of waitress's parser (or our read timeout)."""
+    if isinstance(error, RequestEntityTooLarge):
+        return 413, f"request body is too large: the limit is {max_body_bytes / 1048576:g} MB"
+    if isinstance(error, RequestHeaderFieldsTooLarge):
+        return 400, "request line or headers are too large"
+    if isinstance(error, RequestReadTimeout):
+        return 400, "request was not received in time"
+    if isinstance(error, ServerNotImplemented):
+        return 400, "transfer-encoding is not supported: send a content-length or a chunked body"
+    if isinstance(error, BadRequest):
+        return 400, "bad request"
+    return 500, "internal error"
+
+
+class JsonErrorTask(ErrorTask):
+    """waitress's error answer, as a JSON ``{"error": ...}`` with a request id, logged in one line."""
+
+    def execute(self) -> None:
+        server = self.channel.server
+        status, message = _refusal(self.request.error, getattr(server, "max_body_bytes", 0))
+        request_id = str(uuid.uuid4())
+        body = json.dumps({"error": message}, separators=(",", ":")).encode()
+        self.status = f"{status} {_phrase(status)}"
+        self.response_headers.extend([("Content-Type", "application/json"), ("X-Request-Id", request_id)])
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+        server_log.info(
+            "request refused by the server",
+            extra={"status": status, "error": message, "correlation_id": request_id},
+        )
+
+
+class LocalChannel(HTTPChannel):
+    """A connection that remembers when its current request began to arrive (the read timeout)."""
+
+    error_task_class = JsonErrorTask
+    reading_since: float | None = None
+
+    def received(self, data: bytes) -> bool:
+        if data and self.request is None:
+            self.reading_since = time.monotonic()
+        result = bool(super().received(data))
+        if self.request is None:  # nothing half-read is waiting
+            self.reading_since = None
+        return result
+
+
+class LocalServer(TcpWSGIServer):
+    """waitress's TCP server with the read timeout and a stop that works from another thread."""
+
+    channel_class = LocalChannel
+
+    def __init__(self, app: Any, *, read_timeout_seconds: float, max_body_bytes: int, adj: Adjustments) -> None:
+        self.read_timeout_seconds = read_timeout_seconds
+        self.max_body_bytes = max_body_bytes
+        self._stopped = threading.Event()
+        super().__init__(app, adj=adj)
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        return str(self.effective_host), int(self.effective_port)
+
+    def maintenance(self, now: float) -> None:
+        """Answer (400) and close a request that trickles in past the read timeout or stalls past
+        the idle timeout; then waitress closes the connections idle with nothing in flight."""
+        read_cutoff = time.monotonic() - self.read_timeout_seconds
+        idle_cutoff = now - self.adj.channel_timeout
+        for channel in list(self.active_channels.values()):
+            since = getattr(channel, "reading_since", None)
+            if since is None or channel.will_close:
+                continue
+            if since > read_cutoff and channel.last_activity >= idle_cutoff:
+                continue
+            with channel.requests_lock:
+                partial = channel.request
+                if partial is None or channel.requests:
+                    channel.will_close = True
+                    continue
+                partial.error = RequestReadTimeout("request not received in time")
+                partial.completed = True
+                channel.request = None
+                channel.reading_since = None
+                channel.requests.append(partial)
+            self.add_task(channel)
+        super().maintenance(now)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serve until ``shutdown`` (the socketserver-style name the tests and the CLI use)."""
+        self.adj.asyncore_loop_timeout = poll_interval
         try:
-            length = int(length_header) if length_header else 0
-        except ValueError:
-            length = -1
-        if length < 0:
-            self._send(400, {"Content-Type": "application/json"}, b'{"error":"invalid content-length"}', close=True)
-            return
-        if length > self.max_body_bytes:
-            # Like the function URL: refuse without reading the body, then close.
-            self._send(
-                413,
-                {"Content-Type": "application/json"},
-                b'{"error":"request body is too large: the limit is 6 MB"}',
-                close=True,
-            )
-            return
-        body = self.rfile.read(length) if length else b""
-        headers = dict(self.headers.items())
-        event = function_url_event(self.command, self.path, headers, body, self.client_address[0])
-        response = invoke(event)
+            self.run()
+        finally:
+            self._stopped.set()
 
-        self._send(int(response.get("statusCode", 500)), response.get("headers") or {}, decode_event_body(response))
+    def shutdown(self) -> None:
+        """Stop the loop: every connection and the listener are closed on the loop's own thread."""
 
-    def _send(self, status: int, headers: dict[str, str], body: bytes, close: bool = False) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, str(value))
-        self.send_header("Content-Length", str(len(body)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        def close_all() -> None:
+            for dispatcher in list(self._map.values()):
+                if dispatcher is not self.trigger:
+                    dispatcher.close()
+            self.trigger.close()
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+        if not self._stopped.is_set():
+            self.trigger.pull_trigger(close_all)
+            self._stopped.wait(timeout=10)
+        self.task_dispatcher.shutdown(timeout=5)
 
-    def __getattr__(self, name: str) -> Any:
-        # Any other method (TRACE, CONNECT, made-up ones) reaches the handler too, like on a
-        # function URL, and gets the API's JSON 404/405 instead of http.server's HTML 501.
-        if name.startswith("do_"):
-            return self._handle
-        raise AttributeError(name)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (malformed request line, headers) as JSON, never HTML."""
-        # The standard phrase only: http.server's messages quote the client's request line.
-        text = self.responses.get(code, ("error",))[0].lower()
-        body = json.dumps({"error": text}, separators=(",", ":")).encode()
-        self.close_connection = True
-        if getattr(self, "command", None) is None:
-            self.command = "GET"  # the request line did not parse: answer with a body
-        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
-            self.request_version = "HTTP/1.1"  # with a status line and headers, not HTTP/0.9's bare body
-        self._send(code, {"Content-Type": "application/json"}, body, close=True)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass  # the handler's structured log line already records every request
+    def server_close(self) -> None:
+        if self.socket is not None:
+            self.close()
 
 
-class TryOnHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
+# --- Logs: one JSON line per event ------------------------------------------------------------
 
 
-def make_server(host: str, port: int) -> TryOnHTTPServer:
+class _OneLineNoTraceback(logging.Filter):
+    """waitress's records without their traceback (the exception's type is kept) or request path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        record.msg, record.args = message.split(" while serving ")[0], None
+        if record.exc_info:
+            exc_type = record.exc_info[0]
+            record.error_type = exc_type.__name__ if exc_type else "unknown"
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+server_log = logging.getLogger("waitress.tryon")
+
+
+class _CurrentStdout:
+    """Whatever ``sys.stdout`` is at the time of writing (the handler's own lines go there too)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def install_json_server_logs(stream: Any = None) -> None:
+    """waitress's loggers write JSON lines (Powertools' formatter) to stdout, as the handler does."""
+    root = logging.getLogger("waitress")
+    if any(getattr(h, "tryon_json", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(stream or _CurrentStdout())
+    handler.setFormatter(LambdaPowertoolsFormatter(service="tryon-local-server"))
+    handler.addFilter(_OneLineNoTraceback())
+    handler.addFilter(RedactingFilter())
+    handler.tryon_json = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+# --- Building the server ----------------------------------------------------------------------
+
+
+def make_server(
+    host: str,
+    port: int,
+    *,
+    read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    idle_timeout_seconds: int = DEFAULT_IDLE_TIMEOUT_SECONDS,
+    threads: int = DEFAULT_THREADS,
+) -> LocalServer:
     from tryon_api.http.services import get_services
 
-    TryOnRequestHandler.max_body_bytes = get_services().settings.max_body_bytes
-    return TryOnHTTPServer((host, port), TryOnRequestHandler)
+    max_body_bytes = get_services().settings.max_body_bytes
+    install_json_server_logs()
+    adj = Adjustments(
+        host=host,
+        port=port,
+        threads=threads,
+        ident="tryon-local",
+        # waitress refuses a body of max_request_body_size bytes or more; ours allows exactly the limit.
+        max_request_body_size=max_body_bytes + 1,
+        max_request_header_size=MAX_REQUEST_HEADER_BYTES,
+        inbuf_overflow=BODY_MEMORY_BYTES,
+        # Reads big enough to take a whole over-long header block at once, so that it is refused
+        # and closed without unread bytes (which would reset the connection before the answer).
+        recv_bytes=64 * 1024,
+        channel_timeout=idle_timeout_seconds,
+        cleanup_interval=1,
+        connection_limit=200,
+        log_socket_errors=False,
+        expose_tracebacks=False,
+        clear_untrusted_proxy_headers=False,
+    )
+    return LocalServer(
+        function_url_app, read_timeout_seconds=read_timeout_seconds, max_body_bytes=max_body_bytes, adj=adj
+    )

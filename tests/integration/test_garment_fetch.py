@@ -120,6 +120,19 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 except OSError:
                     state.trickle_client_closed.set()
                 self.close_connection = True
+            elif path == "/header-drip":
+                # The status line, then a header one byte at a time: the headers never end.
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    self.wfile.flush()
+                    for byte in b"X-Drip: " + b"a" * 200:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        if state.release.wait(0.05):
+                            return
+                except OSError:
+                    state.trickle_client_closed.set()
+                self.close_connection = True
             elif path == "/to-metadata":
                 self.redirect("http://169.254.169.254/latest/meta-data/iam/security-credentials/")
             elif path == "/to-loopback-v6":
@@ -232,6 +245,13 @@ def test_trickling_server_is_cut_off_at_the_deadline(server: ServerState) -> Non
         dev_fetcher(timeout_seconds=0.5)(url(server, "/trickle"), Deadline.after(10))
     # The server saw the connection closed long before its 200 bytes were sent.
     assert server.trickle_client_closed.wait(5)
+
+
+def test_a_header_drip_is_a_504_not_a_missing_image(server: ServerState) -> None:
+    """The watchdog's shut-down socket ends the headers early: that is the deadline, not the image."""
+    with pytest.raises(UpstreamTimeout) as raised:
+        dev_fetcher(timeout_seconds=0.5)(url(server, "/header-drip"), Deadline.after(10))
+    assert raised.value.message == "clothing_image_url did not answer in time"
 
 
 def test_spent_deadline_fails_before_connecting(server: ServerState) -> None:

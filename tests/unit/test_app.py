@@ -193,3 +193,24 @@ def test_event_that_is_not_a_mapping_gets_a_json_answer() -> None:
     response = handle_event([], new_context(30))  # type: ignore[arg-type]
     assert response["statusCode"] == 401
     assert json.loads(response["body"]) == {"error": "missing or invalid api key"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-API-Key": "wrong", "x-api-key": KEY},
+        {"x-api-key": KEY, "X-API-KEY": KEY},
+        {"x-api-key": f"wrong,{KEY}"},
+        {"x-api-key": f"{KEY}\x0b"},
+    ],
+)
+def test_repeated_or_padded_key_headers_are_401(headers: dict[str, str]) -> None:
+    install(ScriptedBackend())
+    status, _, body = call({"selfie_base64": b64(solid_jpeg())}, key=None, headers=headers)
+    assert (status, body) == (401, {"error": "missing or invalid api key"})
+
+
+def test_a_key_padded_with_spaces_and_tabs_is_accepted() -> None:
+    install(ScriptedBackend())
+    status, _, body = call({}, key=f" \t{KEY}\t ")
+    assert (status, body) == (400, {"error": "selfie_base64 is required"})

@@ -138,3 +138,24 @@ def test_secret_shapes(secret: str | bytes, keys: tuple[str, ...]) -> None:
 def test_unusable_secret_fails_closed(secret: object) -> None:
     with pytest.raises(DependencyUnavailable):
         parse_api_key_secret(secret)
+
+
+@pytest.mark.parametrize("padding", [" ", "\t", " \t ", "\t\t"])
+def test_http_optional_whitespace_around_the_key_is_trimmed(padding: str) -> None:
+    verifier, _, _ = make(["k1"])
+    verifier.verify(f"{padding}k1{padding}")
+
+
+@pytest.mark.parametrize("character", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\n", "\r"])
+def test_other_whitespace_is_part_of_the_value_and_makes_it_wrong(character: str) -> None:
+    verifier, _, _ = make(["k1"])
+    for presented in (f"k1{character}", f"{character}k1", f" k1{character}\t"):
+        with pytest.raises(Unauthorized):
+            verifier.verify(presented)
+
+
+@pytest.mark.parametrize("presented", ["k1,k1", "wrong,k1", "k1, k1", "k1,", ",k1", "wrong, k1"])
+def test_a_header_carrying_several_values_is_401(presented: str) -> None:
+    verifier, _, _ = make(["k1"])
+    with pytest.raises(Unauthorized):
+        verifier.verify(presented)

@@ -8,15 +8,19 @@ from typing import Any
 
 from tryon_api.settings import Settings
 from tryon_api.tryon.interface import TryOnBackend
+from tryon_api.tryon.work_slots import WorkSlots
 
 
-def create_backend(settings: Settings, *, model_client: Any | None = None) -> TryOnBackend:
+def create_backend(
+    settings: Settings, *, model_client: Any | None = None, slots: WorkSlots | None = None
+) -> TryOnBackend:
     """The configured backend. ``model_client`` (a bedrock-runtime or sagemaker-runtime client)
-    is injected by tests; otherwise one is created here, once per container."""
+    is injected by tests; otherwise one is created here, once per container. ``slots`` is the
+    pipeline's limiter: a backend that renders in process takes its slots from it."""
     if settings.backend == "embedded":
         from tryon_api.backends.embedded import EmbeddedTryOnBackend
 
-        return EmbeddedTryOnBackend(concurrency=settings.embedded_concurrency)
+        return EmbeddedTryOnBackend(concurrency=settings.embedded_concurrency, slots=slots)
     from tryon_api.backends.aws_clients import create_model_client
     from tryon_api.backends.model_calls import RetryPolicy
 

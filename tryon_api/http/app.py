@@ -153,8 +153,12 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
     request_id = str(getattr(context, "aws_request_id", None) or request_context.get("requestId") or _new_request_id())
     logger.thread_safe_append_keys(correlation_id=request_id)
     started = time.perf_counter()
-    # Function URLs lower-case header names; direct invokes and tests may not.
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    # Function URLs lower-case header names and join repeated ones with commas; direct invokes
+    # and tests may not, so names differing only in case are joined the same way here.
+    headers: dict[str, str] = {}
+    for key, value in (event.get("headers") or {}).items():
+        name = str(key).lower()
+        headers[name] = f"{headers[name]},{value}" if name in headers else str(value)
     event = {**event, "headers": headers}
     method = str((request_context.get("http") or {}).get("method", "")).upper()
     path = str(event.get("rawPath") or (request_context.get("http") or {}).get("path") or "/")

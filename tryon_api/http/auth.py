@@ -24,6 +24,10 @@ from tryon_api.tryon.errors import DependencyUnavailable, Unauthorized
 logger = Logger(child=True)
 
 MAX_KEY_LENGTH = 512
+# RFC 9110 "OWS": the only characters around a header value that are not part of it.
+HTTP_OPTIONAL_WHITESPACE = " \t"
+# Repeated headers are joined with commas (function URLs, RFC 9110 section 5.3): never one key.
+MULTIPLE_VALUES_SEPARATOR = ","
 KeyLoader = Callable[[bool], Sequence[str]]
 
 
@@ -99,10 +103,18 @@ class ApiKeyVerifier:
         self._lock = threading.Lock()
 
     def verify(self, presented: str | None) -> None:
-        """Return if the key is valid; raise ``Unauthorized`` or ``DependencyUnavailable``."""
+        """Return if the key is valid; raise ``Unauthorized`` or ``DependencyUnavailable``.
+
+        Only HTTP's optional whitespace (space, tab) is trimmed; anything else is part of the
+        value and must match exactly. A header sent several times arrives joined by commas (as a
+        function URL joins repeated headers), and is never a key: 401.
+        """
         if not presented or len(presented) > MAX_KEY_LENGTH:
             raise Unauthorized()
-        candidate = presented.strip().encode("utf-8", "replace")
+        trimmed = presented.strip(HTTP_OPTIONAL_WHITESPACE)
+        if not trimmed or MULTIPLE_VALUES_SEPARATOR in trimmed:
+            raise Unauthorized()
+        candidate = trimmed.encode("utf-8", "replace")
         keys = self._load_keys(False)
         with self._lock:
             if self._last_forced is None:  # the first load was a fetch: count it as one

@@ -17,6 +17,7 @@ from tryon_api.per_container import PerContainer
 from tryon_api.settings import Settings
 from tryon_api.tryon.interface import GarmentFetcher
 from tryon_api.tryon.pipeline import TryOnService
+from tryon_api.tryon.work_slots import WorkSlots
 
 
 @dataclass
@@ -59,10 +60,18 @@ def garment_fetcher(settings: Settings) -> GarmentFetcher:
 def build_services(settings: Settings | None = None, *, secrets_client: object | None = None) -> Services:
     settings = settings or Settings.from_env()
     fetcher = garment_fetcher(settings)
+    # One limiter for decoding and rendering: TRYON_EMBEDDED_CONCURRENCY (0: one per CPU).
+    slots = WorkSlots(settings.embedded_concurrency)
     return Services(
         settings=settings,
         verifier=build_verifier(settings, secrets_client),
-        tryon=TryOnService(create_backend(settings), fetcher, settings.max_response_bytes),
+        tryon=TryOnService(
+            create_backend(settings, slots=slots),
+            fetcher,
+            settings.max_response_bytes,
+            slots=slots,
+            garment_timeout_seconds=settings.garment_fetch_timeout_seconds,
+        ),
     )
 
 

@@ -80,6 +80,10 @@ class DependencyUnavailable(TryOnError):
         super().__init__(message, retry_after=retry_after)
 
 
+# The garment URL's fetch and decode ran out of their time budget (the fetcher and the pipeline).
+GARMENT_TIMED_OUT = "clothing_image_url did not answer in time"
+
+
 class UpstreamTimeout(TryOnError):
     status = 504
     default_message = "the image model did not answer in time"

@@ -32,7 +32,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.errors import BadRequest, TryOnError, UnusableGarmentImage, UpstreamTimeout
+from tryon_api.tryon.errors import GARMENT_TIMED_OUT, BadRequest, TryOnError, UnusableGarmentImage, UpstreamTimeout
 from tryon_api.tryon.image_intake import sniff_format
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -42,7 +42,7 @@ CONNECT_TIMEOUT_SECONDS: Final = 3.0
 DEFAULT_PORTS: Final = frozenset({80, 443})
 NOT_ALLOWED: Final = "clothing_image_url is not allowed"
 UNREACHABLE: Final = "clothing_image_url could not be reached"
-TIMED_OUT: Final = "clothing_image_url did not answer in time"
+TIMED_OUT: Final = GARMENT_TIMED_OUT
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _CHUNK: Final = 64 * 1024
 _SNIFF_BYTES: Final = 32
@@ -390,6 +390,12 @@ class GarmentImageFetcher:
             session.trust_env = False  # no proxies or .netrc from the environment
             try:
                 return self._fetch(session, url, fetch_deadline, watchdog)
+            except UnusableGarmentImage:
+                # A server that drips its headers until the watchdog shuts the socket leaves a
+                # response that looks merely short or empty: it ran out of time, say so.
+                if watchdog.expired.is_set():
+                    raise UpstreamTimeout(TIMED_OUT) from None
+                raise
             except TryOnError:
                 raise
             except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):

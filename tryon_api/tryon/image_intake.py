@@ -6,6 +6,14 @@ the size is checked from the header before anything is decoded, JPEGs are decode
 size (libjpeg's DCT scaling, Pillow ``draft``), the aspect crop and the resize are one resample
 (``resize(box=...)``), and rotation and colour conversion run on the small result. Input
 metadata (EXIF, GPS, XMP, ICC) is never copied to any output.
+
+The decoding budget, checked before a pixel is decoded: at most ``MAX_DECODED_PIXELS`` declared
+(``MAX_WEBP_PIXELS`` for WebP, whose decoder holds three full-size copies),
+at most ``MAX_JPEG_SCANS`` progressive scans (scan bombs), and a declared size that the file's
+bytes can plausibly hold (``MAX_PIXELS_PER_BYTE`` above ``PLAUSIBILITY_FLOOR_PIXELS``: a few
+hundred bytes declaring 40 megapixels is a decompression bomb, refused before the decoder
+allocates its buffers). While pixels are decoded, every read of the compressed data checks the
+caller's time limit. The worst cases at these limits are measured by scripts/benchmark_decoding.py.
 """
 
 from __future__ import annotations
@@ -16,16 +24,30 @@ import math
 import struct
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Final
 
 from PIL import Image, ImageCms
 
 from tryon_api.tryon.errors import BadRequest, TryOnError, UnusableGarmentImage, UpstreamFailed
 from tryon_api.tryon.interface import ImageLimits
+from tryon_api.tryon.jpeg_structure import read_jpeg_structure
 
 ACCEPTED_FORMATS_TEXT: Final = "JPEG, PNG, WebP or HEIC"
 MIN_SHORT_SIDE: Final = 256
 MAX_DECODED_PIXELS: Final = 40_000_000
+# Pillow decodes WebP through libwebp's animation decoder: its canvas, the frame's bytes and the
+# image, each full size (about 17 bytes a pixel at the peak, against 9 for a PNG). At 40 MP that
+# is 760 MB; at 20 MP a request stays under half the Lambda's 1024 MB like the other formats.
+MAX_WEBP_PIXELS: Final = 20_000_000
+# A photo has about 10 scans (libjpeg's progressive script: 10 for colour, 18 for CMYK); every
+# scan costs a pass over the whole image, so a file of thousands of tiny ones is an attack.
+MAX_JPEG_SCANS: Final = 32
+# A photo holds under 10 pixels a byte, a product shot on white a few dozen. Bombs sit far above:
+# 233 bytes declaring 40 megapixels, or an all-zero PNG at deflate's 1032-fold limit (about 344
+# RGB pixels a byte). Above the floor (16 MB of RGBA), more pixels a byte than this is refused.
+MAX_PIXELS_PER_BYTE: Final = 256
+PLAUSIBILITY_FLOOR_PIXELS: Final = 4_000_000
 # Resampling: integer box reduction down to twice the target, then Lanczos for the rest.
 REDUCING_GAP: Final = 2.0
 
@@ -120,26 +142,71 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
 
 
-def _open(data: bytes, field: str, error: type[TryOnError]) -> Image.Image:
-    """Open (header only) with the one decoder the magic bytes name."""
+class _TimedReader(io.BytesIO):
+    """The compressed data, read by the decoder in blocks: each read first checks the time limit."""
+
+    def __init__(self, data: bytes, check_time: Callable[[], None]) -> None:
+        super().__init__(data)
+        self._check_time = check_time
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self._check_time()
+        return super().read(size)
+
+
+def _no_time_limit() -> None:
+    return None
+
+
+def check_declared_size(
+    width: int, height: int, data_size: int, field: str, error: type[TryOnError], fmt: str = ""
+) -> None:
+    """The budget's size rules, from the header alone: the pixel limit and a plausible ratio."""
+    pixels = width * height
+    if pixels > MAX_DECODED_PIXELS:
+        raise _too_large(field, error)
+    if fmt == "WEBP" and pixels > MAX_WEBP_PIXELS:
+        raise error(f"{field} is too large: at most {MAX_WEBP_PIXELS // 1_000_000} megapixels for a WebP image")
+    if pixels > PLAUSIBILITY_FLOOR_PIXELS and pixels > data_size * MAX_PIXELS_PER_BYTE:
+        raise error(f"{field} declares {width}x{height} pixels in only {data_size} bytes: not a real image")
+
+
+def check_jpeg_scans(data: bytes, field: str, error: type[TryOnError]) -> None:
+    """Refuse a progressive JPEG with more scans than any encoder writes (a scan bomb)."""
+    structure = read_jpeg_structure(data)
+    if structure is not None and structure.scans > MAX_JPEG_SCANS:
+        raise error(
+            f"{field} is a progressive JPEG with {structure.scans} scans: at most {MAX_JPEG_SCANS} are accepted"
+        )
+
+
+def _open(
+    data: bytes, field: str, error: type[TryOnError], check_time: Callable[[], None] = _no_time_limit
+) -> Image.Image:
+    """Open (header only) with the one decoder the magic bytes name, within the decoding budget."""
     fmt = sniff_format(data)
     if fmt is None:
         other = _other_format(data)
         what = f"a {other} image" if other else "not an image we can read"
         raise error(f"{field} is {what}: the accepted formats are {ACCEPTED_FORMATS_TEXT}")
+    if fmt == "JPEG":
+        check_jpeg_scans(data, field, error)
     declared = _webp_size(data) if fmt == "WEBP" else None
-    if declared is not None and declared[0] * declared[1] > MAX_DECODED_PIXELS:
-        raise _too_large(field, error)
+    if declared is not None:  # libwebp sizes its canvas on open: check before
+        check_declared_size(*declared, len(data), field, error, fmt)
     if fmt == "HEIF":
         _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data), formats=[fmt])
+            image = Image.open(_TimedReader(data, check_time), formats=[fmt])
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise _too_large(field, error) from None
     except _DECODE_ERRORS:
         raise error(f"{field} is a truncated or corrupt image") from None
+    # Opening read the header only: nothing the size of the image is allocated yet.
+    check_declared_size(image.width, image.height, len(data), field, error, fmt)
+    return image
 
 
 def _too_large(field: str, error: type[TryOnError]) -> TryOnError:
@@ -260,12 +327,15 @@ def load_image(
     field: str = "selfie_base64",
     error: type[TryOnError] = BadRequest,
     min_short_side: int = MIN_SHORT_SIDE,
+    check_time: Callable[[], None] = _no_time_limit,
 ) -> Image.Image:
-    """Decode, orient and normalise an uploaded image to 8-bit sRGB RGB within ``limits``."""
-    image = _open(data, field, error)
+    """Decode, orient and normalise an uploaded image to 8-bit sRGB RGB within ``limits``.
+
+    ``check_time`` is called before every block of compressed data the decoder reads: it raises
+    (a ``TryOnError``) when the caller's time is up, which stops the decoding there.
+    """
+    image = _open(data, field, error, check_time)
     width, height = image.size
-    if width * height > MAX_DECODED_PIXELS:
-        raise _too_large(field, error)
     if min(width, height) < min_short_side:
         raise error(
             f"{field} is too small: the short side must be at least {min_short_side} px (it is {min(width, height)} px)"
@@ -309,11 +379,27 @@ def load_image(
     return result
 
 
-def load_garment_image(data: bytes, limits: ImageLimits) -> Image.Image:
+def load_garment_image(
+    data: bytes, limits: ImageLimits, check_time: Callable[[], None] = _no_time_limit
+) -> Image.Image:
     """The garment reference: the same intake, but a bad image is the URL's failure (422)."""
     return load_image(
-        data, limits, field="clothing_image_url", error=UnusableGarmentImage, min_short_side=limits.min_side
+        data,
+        limits,
+        field="clothing_image_url",
+        error=UnusableGarmentImage,
+        min_short_side=limits.min_side,
+        check_time=check_time,
     )
+
+
+UNUSABLE_MODEL_IMAGE: Final = "the image model returned an unusable image"
+
+
+def _check_model_image_size(width: int, height: int, data_size: int, fmt: str) -> None:
+    if width * height > (MAX_WEBP_PIXELS if fmt == "WEBP" else MAX_DECODED_PIXELS):
+        raise UpstreamFailed("the image model returned an image that is too large")
+    check_declared_size(width, height, data_size, "the model's image", UpstreamFailed, fmt)
 
 
 def decode_model_image(data: bytes, *, keep_alpha: bool = False) -> Image.Image:
@@ -321,14 +407,20 @@ def decode_model_image(data: bytes, *, keep_alpha: bool = False) -> Image.Image:
 
     ``keep_alpha`` keeps a cut-out's transparency (RGBA) instead of flattening it onto white.
     """
-    if sniff_format(data) not in ("JPEG", "PNG", "WEBP"):
+    fmt = sniff_format(data)
+    if fmt not in ("JPEG", "PNG", "WEBP"):
         raise UpstreamFailed("the image model returned an unreadable image")
     try:
+        # The same decoding budget as uploads: a model's answer is not trusted to be small.
+        declared = _webp_size(data) if fmt == "WEBP" else None
+        if declared is not None:
+            _check_model_image_size(*declared, len(data), fmt)
+        if fmt == "JPEG":
+            check_jpeg_scans(data, "the model's image", UpstreamFailed)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             opened = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "WEBP"])
-            if opened.width * opened.height > MAX_DECODED_PIXELS:
-                raise UpstreamFailed("the image model returned an image that is too large")
+            _check_model_image_size(opened.width, opened.height, len(data), fmt)
             opened.load()
         icc = opened.info.get("icc_profile")
         decoded = _resampleable(opened)
@@ -339,6 +431,9 @@ def decode_model_image(data: bytes, *, keep_alpha: bool = False) -> Image.Image:
         if image is opened:
             image = image.copy()
         image.info = {}
+    except UpstreamFailed as refused:
+        message = refused.message if refused.message.startswith("the image model") else UNUSABLE_MODEL_IMAGE
+        raise UpstreamFailed(message) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning, *_DECODE_ERRORS):
         raise UpstreamFailed("the image model returned an unreadable image") from None
     return image

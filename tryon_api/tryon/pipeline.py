@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
+from PIL import Image
 
 from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.errors import GARMENT_TIMED_OUT, UpstreamTimeout
 from tryon_api.tryon.image_intake import load_garment_image, load_image
 from tryon_api.tryon.interface import GarmentFetcher, GenerationInput, TryOnBackend, TryOnRequest
 from tryon_api.tryon.response_image import encode_response_image
+from tryon_api.tryon.work_slots import WorkSlots
 
 logger = Logger(child=True)
 
@@ -38,19 +42,53 @@ class TryOnResult:
     mime_type: str
 
 
+def _time_check(deadline: Deadline, message: str) -> Callable[[], None]:
+    def check() -> None:
+        if deadline.remaining() <= 0:
+            raise UpstreamTimeout(message)
+
+    return check
+
+
 class TryOnService:
-    def __init__(self, backend: TryOnBackend, fetch_garment: GarmentFetcher, max_response_bytes: int) -> None:
+    def __init__(
+        self,
+        backend: TryOnBackend,
+        fetch_garment: GarmentFetcher,
+        max_response_bytes: int,
+        *,
+        slots: WorkSlots | None = None,
+        garment_timeout_seconds: float = 10.0,
+    ) -> None:
         self.backend = backend
         self.fetch_garment = fetch_garment
         self.max_response_bytes = max_response_bytes
+        # Decoding takes a slot of the same limiter the backend renders under (when it renders).
+        self.slots = slots or WorkSlots()
+        self.garment_timeout_seconds = garment_timeout_seconds
+
+    def load_person(self, selfie: bytes, deadline: Deadline) -> Image.Image:
+        with self.slots.hold(deadline):
+            return load_image(
+                selfie,
+                self.backend.input_limits,
+                check_time=_time_check(deadline, "the request ran out of time while decoding selfie_base64"),
+            )
+
+    def load_garment(self, url: str, deadline: Deadline) -> Image.Image:
+        """Fetch and decode the garment: one time budget covers both (504 when it runs out)."""
+        garment_deadline = Deadline.after(min(self.garment_timeout_seconds, deadline.remaining()))
+        data = self.fetch_garment(url, garment_deadline)
+        with self.slots.hold(garment_deadline, UpstreamTimeout(GARMENT_TIMED_OUT)):
+            return load_garment_image(
+                data, self.backend.input_limits, check_time=_time_check(garment_deadline, GARMENT_TIMED_OUT)
+            )
 
     def generate(self, request: TryOnRequest, deadline: Deadline) -> TryOnResult:
-        person = load_image(request.selfie_bytes, self.backend.input_limits)
+        person = self.load_person(request.selfie_bytes, deadline)
         garment = None
         if request.clothing_image_url:
-            garment = load_garment_image(
-                self.fetch_garment(request.clothing_image_url, deadline), self.backend.input_limits
-            )
+            garment = self.load_garment(request.clothing_image_url, deadline)
         job = GenerationInput(
             person=person,
             clothing_description=request.clothing_description,
@@ -60,7 +98,8 @@ class TryOnService:
         )
         deadline.check()
         result = self.backend.generate(job, deadline)
-        image_base64, mime_type = encode_response_image(result, self.max_response_bytes - RESPONSE_JSON_OVERHEAD)
+        with self.slots.hold(deadline):  # a model's answer may be decoded and re-encoded here
+            image_base64, mime_type = encode_response_image(result, self.max_response_bytes - RESPONSE_JSON_OVERHEAD)
         logger.info(
             "generated",
             extra={

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import threading
 import time
 
 from tryon_api.backends.embedded.image_operations import try_on
 from tryon_api.backends.embedded.person_analysis import load_models
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.errors import UpstreamTimeout
 from tryon_api.tryon.interface import GeneratedImage, GenerationInput, ImageLimits
+from tryon_api.tryon.work_slots import WorkSlots
 
 
 class EmbeddedTryOnBackend:
@@ -20,20 +18,18 @@ class EmbeddedTryOnBackend:
     name = "embedded"
     input_limits = ImageLimits(max_side=1024, max_pixels=1024 * 1024)
 
-    def __init__(self, preload: bool = True, concurrency: int = 0) -> None:
+    def __init__(self, preload: bool = True, concurrency: int = 0, slots: WorkSlots | None = None) -> None:
         # The work is CPU-bound: more images at once than cores only multiplies the memory in
         # use (50 concurrent requests on the dev server held 2+ GB), so the rest wait their turn.
-        self.concurrency = concurrency or os.cpu_count() or 1
-        self._slots = threading.BoundedSemaphore(self.concurrency)
+        # ``slots`` is the pipeline's limiter, shared with decoding (see tryon/work_slots.py).
+        self.slots = slots or WorkSlots(concurrency)
+        self.concurrency = self.slots.size
         if preload:
             load_models()
 
     def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
         started = time.perf_counter()
-        deadline.check()
-        if not self._slots.acquire(timeout=deadline.remaining()):
-            raise UpstreamTimeout()
-        try:
+        with self.slots.hold(deadline):
             result = try_on(
                 job.person,
                 job.clothing_description,
@@ -42,8 +38,6 @@ class EmbeddedTryOnBackend:
                 garment=job.garment,
                 deadline=deadline,
             )
-        finally:
-            self._slots.release()
         buffer = io.BytesIO()
         result.image.save(buffer, "JPEG", quality=93, subsampling=0)
         return GeneratedImage(
