@@ -11,6 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
+.PHONY: doctor smoke
 .PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
@@ -41,7 +42,9 @@ unit: install
 integration: install
 	$(PY) -m pytest tests/integration -q
 
-test: install lint typecheck
+# sam-build: tests/integration/test_sam_local_invoke.py runs SAM CLI's environment resolution
+# (.tools/) over the built template and invokes the built handler (cached: seconds when unchanged).
+test: install lint typecheck sam-build
 	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser
 
 # The playground page in a real browser: Debian's Chromium driven by Playwright for Python.
@@ -137,6 +140,17 @@ build-TryOnFunction:
 	cp -R . "$(ARTIFACTS_DIR)/tryon_api/"
 	rm -rf "$(ARTIFACTS_DIR)/tryon_api/backends/embedded"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
+# Preflight of the AWS account and region (the usual AWS environment) before and after deploying:
+# models invocable, the API-key secret, reserved concurrency vs the account, Bedrock quotas.
+# CONFIG_ENV=prod for samconfig.toml's prod environment.
+doctor: install
+	$(PY) -m tryon_dev.doctor --config-env $(or $(CONFIG_ENV),default)
+
+# Post-deploy smoke test: make smoke URL=<FunctionUrl output> API_KEY=<a key from the secret>
+smoke: install
+	@test -n "$(URL)" -a -n "$(API_KEY)" || { echo "usage: make smoke URL=https://<id>.lambda-url.<region>.on.aws/ API_KEY=<key>"; exit 2; }
+	$(PY) -m tryon_dev.smoke --url "$(URL)" --api-key "$(API_KEY)"
 
 # Rewrites events/ from tests/photos.py's selfie (deterministic: same bytes every run).
 events: install

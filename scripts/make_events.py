@@ -175,7 +175,7 @@ def build_events() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]
             ),
             204,
             None,
-            "browser preflight: no key needed (deployed, the function URL's CORS answers it first)",
+            "preflight reaching the function: empty, no key, no CORS headers (deployed, the URL answers it)",
         ),
         (
             "wrong-method",

@@ -90,8 +90,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # InvokeEndpointAsync; answers are read where the endpoint writes them (its AsyncOutputS3Uri,
     # <prefix>out/ by convention).
     sagemaker_async_s3_uri: S3Prefix = ""
-    # botocore client: connect timeout, read timeout (matched to the Lambda timeout) and the
-    # total attempts of its adaptive retry mode (throttling, transient 5xx).
+    # Model calls: botocore's connect timeout, the longest read timeout (each call's is also cut
+    # to the request's time left), and the attempts per call of our one retry layer
+    # (backends/model_calls.py; botocore's own retries are off).
     model_connect_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 3.0
     model_read_timeout_seconds: Annotated[float, Meta(ge=1, le=900)] = 85.0
     model_max_attempts: Annotated[int, Meta(ge=1, le=10)] = 3

@@ -62,6 +62,13 @@ BEDROCK_ERRORS: dict[str, tuple[int, str, str]] = {
     "access_denied": (403, "AccessDeniedException", "You don't have access to the model with the specified id."),
     "not_found": (404, "ResourceNotFoundException", "The requested resource could not be found."),
     "validation": (400, "ValidationException", "The provided model identifier is invalid."),
+    # A moderation refusal Bedrock returns as an error rather than a finish reason (wording of
+    # Stability AI's API; Amazon's models say "...blocked by our content filters.").
+    "moderation": (
+        400,
+        "ValidationException",
+        "Your request was flagged by our content moderation system, as a result your request was denied.",
+    ),
     "model_error": (424, "ModelErrorException", "The model encountered an error processing the request."),
     "model_not_ready": (429, "ModelNotReadyException", "Model is not ready to serve inference requests."),
 }
@@ -111,6 +118,9 @@ class _State:
     bodies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    # Set when a reset or stop ends this state: a delayed call still waiting then gives up
+    # without doing image work for a test that has moved on.
+    ended: threading.Event = field(default_factory=threading.Event)
 
 
 def stability_image(service: str, params: dict[str, Any], seed: int) -> Image.Image:
@@ -167,6 +177,7 @@ class AwsModelEmulator:
 
     def reset(self) -> None:
         with self._lock:
+            self._state.ended.set()
             self._state = _State()
 
     @property
@@ -203,6 +214,8 @@ class AwsModelEmulator:
 
     def stop(self) -> None:
         self._stopping.set()
+        with self._lock:
+            self._state.ended.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -245,9 +258,9 @@ class AwsModelEmulator:
             state.in_flight -= 1
             state.calls.append(CallRecord(target, operation, started, time.monotonic(), status, fault))
 
-    def _wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self._stopping.wait(seconds)
+    def _wait(self, state: _State, seconds: float) -> None:
+        if seconds > 0 and state.ended.wait(seconds):
+            raise EmulatedError(503, "ServiceUnavailableException", "The emulator was reset during this call.")
 
     def handle(
         self, operation: str, target: str, headers: dict[str, str], raw: bytes
@@ -263,7 +276,7 @@ class AwsModelEmulator:
             if operation == "invoke_endpoint_async":  # the delay is the background run's
                 status, out_headers, body = self._answer_async(target, headers, delay, fault)
                 return status, out_headers, body
-            self._wait(delay + (fault.delay if fault else 0.0))
+            self._wait(state, delay + (fault.delay if fault else 0.0))
             status, out_headers, body = self._answer(operation, target, headers, raw, fault)
             return status, out_headers, body
         except EmulatedError as error:
@@ -446,7 +459,8 @@ class _EmulatorHandler(BaseHTTPRequestHandler):
         self.send_header("x-amzn-RequestId", f"emulated-{time.monotonic_ns()}")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)  # fails when the client gave up on this call (its read timeout)
 
     @staticmethod
     def _route(path: str) -> tuple[str, str] | None:

@@ -13,7 +13,9 @@ API's ``{"error": ...}`` shape:
 - read timeout: a request (line, headers and body) must arrive within ``read_timeout_seconds``
   of its first byte, however slowly it trickles in, else 400 and the connection is closed;
 - idle timeout: a connection with no request in flight is closed after ``idle_timeout_seconds``;
-- repeated headers are joined with commas, as a function URL joins them.
+- repeated headers are joined with commas, as a function URL joins them;
+- CORS as the function URL does it, from template.yaml's rules (``tryon_dev.function_url_cors``):
+  preflights answered without calling the handler, the URL's headers added to its answers.
 
 Logs are one JSON line per event: the handler's own lines carry the request id, the server's
 refusals carry the request id they answered with, and waitress's own records are re-written as
@@ -22,6 +24,7 @@ JSON without a traceback or a path (``JsonServerLogs``).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -41,6 +44,7 @@ from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderF
 
 from tryon_api.http.log_redaction import RedactingFilter
 from tryon_dev.events import function_url_event
+from tryon_dev.function_url_cors import CorsRules, function_url_cors, template_cors_rules
 from tryon_dev.invoke import decode_event_body, invoke
 
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0
@@ -57,10 +61,22 @@ INTERNAL_ERROR_BODY = '{"error":"internal error"}'
 # --- The one place a request meets the handler -------------------------------------------------
 
 
-def answer_event(event: dict[str, Any]) -> dict[str, Any]:
+def answer_event(event: dict[str, Any], cors_rules: CorsRules | None = None) -> dict[str, Any]:
     """Answer one function-URL event: the hook for per-request HTTP behaviour around the handler
     (what the function URL itself adds, such as CORS, belongs here)."""
-    return invoke(event)
+    method = str(event["requestContext"]["http"]["method"])
+    cors = function_url_cors(cors_rules or template_cors_rules(), method, event.get("headers") or {})
+    if cors.preflight is not None:  # the URL answers preflights without calling the function
+        status, headers = cors.preflight
+        return {"statusCode": status, "headers": headers, "body": "", "isBase64Encoded": False}
+    response = invoke(event)
+    # The URL adds its CORS headers to the function's; a header the function set as well is then
+    # sent twice ("*, *"), as the function URL does, and browsers refuse it.
+    answered = dict(response.get("headers") or {})
+    for name, value in cors.headers.items():
+        same = next((key for key in answered if key.lower() == name.lower()), None)
+        answered[same or name] = f"{answered[same]}, {value}" if same else value
+    return {**response, "headers": answered}
 
 
 def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
@@ -74,7 +90,9 @@ def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-def function_url_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+def function_url_app(
+    environ: dict[str, Any], start_response: StartResponse, cors_rules: CorsRules | None = None
+) -> Iterable[bytes]:
     """The WSGI application: the request as a function-URL event, the handler's answer as HTTP."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
@@ -83,7 +101,7 @@ def function_url_app(environ: dict[str, Any], start_response: StartResponse) -> 
         environ["REQUEST_METHOD"], raw_path, _request_headers(environ), body, environ.get("REMOTE_ADDR", "")
     )
     try:
-        response = answer_event(event)
+        response = answer_event(event, cors_rules)
     except Exception as exc:  # noqa: BLE001 - the handler never raises; this is the server's own net
         server_log.error("the handler raised", extra={"error_type": type(exc).__name__})
         response = {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": INTERNAL_ERROR_BODY}
@@ -282,7 +300,9 @@ def make_server(
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
     idle_timeout_seconds: int = DEFAULT_IDLE_TIMEOUT_SECONDS,
     threads: int = DEFAULT_THREADS,
+    cors_rules: CorsRules | None = None,
 ) -> LocalServer:
+    """``cors_rules``: the function URL's CORS, from template.yaml unless given (tests)."""
     from tryon_api.http.services import get_services
 
     max_body_bytes = get_services().settings.max_body_bytes
@@ -306,6 +326,5 @@ def make_server(
         expose_tracebacks=False,
         clear_untrusted_proxy_headers=False,
     )
-    return LocalServer(
-        function_url_app, read_timeout_seconds=read_timeout_seconds, max_body_bytes=max_body_bytes, adj=adj
-    )
+    app = functools.partial(function_url_app, cors_rules=cors_rules or template_cors_rules())
+    return LocalServer(app, read_timeout_seconds=read_timeout_seconds, max_body_bytes=max_body_bytes, adj=adj)

@@ -48,7 +48,7 @@ FAST_RETRIES = RetryPolicy(backoff_base_seconds=0.02, backoff_cap_seconds=0.1, m
 # (target, fault, status, message fragment): each injected for every call until cleared.
 MODEL_FAULTS = [
     (REMOVE_BACKGROUND, "throttling", 429, "too many requests"),
-    (SEARCH_REPLACE, "quota", 429, "too many requests"),
+    (SEARCH_REPLACE, "quota", 429, "quota is used up"),
     (INPAINT, "model_timeout", 504, "did not answer in time"),
     (REMOVE_BACKGROUND, "service_unavailable", 503, "unavailable"),
     (SEARCH_REPLACE, "internal", 502, "image model failed"),

@@ -42,4 +42,5 @@ def test_concurrent_log_lines_and_model_metrics_never_interleave() -> None:
     )
     parsed = [json.loads(line) for line in result.stdout.splitlines()]  # raises on a glued or broken line
     assert len([p for p in parsed if p.get("message") == "model call"]) == 6 * 150
-    assert len([p for p in parsed if "ModelCalls" in p]) == 6 * 150
+    # Two blobs per call: the series the alarm reads (service) and the per-model one.
+    assert len([p for p in parsed if "ModelCalls" in p]) == 6 * 150 * 2

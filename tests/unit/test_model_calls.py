@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,28 @@ def client_error(code: str, message: str = "m", headers: dict[str, str] | None =
     [
         ("ThrottlingException", "", "throttled", RateLimited, 429),
         ("ServiceQuotaExceededException", "", "throttled", RateLimited, 429),
+        # Bedrock's moderation refusals arrive as ValidationException: the filter, not our config.
+        (
+            "ValidationException",
+            "Your request was flagged by our content moderation system",
+            "filtered",
+            ContentFiltered,
+            422,
+        ),
+        (
+            "ValidationException",
+            "This request has been blocked by our content filters.",
+            "filtered",
+            ContentFiltered,
+            422,
+        ),
+        (
+            "ValidationException",
+            "The generated image(s) have been blocked by our content filters.",
+            "filtered",
+            ContentFiltered,
+            422,
+        ),
         ("ModelTimeoutException", "", "timeout", UpstreamTimeout, 504),
         ("ModelError", "Your invocation timed out while waiting", "timeout", UpstreamTimeout, 504),
         ("ServiceUnavailableException", "", "transient", DependencyUnavailable, 503),
@@ -41,6 +64,14 @@ def client_error(code: str, message: str = "m", headers: dict[str, str] | None =
         ("AccessDeniedException", "", "config", UpstreamFailed, 502),
         ("ResourceNotFoundException", "", "config", UpstreamFailed, 502),
         ("ValidationException", "", "config", UpstreamFailed, 502),
+        (
+            "ValidationException",
+            "Malformed input request: #/seed: expected type: Integer",
+            "config",
+            UpstreamFailed,
+            502,
+        ),
+        ("ValidationException", "The provided model identifier is invalid.", "config", UpstreamFailed, 502),
         ("ValidationError", "", "config", UpstreamFailed, 502),
         ("ModelErrorException", "", "failed", UpstreamFailed, 502),
         ("ModelError", "Received server error (500)", "failed", UpstreamFailed, 502),
@@ -62,6 +93,28 @@ def test_throttling_uses_the_services_retry_after_when_given() -> None:
     assert mapped.headers() == {"Retry-After": "12"}
     _, mapped = classify(client_error("ThrottlingException"), 7)
     assert mapped.headers() == {"Retry-After": "7"}
+
+
+def test_a_used_up_quota_is_429_without_promising_a_quick_recovery() -> None:
+    """ServiceQuotaExceededException also means a daily quota: no "retry in 5 seconds"."""
+    _, throttled = classify(client_error("ThrottlingException"), 5)
+    _, quota = classify(client_error("ServiceQuotaExceededException"), 5)
+    assert (quota.status, throttled.status) == (429, 429)
+    assert int(quota.headers()["Retry-After"]) >= 3600 > int(throttled.headers()["Retry-After"])
+    assert "retry later" not in quota.message and "will not help" in quota.message
+    assert quota.message != throttled.message
+
+
+def test_other_validation_errors_are_logged_as_configuration_errors(json_logs: Any) -> None:
+    invoke, _ = _sequence(client_error("ValidationException", "Malformed input request: #/image"))
+    with pytest.raises(UpstreamFailed):
+        call_model("replace_garment", "model-x", invoke, Deadline.after(10), FAST)
+    invoke, _ = _sequence(client_error("ValidationException", "blocked by our content filters"))
+    with pytest.raises(ContentFiltered):
+        call_model("replace_garment", "model-y", invoke, Deadline.after(10), FAST)
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    config_errors = [line for line in lines if line["message"] == "model configuration error"]
+    assert [(line["model"], line["error_code"]) for line in config_errors] == [("model-x", "ValidationException")]
 
 
 def _sequence(*outcomes: Any) -> tuple[Callable[[], str], list[int]]:
@@ -97,7 +150,7 @@ def test_transient_retries_are_bounded() -> None:
     invoke, calls = _sequence(*[client_error("InternalServerException")] * 10)
     with pytest.raises(UpstreamFailed):
         call_model("step", "model", invoke, Deadline.after(10), FAST)
-    assert len(calls) == FAST.transient_retries + 1
+    assert len(calls) == FAST.max_attempts == 3
 
 
 def test_throttling_is_not_retried_by_us() -> None:

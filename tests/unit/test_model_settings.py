@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from tryon_api.backends.aws_clients import model_client_config
+from tryon_api.backends.factory import create_backend
 from tryon_api.settings import Settings, SettingsError
 
 
@@ -32,7 +34,10 @@ def test_overrides_are_read() -> None:
     assert settings.bedrock_inpaint_model_id == "eu.stability.stable-image-inpaint-v1:0"
     config = model_client_config(settings)
     assert config.read_timeout == 60
-    assert config.retries == {"mode": "adaptive", "total_max_attempts": 2}
+    # botocore makes one attempt; the attempts setting is our retry layer's (model_calls).
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+    backend = create_backend(msgspec.structs.replace(settings, backend="bedrock"), model_client=object())
+    assert backend.policy.max_attempts == 2  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -11,18 +11,14 @@ import copy
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.metric_names import HANDLER_METRICS, MODEL_METRICS
+from tests.cfn_template import TEMPLATE, default, load_template, resolve
 from tryon_api.http.auth import parse_api_key_secret
 from tryon_api.settings import Settings
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-US_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 MODEL_PARAMETERS = (
     "BedrockSearchReplaceModelId",
     "BedrockInpaintModelId",
@@ -31,29 +27,9 @@ MODEL_PARAMETERS = (
 )
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """YAML with the short intrinsic tags (!Ref, !Sub, !If...) read as their long form."""
-
-
-def _construct_tag(loader: CloudFormationLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_tag)
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=CloudFormationLoader)  # a SafeLoader subclass
+    return load_template()
 
 
 def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -91,47 +67,6 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def default(template: dict[str, Any], parameter: str) -> Any:
-    return template["Parameters"][parameter]["Default"]
-
-
-def resolve(value: Any, template: dict[str, Any]) -> Any:
-    """Evaluate the few intrinsics the checks need, with parameters at their defaults."""
-    if not isinstance(value, dict):
-        return value
-    if "Ref" in value:
-        name = value["Ref"]
-        pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
-        if name in pseudo:
-            return pseudo[name]
-        if name in template["Parameters"]:
-            return str(default(template, name))
-        return f"<{name}>"
-    if "Fn::Split" in value:
-        separator, text = value["Fn::Split"]
-        return resolve(text, template).split(separator)
-    if "Fn::Select" in value:
-        index, items = value["Fn::Select"]
-        return resolve(items, template)[int(index)]
-    if "Fn::Join" in value:
-        separator, items = value["Fn::Join"]
-        return separator.join(resolve(item, template) for item in items)
-    if "Fn::Sub" in value:
-        spec = value["Fn::Sub"]
-        text, variables = (spec, {}) if isinstance(spec, str) else spec
-        local = {k: resolve(v, template) for k, v in variables.items()}
-
-        def substitute(match: re.Match[str]) -> str:
-            name = match.group(1)
-            return local[name] if name in local else resolve({"Ref": name}, template)
-
-        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
-    if "Fn::FindInMap" in value:
-        table, key, attribute = (resolve(v, template) for v in value["Fn::FindInMap"])
-        return template["Mappings"][table][key][attribute]
-    return value
-
-
 # ------------------------------------------------------------------ least privilege
 
 
@@ -143,9 +78,7 @@ def test_no_wildcard_actions_anywhere(template: dict[str, Any]) -> None:
             assert "*" not in action, statement.get("Sid")
 
 
-def test_the_only_wildcard_resource_is_xray_which_has_no_resource_level_permissions(
-    template: dict[str, Any],
-) -> None:
+def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(template: dict[str, Any]) -> None:
     wildcard = [
         s
         for s in all_statements(template["Resources"])
@@ -153,14 +86,31 @@ def test_the_only_wildcard_resource_is_xray_which_has_no_resource_level_permissi
         if s.get("Sid") not in ASYNC_S3_SIDS
         and any("*" in str(resolve(r, template)) for r in as_list(s.get("Resource", [])))
     ]
-    assert len(wildcard) == 1
-    assert wildcard[0]["Resource"] == "*"
-    assert {a.split(":")[0] for a in as_list(wildcard[0]["Action"])} == {"xray"}
-    assert as_list(wildcard[0]["Action"]) == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    # ...and the exception is explained where it stands.
+    by_sid = {s["Sid"]: s for s in wildcard}
+    assert set(by_sid) == {
+        "XRayWriteHasNoResourceLevelPermissions",
+        "InvokeTheirFoundationModelsOnlyThroughTheProfiles",
+        "FirstUseMarketplaceSubscriptionOnlyThroughBedrock",
+    }
+    xray = by_sid["XRayWriteHasNoResourceLevelPermissions"]
+    assert xray["Resource"] == "*" and "Condition" not in xray
+    assert as_list(xray["Action"]) == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    # Marketplace: only what Bedrock's first-use subscription checks, only when Bedrock calls.
+    marketplace = by_sid["FirstUseMarketplaceSubscriptionOnlyThroughBedrock"]
+    assert as_list(marketplace["Action"]) == ["aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions"]
+    assert marketplace["Condition"] == {"StringEquals": {"aws:CalledViaLast": "bedrock.amazonaws.com"}}
+    # Foundation models in any region, only through the configured profiles.
+    models = by_sid["InvokeTheirFoundationModelsOnlyThroughTheProfiles"]
+    (condition,) = models["Condition"]["StringEquals"].items()
+    assert condition[0] == "bedrock:InferenceProfileArn"
+    assert {resolve(r, template) for r in condition[1]} == {
+        f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{default(template, p)}" for p in MODEL_PARAMETERS
+    }
+    # ...and each exception is explained where it stands.
     lines = TEMPLATE.read_text().splitlines()
-    at = next(i for i, line in enumerate(lines) if "xray:PutTraceSegments" in line)
-    assert any("X-Ray" in line and line.strip().startswith("#") for line in lines[at - 5 : at])
+    for marker, word in (("xray:PutTraceSegments", "X-Ray"), ("aws-marketplace:Subscribe", "Marketplace")):
+        at = next(i for i, line in enumerate(lines) if marker in line)
+        assert any(word in line and line.strip().startswith("#") for line in lines[at - 8 : at]), marker
 
 
 def test_the_function_uses_the_explicit_role_not_sam_managed_policies(template: dict[str, Any]) -> None:
@@ -191,7 +141,11 @@ def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[st
     for condition, policy in role_policies(template):
         actions = [a for s in policy["PolicyDocument"]["Statement"] for a in as_list(s["Action"])]
         by_condition.setdefault(condition, []).extend(actions)
-    assert by_condition["UseBedrock"] == ["bedrock:InvokeModel"]
+    assert sorted(set(by_condition["UseBedrock"])) == [
+        "aws-marketplace:Subscribe",
+        "aws-marketplace:ViewSubscriptions",
+        "bedrock:InvokeModel",
+    ]
     assert by_condition["UseSageMaker"] == ["sagemaker:InvokeEndpoint"]
     assert by_condition["UseSageMakerAsync"] == [
         "sagemaker:InvokeEndpointAsync",
@@ -200,32 +154,39 @@ def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[st
         "s3:ListBucket",
     ]
     unconditional = by_condition[None]
-    assert not [a for a in unconditional if a.startswith(("bedrock:", "sagemaker:"))]
+    assert not [a for a in unconditional if a.startswith(("bedrock:", "sagemaker:", "aws-marketplace:"))]
     conditions = template["Conditions"]
     assert conditions["UseBedrock"] == {"Fn::Equals": [{"Ref": "Backend"}, "bedrock"]}
     assert conditions["UseSageMaker"] == {"Fn::Equals": [{"Ref": "Backend"}, "sagemaker"]}
 
 
-def _bedrock_resources(template: dict[str, Any]) -> list[str]:
+def _bedrock_statements(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for condition, policy in role_policies(template):
         if condition == "UseBedrock":
-            (statement,) = policy["PolicyDocument"]["Statement"]
-            return [resolve(r, template) for r in statement["Resource"]]
+            return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     raise AssertionError("no Bedrock policy")
 
 
-def test_bedrock_is_allowed_on_the_configured_profiles_and_their_us_foundation_models_only(
+def test_bedrock_is_allowed_on_the_configured_profiles_and_through_them_on_their_foundation_models(
     template: dict[str, Any],
 ) -> None:
-    resources = _bedrock_resources(template)
-    expected = set()
-    for parameter in MODEL_PARAMETERS:
-        profile = default(template, parameter)
-        assert profile.startswith("us.")
-        expected.add(f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{profile}")
-        expected |= {f"arn:aws:bedrock:{r}::foundation-model/{profile.removeprefix('us.')}" for r in US_REGIONS}
-    assert set(resources) == expected
-    assert len(resources) == len(MODEL_PARAMETERS) * (1 + len(US_REGIONS))
+    """A us. profile may route to any region AWS adds to it: its foundation model is allowed in
+    every region (``*``), but only when the call comes through the profile."""
+    statements = _bedrock_statements(template)
+    profiles = statements["InvokeConfiguredInferenceProfilesOnly"]
+    models = statements["InvokeTheirFoundationModelsOnlyThroughTheProfiles"]
+    assert as_list(profiles["Action"]) == as_list(models["Action"]) == ["bedrock:InvokeModel"]
+    assert "Condition" not in profiles
+    expected_profiles = {
+        f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/{default(template, p)}" for p in MODEL_PARAMETERS
+    }
+    assert {resolve(r, template) for r in profiles["Resource"]} == expected_profiles
+    assert {resolve(r, template) for r in models["Resource"]} == {
+        f"arn:aws:bedrock:*::foundation-model/{default(template, p).removeprefix('us.')}" for p in MODEL_PARAMETERS
+    }
+    assert {resolve(r, template) for r in models["Condition"]["StringEquals"]["bedrock:InferenceProfileArn"]} == (
+        expected_profiles
+    )
 
 
 def test_the_default_model_ids_are_the_documented_ones(template: dict[str, Any]) -> None:
@@ -341,8 +302,10 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
         "TRYON_SAGEMAKER_INFERENCE_STEPS",
         "TRYON_SAGEMAKER_ASYNC_S3_URI",
         "TRYON_ALLOW_PRIVATE_GARMENT_URLS",
+        "TRYON_API_KEYS",
     }
     assert variables["TRYON_ALLOW_PRIVATE_GARMENT_URLS"] == "0"
+    assert variables["TRYON_API_KEYS"] == ""  # deployed, the secret is the only source of keys
     assert variables["TRYON_API_KEY_SECRET_ID"] == {"Ref": "ApiKeySecret"}
     environment = {name: resolve(value, template) for name, value in variables.items()}
     environment |= {
@@ -353,6 +316,7 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
     assert settings.backend == "bedrock"
     assert settings.allow_private_garment_urls is False
     assert settings.api_key_secret_id == "<ApiKeySecret>"
+    assert settings.local_api_keys == ()
 
 
 def test_the_package_is_the_handler_without_the_embedded_backend(template: dict[str, Any]) -> None:
@@ -442,10 +406,7 @@ def test_the_dashboard_is_valid_json_and_explains_an_incident(template: dict[str
     titles = " | ".join(w["properties"]["title"] for w in widgets)
     for topic in ("status", "mode", "latency", "Model", "Errors", "Cold starts", "Alarms"):
         assert topic in titles
-    rows = [row for w in widgets if w["type"] == "metric" for row in w["properties"]["metrics"]]
-    metric_names = {row[1] for row in rows if len(row) > 1 and isinstance(row[1], str)}
-    lambda_metrics = {"Errors", "Throttles", "Duration", "ConcurrentExecutions"}
-    assert metric_names - lambda_metrics == HANDLER_METRICS | MODEL_METRICS
+    # Which series the rows read, and that the code emits them: tests/integration/models/test_alarms_fire.py.
     alarm_widget = next(w for w in widgets if w["type"] == "alarm")
     assert len(alarm_widget["properties"]["alarms"]) == len(resources_of_type(template, "AWS::CloudWatch::Alarm"))
 

@@ -24,7 +24,9 @@ def create_backend(
     from tryon_api.backends.aws_clients import create_model_client
     from tryon_api.backends.model_calls import RetryPolicy
 
-    policy = RetryPolicy(retry_after_seconds=settings.model_retry_after_seconds)
+    policy = RetryPolicy(
+        max_attempts=settings.model_max_attempts, retry_after_seconds=settings.model_retry_after_seconds
+    )
     if settings.backend == "bedrock":
         from tryon_api.backends.bedrock import BedrockModels, BedrockTryOnBackend
 

@@ -4,14 +4,25 @@ Shared by the Bedrock and SageMaker backends. Every call runs on a small per-req
 pool so independent calls overlap and the caller can stop waiting at the deadline (botocore
 cannot cancel a call in flight; the worker finishes on its own and its result is dropped).
 
+One retry layer decides: botocore's own retries are off (``aws_clients``: standard mode, one
+attempt), and ``call_model`` retries under ``RetryPolicy``. Per model call:
+- at most ``RetryPolicy.max_attempts`` attempts (``TRYON_MODEL_MAX_ATTEMPTS``, default 3), and a
+  retry starts only when the backoff plus ``min_attempt_seconds`` still fit before the deadline;
+- each attempt's read timeout is the smaller of ``TRYON_MODEL_READ_TIMEOUT_SECONDS`` and the time
+  left (``aws_clients.DeadlineBoundClient``), so no attempt waits past the request's deadline;
+- the caller never waits past the deadline either (``ModelRun.result``): 504.
+
 Error policy, in one table (``classify``):
-- throttling (ThrottlingException, ServiceQuotaExceededException): 429 with Retry-After; botocore's
-  adaptive mode has already retried and slowed down, so we do not hammer further;
+- throttling (ThrottlingException, TooManyRequestsException): 429 with Retry-After, not retried;
+- a used-up quota (ServiceQuotaExceededException, which also covers daily quotas): 429 with a long
+  Retry-After (``quota_retry_after_seconds``) and a message that promises no quick recovery;
 - model timeout (ModelTimeoutException, SageMaker's "timed out" ModelError), our deadline,
-  a read timeout: 504;
+  a read timeout: 504, not retried;
 - transient (ServiceUnavailable*, InternalServer*/InternalFailure, ModelNotReady): retried with
-  jittered exponential backoff while the remaining time allows, then 503 (unavailable) or 502;
-- configuration (AccessDenied, ResourceNotFound, Validation*, signature/credential errors):
+  jittered exponential backoff within the attempts and the time left, then 503 or 502;
+- moderation (a ValidationException whose message says the input or output was blocked by a
+  content filter or moderation): 422, like a filtered answer;
+- configuration (AccessDenied, ResourceNotFound, other Validation*, signature/credential errors):
   502, logged as a configuration error; the caller never sees the cause;
 - anything else from the model (ModelError*, InternalDependencyException): 502.
 A model's answer that holds no image ("Inference error", empty list) is retried once, then 502.
@@ -22,6 +33,7 @@ from __future__ import annotations
 import contextvars
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,7 +50,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from tryon_api.backends.model_metrics import record_model_call
+from tryon_api.backends.aws_clients import bound_to_deadline
+from tryon_api.backends.model_metrics import record_content_filtered, record_model_call
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import (
     ContentFiltered,
@@ -54,7 +67,8 @@ T = TypeVar("T")
 
 Outcome = Literal["ok", "filtered", "empty", "throttled", "timeout", "transient", "failed", "config"]
 
-THROTTLING = frozenset({"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"})
+THROTTLING = frozenset({"ThrottlingException", "TooManyRequestsException"})
+QUOTA = frozenset({"ServiceQuotaExceededException"})
 TIMEOUTS = frozenset({"ModelTimeoutException"})
 UNAVAILABLE = frozenset({"ServiceUnavailableException", "ServiceUnavailable", "ModelNotReadyException"})
 SERVER_ERRORS = frozenset({"InternalServerException", "InternalFailure"})
@@ -75,6 +89,11 @@ CONFIGURATION = frozenset(
 # What the caller is told (the real cause goes to the logs only).
 MODEL_FAILED = "the image model failed"
 MODEL_UNAVAILABLE = "the image model is unavailable, retry later"
+QUOTA_USED_UP = "the image model's usage quota is used up: retrying soon will not help"
+# How Bedrock words a moderation refusal it returns as a ValidationException (Stability AI:
+# "...flagged by our content moderation system..."; Amazon models: "...blocked by our content
+# filters."). Anything else with that code is our request's fault: a configuration error.
+MODERATION_MESSAGE = re.compile(r"content (filter|moderation)|moderation system|blocked by (our|the) .*filter", re.I)
 
 
 class EmptyModelOutput(Exception):
@@ -83,13 +102,16 @@ class EmptyModelOutput(Exception):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    transient_retries: int = 3
+    # Attempts per model call, whatever the cause of the retries (transient errors, empty answers).
+    max_attempts: int = 3
     backoff_base_seconds: float = 0.4
     backoff_cap_seconds: float = 4.0
     # A retry is only started when at least this much time would be left after the backoff.
     min_attempt_seconds: float = 2.0
     empty_output_retries: int = 1
     retry_after_seconds: int = 5
+    # Retry-After of a used-up quota: a daily quota does not come back in seconds.
+    quota_retry_after_seconds: int = 3600
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff, so retries of many containers spread out."""
@@ -116,11 +138,15 @@ def _retry_after(error: ClientError, default: int) -> int:
         return default
 
 
-def classify(error: ClientError, default_retry_after: int) -> tuple[Outcome, TryOnError]:
+def classify(error: ClientError, default_retry_after: int, quota_retry_after: int = 3600) -> tuple[Outcome, TryOnError]:
     code = str(error.response.get("Error", {}).get("Code", ""))
     message = str(error.response.get("Error", {}).get("Message", ""))
     if code in THROTTLING:
         return "throttled", RateLimited(retry_after=_retry_after(error, default_retry_after))
+    if code in QUOTA:
+        return "throttled", RateLimited(QUOTA_USED_UP, retry_after=max(quota_retry_after, default_retry_after))
+    if code == "ValidationException" and MODERATION_MESSAGE.search(message):
+        return "filtered", ContentFiltered()
     if code in TIMEOUTS or (code == "ModelError" and "timed out" in message.lower()):
         return "timeout", UpstreamTimeout()
     if code in UNAVAILABLE:
@@ -141,7 +167,6 @@ def call_model(
     log: list[ModelCall] | None = None,
 ) -> T:
     """Run ``invoke`` (one SDK call plus the parsing of its answer) under the error policy."""
-    transient_attempts = 0
     empty_attempts = 0
     attempt = 0
     while True:
@@ -150,26 +175,26 @@ def call_model(
         started = time.perf_counter()
         outcome: Outcome = "failed"
         try:
-            result = invoke()
+            with bound_to_deadline(deadline):
+                result = invoke()
             outcome = "ok"
             return result
         except ClientError as error:
-            outcome, mapped = classify(error, policy.retry_after_seconds)
+            outcome, mapped = classify(error, policy.retry_after_seconds, policy.quota_retry_after_seconds)
             if outcome == "config":
                 logger.error(
                     "model configuration error",
                     extra={"step": step, "model": model, "error_code": error.response.get("Error", {}).get("Code")},
                 )
-            if outcome == "transient" and transient_attempts < policy.transient_retries:
-                pause = policy.backoff(transient_attempts)
+            if outcome == "transient" and attempt < policy.max_attempts:
+                pause = policy.backoff(attempt - 1)
                 if deadline.remaining() > pause + policy.min_attempt_seconds:
-                    transient_attempts += 1
                     time.sleep(pause)
                     continue
             raise mapped from None
         except EmptyModelOutput:
             outcome = "empty"
-            if empty_attempts < policy.empty_output_retries:
+            if empty_attempts < policy.empty_output_retries and attempt < policy.max_attempts:
                 empty_attempts += 1
                 continue
             raise UpstreamFailed(MODEL_FAILED) from None
@@ -220,7 +245,9 @@ class ModelRun:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="model-call")
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
+        if isinstance(error, ContentFiltered):
+            record_content_filtered()  # once per request the filter refused
         if self._pool is not None:
             # Do not wait for a call still in flight after a deadline: its result is not needed.
             self._pool.shutdown(wait=False, cancel_futures=True)

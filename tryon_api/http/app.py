@@ -1,8 +1,10 @@
 """Lambda entry point: function-URL events in, JSON responses out.
 
-Order of work for every request: request id and logging context, CORS preflight, API key,
-body size, then routing (``routes.ROUTES``). Authentication comes before any parsing so an
-unauthenticated caller learns nothing about validation. Every answer is written by ``responses``.
+Order of work for every request: request id and logging context, API key, body size, then
+routing (``routes.ROUTES``). Authentication comes before any parsing so an unauthenticated caller
+learns nothing about validation. Every answer is written by ``responses``. CORS is not here: the
+function URL's ``Cors`` (template.yaml) is its one source, and the URL answers preflights itself;
+headers set here as well would reach browsers twice.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import CORSConfig, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,13 +36,6 @@ metrics = Metrics()
 
 API_KEY_HEADER = "x-api-key"
 REQUEST_ID_HEADER = "X-Request-Id"
-
-CORS = CORSConfig(
-    allow_origin="*",
-    allow_headers=["Content-Type", "X-API-Key"],
-    expose_headers=["X-Request-Id", "Retry-After"],
-    max_age=600,
-)
 
 
 def _log_error(error: TryOnError) -> None:
@@ -103,7 +98,7 @@ HANDLERS: dict[str, Callable[[ThreadSafeFunctionUrlResolver], Response]] = {
 
 
 def build_resolver() -> ThreadSafeFunctionUrlResolver:
-    app = ThreadSafeFunctionUrlResolver(cors=CORS)
+    app = ThreadSafeFunctionUrlResolver()
     for route in routes.ROUTES:
         handler = HANDLERS[route.operation_id]
         app.route(route.path, route.method)(lambda handler=handler: handler(app))
@@ -163,19 +158,24 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
     method = str((request_context.get("http") or {}).get("method", "")).upper()
     path = str(event.get("rawPath") or (request_context.get("http") or {}).get("path") or "/")
     try:
-        services = get_services()
-        if method != "OPTIONS" and not routes.is_public(method, path):
-            services.verifier.verify(headers.get(API_KEY_HEADER))
-            if _body_size(event) > services.settings.max_body_bytes:
-                raise PayloadTooLarge("request body is too large: the limit is 6 MB")
-        app = resolver()
-        app.append_context(services=services)
-        response = app.resolve(event, context)
+        if method == "OPTIONS":
+            # A preflight: deployed, the function URL answers it and never calls the function.
+            # Direct invokes (sam local invoke) get an empty 204, with no CORS headers.
+            response: dict[str, Any] = {"statusCode": 204, "headers": {}, "body": "", "isBase64Encoded": False}
+        else:
+            services = get_services()
+            if not routes.is_public(method, path):
+                services.verifier.verify(headers.get(API_KEY_HEADER))
+                if _body_size(event) > services.settings.max_body_bytes:
+                    raise PayloadTooLarge("request body is too large: the limit is 6 MB")
+            app = resolver()
+            app.append_context(services=services)
+            response = app.resolve(event, context)
     except TryOnError as error:
         _log_error(error)
-        response = error_event_response(error, CORS.to_dict(headers.get("origin")))
+        response = error_event_response(error)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a generic 500
-        response = error_event_response(_unexpected(exc), CORS.to_dict(headers.get("origin")))
+        response = error_event_response(_unexpected(exc))
     response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
     status = int(response.get("statusCode", 500))
     metrics.add_metric(f"Status{status // 100}xx", MetricUnit.Count, 1)

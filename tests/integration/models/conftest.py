@@ -42,7 +42,8 @@ def garment_url() -> Iterator[str]:
 @pytest.fixture
 def use_backend(aws: AwsModelEmulator) -> Callable[..., Any]:
     """Configure the handler's services for ``backend`` with the real boto3 client (via the
-    endpoint variables); botocore retries off unless asked, so each fault is seen once."""
+    endpoint variables) as production builds it: botocore makes one attempt, and our retry
+    layer makes at most ``model_max_attempts`` (the production default, 3) with short backoffs."""
 
     def configure(backend: str, **overrides: Any) -> Any:
         settings = Settings(
@@ -51,12 +52,14 @@ def use_backend(aws: AwsModelEmulator) -> Callable[..., Any]:
             allow_private_garment_urls=True,
             sagemaker_endpoint_name=ENDPOINT,
             model_region="us-east-1",
-            model_max_attempts=1,
+            model_max_attempts=3,
         )
         settings = msgspec.structs.replace(settings, **overrides)
         services = build_services(settings)
         services.tryon.backend.policy = replace(  # type: ignore[attr-defined]
-            FAST_RETRIES, retry_after_seconds=settings.model_retry_after_seconds
+            FAST_RETRIES,
+            retry_after_seconds=settings.model_retry_after_seconds,
+            max_attempts=settings.model_max_attempts,
         )
         set_services(services)
         return services

@@ -4,6 +4,7 @@ with the real boto3 client (serialization, SigV4 signing, error parsing all exer
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -99,7 +100,8 @@ FAULTS = [
     (SEARCH_REPLACE, "no_image", 2, 502, "image model failed"),
     (INPAINT, "bad_image", 1, 502, "unreadable"),
     (REMOVE_BACKGROUND, "throttling", None, 429, "too many requests"),
-    (SEARCH_REPLACE, "quota", None, 429, "too many requests"),
+    (SEARCH_REPLACE, "quota", None, 429, "quota is used up"),
+    (SEARCH_REPLACE, "moderation", 1, 422, "content filter"),
     (INPAINT, "model_timeout", 1, 504, "did not answer in time"),
     (REMOVE_BACKGROUND, "service_unavailable", None, 503, "unavailable"),
     (REMOVE_BACKGROUND, "model_not_ready", None, 503, "unavailable"),
@@ -129,6 +131,8 @@ def test_model_faults_map_to_statuses(
     assert set(payload) == {"error"}
     if status in (429, 503):
         assert int(headers["Retry-After"]) >= 1
+    if kind == "quota":  # a daily quota does not come back in seconds
+        assert int(headers["Retry-After"]) >= 3600
 
 
 def test_inference_error_is_retried_once_then_succeeds(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
@@ -157,14 +161,46 @@ def test_unavailable_model_is_retried_with_backoff_and_recovers(
     assert [c.status for c in aws.calls if c.target == REMOVE_BACKGROUND] == [503, 503, 200]
 
 
-def test_botocore_adaptive_retries_absorb_a_single_throttle(
+def test_one_retry_layer_a_throttle_is_not_retried_under_us(
     use_backend: Callable[..., Any], aws: AwsModelEmulator
 ) -> None:
+    """The production client config (botocore: one attempt) with the production attempts setting:
+    a throttle reaches the caller as 429 after one call, not after botocore's own retries."""
     use_backend("bedrock", model_max_attempts=3)
     aws.inject(SEARCH_REPLACE, "throttling", times=1)
-    status, _, payload = post(request_body("studio"))
-    assert status == 200, payload
-    assert [c.status for c in aws.calls if c.target == SEARCH_REPLACE] == [429, 200]
+    status, headers, _ = post(request_body("studio"))
+    assert status == 429 and int(headers["Retry-After"]) >= 1
+    assert [c.status for c in aws.calls if c.target == SEARCH_REPLACE] == [429]
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_an_always_503_model_gets_at_most_the_configured_attempts_then_503(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, attempts: int
+) -> None:
+    """botocore's retries are off (standard mode, one attempt), so the attempts the emulator sees
+    are ours alone: TRYON_MODEL_MAX_ATTEMPTS per model call, then the documented 503."""
+    use_backend("bedrock", model_max_attempts=attempts)
+    aws.inject(REMOVE_BACKGROUND, "service_unavailable", times=None)
+    status, headers, payload = post(request_body("studio"), timeout_seconds=60)
+    assert (status, payload) == (503, {"error": "the image model is unavailable, retry later"})
+    assert int(headers["Retry-After"]) >= 1
+    assert [c.status for c in aws.calls if c.target == REMOVE_BACKGROUND] == [503] * attempts
+    assert [c.target for c in aws.calls] == [REMOVE_BACKGROUND] * attempts  # nothing after it
+
+
+def test_a_never_answering_model_gets_one_attempt_and_504_at_the_deadline(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator
+) -> None:
+    """A read timeout is not retried (by botocore or by us), and the attempt's read timeout is cut
+    to the time the request has left: the one call ends at the deadline, not 85 s later."""
+    use_backend("bedrock", model_max_attempts=3, deadline_margin_seconds=0.5)
+    aws.set_delay(REMOVE_BACKGROUND, 30.0)  # far past the request's deadline (1.5 s - 0.5 s)
+    status, _, payload = post(request_body("studio"), timeout_seconds=1.5)
+    assert (status, payload) == (504, {"error": "the image model did not answer in time"})
+    join_abandoned_calls()  # the worker ends on its own read timeout: bounded by the deadline
+    assert not [t for t in threading.enumerate() if t.name.startswith("model-call") and t.is_alive()]
+    # The emulator still holds the first call (30 s): a retry would have been a second one in flight.
+    assert aws.max_in_flight == 1
 
 
 def test_throttling_retry_after_comes_from_settings(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
@@ -204,17 +240,21 @@ def test_model_calls_are_measured_in_emf(
     status, _, _ = post(request_body("environment", garment_url))
     assert status == 200
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    calls = [(b["model"], b["outcome"]) for b in blobs if "ModelCalls" in b]
+    # Per model (dimensions model, service): the empty answer counts as the one failure.
+    calls = [(b["model"], b["ModelFailures"]) for b in blobs if "ModelCalls" in b and "model" in b]
     assert sorted(calls) == sorted(
         [
-            (REMOVE_BACKGROUND, "ok"),
-            (VISION, "ok"),
-            (INPAINT, "ok"),
-            (SEARCH_REPLACE, "empty"),
-            (SEARCH_REPLACE, "ok"),
+            (REMOVE_BACKGROUND, [0.0]),
+            (VISION, [0.0]),
+            (INPAINT, [0.0]),
+            (SEARCH_REPLACE, [1.0]),
+            (SEARCH_REPLACE, [0.0]),
         ]
     )
-    assert len([b for b in blobs if "ModelLatency" in b]) == 5
+    # ...and the same calls on the series the alarm reads (dimension service only).
+    service_only = [b for b in blobs if "ModelCalls" in b and "model" not in b]
+    assert [d["Dimensions"] for b in service_only for d in b["_aws"]["CloudWatchMetrics"]] == [[["service"]]] * 5
+    assert sum(b["ModelFailures"][0] for b in service_only) == 1
     request = next(b for b in blobs if "ModelCallsPerRequest" in b)
     assert request["ModelCallsPerRequest"] == [5.0]
     assert request["SequentialModelCalls"] == [3.0]
