@@ -26,7 +26,8 @@ $(STAMP): $(REQS)
 
 run: install
 	$(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
-		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),)
+		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),) \
+		$(if $(MODEL_URL),--sagemaker-model-url $(MODEL_URL),)
 
 lint: install
 	$(PY) -m ruff check tryon_api tryon_dev tests scripts
@@ -180,3 +181,7 @@ fuzz: install
 load: install
 	$(PY) scripts/load.py --backend embedded
 	$(PY) scripts/load.py --backend bedrock --model-delay 0.5 --faults 4
+
+# The SageMaker model server (its own venv and tests). `-include`: sam build runs this Makefile
+# where model_server/ is absent.
+-include model_server/model.mk

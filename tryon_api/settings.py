@@ -37,6 +37,11 @@ EndpointName = Annotated[
     str, Meta(pattern=r"^$|^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", description="a valid endpoint name")
 ]
 Port = Annotated[int, Meta(ge=1, le=65535)]
+# An S3 prefix (or empty): s3://bucket/ or s3://bucket/some/prefix/.
+S3Prefix = Annotated[
+    str,
+    Meta(pattern=r"^$|^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$", description="an s3://bucket/prefix/ URI"),
+]
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -78,6 +83,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     bedrock_remove_background_model_id: ModelId = DEFAULT_REMOVE_BACKGROUND_MODEL_ID
     bedrock_vision_model_id: ModelId = DEFAULT_VISION_MODEL_ID
     sagemaker_endpoint_name: EndpointName = ""
+    # Denoising steps asked of the SageMaker try-on container (contract v1 num_inference_steps);
+    # 0: the container's own default.
+    sagemaker_inference_steps: Annotated[int, Meta(ge=0, le=100)] = 0
+    # Set: the endpoint is asynchronous. Request bodies are written under <prefix>in/ and sent with
+    # InvokeEndpointAsync; answers are read where the endpoint writes them (its AsyncOutputS3Uri,
+    # <prefix>out/ by convention).
+    sagemaker_async_s3_uri: S3Prefix = ""
     # Model calls: botocore's connect timeout, the longest read timeout (each call's is also cut
     # to the request's time left), and the attempts per call of our one retry layer
     # (backends/model_calls.py; botocore's own retries are off).

@@ -9,6 +9,11 @@ rules), answers carry images made by the embedded backend's image operations (``
 the real wire format (``x-amzn-ErrorType`` header, JSON ``message``) so the real boto3 clients
 raise the same ``ClientError`` codes they raise against AWS.
 
+With ``sagemaker_model_url`` the emulator passes ``InvokeEndpoint`` bodies to a real container
+instead (our ``model_server/``, or any server of the contract): ``POST {url}/invocations``, its
+2xx answer relayed as is and any other status turned into SageMaker's ``ModelError``, as the
+real runtime does; 60 s without an answer is SageMaker's invocation timeout.
+
 Tests inject faults per model id or endpoint name (``inject``) and per-call delays
 (``set_delay``); the emulator records every call with its timing (``calls``, ``max_in_flight``).
 """
@@ -41,6 +46,8 @@ from tryon_dev.aws_model_requests import (
     validate_stability,
     validate_tryon_contract,
 )
+from tryon_dev.container_forwarding import forward_invocation
+from tryon_dev.sagemaker_async import AsyncInvocations
 
 ACCOUNT = "000000000000"
 
@@ -135,14 +142,25 @@ def tryon_image(params: dict[str, Any]) -> Image.Image:
 class AwsModelEmulator:
     """Start with ``start()`` (or as a context manager); point boto3 at ``url``."""
 
-    def __init__(self, *, endpoint_names: tuple[str, ...] = ("tryon-vton",), default_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint_names: tuple[str, ...] = ("tryon-vton",),
+        default_delay: float = 0.0,
+        sagemaker_model_url: str | None = None,
+        s3_client: Any | None = None,
+        async_output_s3_uri: str = "s3://tryon-async/out/",
+    ) -> None:
+        """``s3_client`` (and ``async_output_s3_uri``): the endpoints also answer InvokeEndpointAsync."""
         self.endpoint_names = set(endpoint_names)
         self.default_delay = default_delay
+        self.sagemaker_model_url = sagemaker_model_url.rstrip("/") if sagemaker_model_url else None
         self._state = _State()
         self._call_state = threading.local()  # the state a handler thread's call records into
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
+        self.async_invocations = AsyncInvocations(s3_client, async_output_s3_uri, self._realtime_answer, self._stopping)
         self._thread: threading.Thread | None = None
 
     # --- control API used by tests, benchmarks and the local server -------------------------
@@ -255,6 +273,9 @@ class AwsModelEmulator:
             fault_kind = fault.kind if fault else ""
             with self._lock:
                 delay = self._state.delays.get(target, self.default_delay)
+            if operation == "invoke_endpoint_async":  # the delay is the background run's
+                status, out_headers, body = self._answer_async(target, headers, delay, fault)
+                return status, out_headers, body
             self._wait(state, delay + (fault.delay if fault else 0.0))
             status, out_headers, body = self._answer(operation, target, headers, raw, fault)
             return status, out_headers, body
@@ -264,13 +285,33 @@ class AwsModelEmulator:
         finally:
             self._leave(state, target, operation, started, status, fault_kind)
 
+    def _answer_async(
+        self, target: str, headers: dict[str, str], delay: float, fault: Fault | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """InvokeEndpointAsync: a container's failure (a model error fault) lands in the failure file."""
+        _check_signature(headers, "sagemaker")
+        if target not in self.endpoint_names:
+            raise EmulatedError(400, "ValidationError", f"Endpoint {target} of account {ACCOUNT} not found.")
+        failure = None
+        if fault and fault.kind in SAGEMAKER_ERRORS:
+            status, code, message = SAGEMAKER_ERRORS[fault.kind]
+            if code != "ModelError":
+                raise EmulatedError(status, code, fault.detail or message)
+            failure = EmulatedError(status, code, fault.detail or message)
+        return self.async_invocations.start(target, headers, delay + (fault.delay if fault else 0.0), failure, fault)
+
+    def _realtime_answer(
+        self, target: str, headers: dict[str, str], raw: bytes, fault: Fault | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The container's work of an asynchronous call, on its background thread."""
+        with self._lock:
+            self._call_state.state = self._state
+        return self._invoke_endpoint(target, headers, raw, fault)
+
     def _answer(
         self, operation: str, target: str, headers: dict[str, str], raw: bytes, fault: Fault | None
     ) -> tuple[int, dict[str, str], bytes]:
-        signing_name = "sagemaker" if operation == "invoke_endpoint" else "bedrock"
-        authorization = headers.get("authorization", "")
-        if not authorization.startswith("AWS4-HMAC-SHA256 ") or f"/{signing_name}/aws4_request" not in authorization:
-            raise EmulatedError(403, "IncompleteSignatureException", "Request must be signed with SigV4.")
+        _check_signature(headers, "sagemaker" if operation == "invoke_endpoint" else "bedrock")
         errors = SAGEMAKER_ERRORS if operation == "invoke_endpoint" else BEDROCK_ERRORS
         if fault and fault.kind in errors:
             status, code, message = errors[fault.kind]
@@ -338,6 +379,8 @@ class AwsModelEmulator:
             raise EmulatedError(413, "ValidationError", "Request payload is too large.")
         if headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return _model_error(415, "content type must be application/json")
+        if self.sagemaker_model_url:
+            return self._forward_to_container(raw)
         try:
             body = json.loads(raw)
             with self._lock:
@@ -358,6 +401,19 @@ class AwsModelEmulator:
                 "mime_type": f"image/{fmt}",
             }
         return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+
+    def _forward_to_container(self, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        with contextlib.suppress(ValueError), self._lock:
+            body = json.loads(raw)
+            self._call_state.state.bodies.append(("container", body if isinstance(body, dict) else {}))
+        assert self.sagemaker_model_url is not None
+        return forward_invocation(self.sagemaker_model_url, raw)
+
+
+def _check_signature(headers: dict[str, str], signing_name: str) -> None:
+    authorization = headers.get("authorization", "")
+    if not authorization.startswith("AWS4-HMAC-SHA256 ") or f"/{signing_name}/aws4_request" not in authorization:
+        raise EmulatedError(403, "IncompleteSignatureException", "Request must be signed with SigV4.")
 
 
 def _model_error(original_status: int, message: str) -> tuple[int, dict[str, str], bytes]:
@@ -413,6 +469,8 @@ class _EmulatorHandler(BaseHTTPRequestHandler):
             return ("invoke_model" if parts[2] == "invoke" else "converse"), parts[1]
         if len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "invocations":
             return "invoke_endpoint", parts[1]
+        if len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "async-invocations":
+            return "invoke_endpoint_async", parts[1]
         return None
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name

@@ -4,7 +4,7 @@ Every HTTP request becomes a function-URL (payload 2.0) event and goes through
 ``tryon_api.http.app.handle_event``, so local runs take exactly the Lambda code path.
 
     python -m tryon_dev serve [--host 127.0.0.1] [--port 3000] [--api-key KEY] \
-        [--emulate-aws bedrock|sagemaker]
+        [--emulate-aws bedrock|sagemaker] [--sagemaker-model-url URL]
     python -m tryon_dev invoke events/NAME.json [--out result.jpg]
     python -m tryon_dev generate --selfie PATH --description TEXT [--garment-url URL] \
         --mode studio --out out.jpg
@@ -35,15 +35,20 @@ def _configure_keys(api_key: str | None) -> str:
     return keys.split(",")[0].strip() if keys else "(from Secrets Manager)"
 
 
-def start_aws_emulation(backend: str) -> str:
+def start_aws_emulation(backend: str, sagemaker_model_url: str | None = None) -> str:
     """Serve the production backend's code path against the loopback AWS model emulator.
 
     The real boto3 clients are pointed at it with the standard endpoint variables, so requests
-    go through serialization, SigV4 signing and error parsing exactly as in production.
+    go through serialization, SigV4 signing and error parsing exactly as in production. With
+    ``sagemaker_model_url`` the emulated SageMaker runtime passes each invocation to that model
+    server (``model_server/``, e.g. ``make model-serve``) instead of answering itself.
     """
     from tryon_dev.aws_emulator import AwsModelEmulator
 
-    emulator = AwsModelEmulator(endpoint_names=(os.environ.get("TRYON_SAGEMAKER_ENDPOINT_NAME") or "tryon-vton",))
+    emulator = AwsModelEmulator(
+        endpoint_names=(os.environ.get("TRYON_SAGEMAKER_ENDPOINT_NAME") or "tryon-vton",),
+        sagemaker_model_url=sagemaker_model_url,
+    )
     emulator.start()
     os.environ["TRYON_BACKEND"] = backend
     os.environ.setdefault("TRYON_SAGEMAKER_ENDPOINT_NAME", "tryon-vton")
@@ -58,9 +63,13 @@ def start_aws_emulation(backend: str) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     key = _configure_keys(args.api_key)
+    if args.sagemaker_model_url:
+        args.emulate_aws = "sagemaker"
     if args.emulate_aws:
-        url = start_aws_emulation(args.emulate_aws)
+        url = start_aws_emulation(args.emulate_aws, args.sagemaker_model_url)
         print(f"AWS model emulator ({args.emulate_aws}) on {url}", flush=True)
+        if args.sagemaker_model_url:
+            print(f"  SageMaker invocations go to the model server at {args.sagemaker_model_url}", flush=True)
     from tryon_api.http.services import get_services
 
     services = get_services()  # load the backend before the first request
@@ -146,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         "--emulate-aws",
         choices=("bedrock", "sagemaker"),
         help="use the production backend against the loopback AWS model emulator",
+    )
+    serve.add_argument(
+        "--sagemaker-model-url",
+        metavar="URL",
+        help="send SageMaker invocations to the model server at URL (make model-serve); implies --emulate-aws",
     )
     serve.set_defaults(func=cmd_serve)
     inv = sub.add_parser("invoke", help="run the handler on a sample event")

@@ -7,6 +7,7 @@ the intent, which no linter knows.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -81,7 +82,9 @@ def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(temp
     wildcard = [
         s
         for s in all_statements(template["Resources"])
-        if any("*" in str(resolve(r, template)) for r in as_list(s.get("Resource", [])))
+        # The async prefix's objects are a prefix wildcard by nature (checked below).
+        if s.get("Sid") not in ASYNC_S3_SIDS
+        and any("*" in str(resolve(r, template)) for r in as_list(s.get("Resource", [])))
     ]
     by_sid = {s["Sid"]: s for s in wildcard}
     assert set(by_sid) == {
@@ -144,6 +147,12 @@ def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[st
         "bedrock:InvokeModel",
     ]
     assert by_condition["UseSageMaker"] == ["sagemaker:InvokeEndpoint"]
+    assert by_condition["UseSageMakerAsync"] == [
+        "sagemaker:InvokeEndpointAsync",
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:ListBucket",
+    ]
     unconditional = by_condition[None]
     assert not [a for a in unconditional if a.startswith(("bedrock:", "sagemaker:", "aws-marketplace:"))]
     conditions = template["Conditions"]
@@ -209,6 +218,32 @@ def test_sagemaker_is_allowed_on_the_configured_endpoint_only(template: dict[str
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Backend"}, "sagemaker"]}
 
 
+ASYNC_S3_SIDS = ("WriteRequestsReadAnswersUnderTheAsyncPrefix", "ListTheAsyncPrefix")
+
+
+def test_async_sagemaker_is_allowed_on_its_endpoint_and_its_s3_prefix_only(template: dict[str, Any]) -> None:
+    assert template["Conditions"]["UseSageMakerAsync"] == {
+        "Fn::And": [
+            {"Fn::Condition": "UseSageMaker"},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "SageMakerAsyncS3Uri"}, ""]}]},
+        ]
+    }
+    configured = copy.deepcopy(template)
+    configured["Parameters"]["SageMakerAsyncS3Uri"]["Default"] = "s3://tryon-async-bucket/tryon/"
+    configured["Parameters"]["SageMakerEndpointName"]["Default"] = "tryon-model-dev"
+    (policy,) = [p for c, p in role_policies(configured) if c == "UseSageMakerAsync"]
+    invoke, objects, listing = policy["PolicyDocument"]["Statement"]
+    assert (
+        resolve(invoke["Resource"], configured) == "arn:aws:sagemaker:us-east-1:123456789012:endpoint/tryon-model-dev"
+    )
+    assert resolve(objects["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket/tryon/*"
+    assert resolve(listing["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket"
+    assert resolve(listing["Condition"]["StringLike"]["s3:prefix"], configured) == "tryon*"
+    pattern = template["Parameters"]["SageMakerAsyncS3Uri"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "s3://tryon-async-bucket/tryon/") and re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "s3://tryon-async-bucket/tryon")  # the prefix ends with a slash
+
+
 # ------------------------------------------------------------------ the function
 
 
@@ -264,6 +299,8 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
         "TRYON_BEDROCK_REMOVE_BACKGROUND_MODEL_ID",
         "TRYON_BEDROCK_VISION_MODEL_ID",
         "TRYON_SAGEMAKER_ENDPOINT_NAME",
+        "TRYON_SAGEMAKER_INFERENCE_STEPS",
+        "TRYON_SAGEMAKER_ASYNC_S3_URI",
         "TRYON_ALLOW_PRIVATE_GARMENT_URLS",
         "TRYON_API_KEYS",
     }

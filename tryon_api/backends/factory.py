@@ -33,8 +33,20 @@ def create_backend(
         client = model_client or create_model_client("bedrock-runtime", settings)
         return BedrockTryOnBackend(client, BedrockModels.from_settings(settings), policy)
     if settings.backend == "sagemaker":
-        from tryon_api.backends.sagemaker import SageMakerTryOnBackend
+        from tryon_api.backends.sagemaker import S3Location, SageMakerTryOnBackend
 
         client = model_client or create_model_client("sagemaker-runtime", settings)
-        return SageMakerTryOnBackend(client, settings.sagemaker_endpoint_name, policy)
+        async_input = None
+        s3_client = None
+        if settings.sagemaker_async_s3_uri:
+            async_input = S3Location.parse(settings.sagemaker_async_s3_uri + "in/")
+            s3_client = create_model_client("s3", settings)
+        return SageMakerTryOnBackend(
+            client,
+            settings.sagemaker_endpoint_name,
+            policy,
+            inference_steps=settings.sagemaker_inference_steps,
+            async_input=async_input,
+            s3_client=s3_client,
+        )
     raise NotImplementedError(f"backend {settings.backend!r} is not available in this build")

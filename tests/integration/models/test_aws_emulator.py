@@ -184,7 +184,7 @@ def test_sagemaker_contract_violations_come_back_as_model_errors(sagemaker: Any)
         lambda: sagemaker.invoke_endpoint(EndpointName=ENDPOINT, Body=json.dumps(body), ContentType="application/json")
     )
     assert (code, status) == ("ModelError", 424)
-    assert "mode must be studio or environment" in message
+    assert "mode: 'beach' is not one of ['studio', 'environment']" in message
 
 
 def test_sagemaker_unknown_endpoint_is_a_validation_error(sagemaker: Any) -> None:

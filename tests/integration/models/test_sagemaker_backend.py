@@ -30,6 +30,7 @@ def test_every_mode_with_and_without_garment_image_generates_through_sagemaker(
     assert status == 200, payload
     assert [c.target for c in aws.calls] == [ENDPOINT]
     sent = aws.request_bodies[0][1]
+    assert sent["contract_version"] == "1"
     assert sent["mode"] == mode
     assert (sent["garment_image_base64"] is not None) == with_garment
     assert sent["garment_description"] == "Red cotton t-shirt"

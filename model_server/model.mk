@@ -1,0 +1,49 @@
+# The SageMaker model server's targets (included by the Makefile). Its own venv, .venv-model/,
+# holds the CPU build of torch, diffusers and transformers: nothing here touches .venv or the
+# Lambda package.
+MODEL_VENV  := .venv-model
+MODEL_PY    := $(MODEL_VENV)/bin/python
+MODEL_STAMP := $(MODEL_VENV)/.installed
+MODEL_DIR   ?= /opt/ml/model
+MODEL_PORT  ?= 8080
+DIR         ?= test-output/tiny-qwen-image-edit
+
+.PHONY: model-install model-test model-tiny model-serve model-stage model-bench model-image
+
+model-install: $(MODEL_STAMP)
+
+$(MODEL_STAMP): model_server/requirements.txt model_server/requirements-test.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(MODEL_PY) || $(PYTHON) -m venv $(MODEL_VENV)
+	$(MODEL_PY) -m pip install --quiet --upgrade pip
+	$(MODEL_PY) -m pip install --quiet -r model_server/requirements-test.txt
+	touch $(MODEL_STAMP)
+
+# Lint, then the server over HTTP on 127.0.0.1 with a tiny random model built offline (~30 s).
+model-test: model-install
+	$(MODEL_VENV)/bin/ruff check model_server scripts/benchmark_model_server_gpu.py
+	$(MODEL_VENV)/bin/ruff format --check model_server scripts/benchmark_model_server_gpu.py
+	cd model_server && ../$(MODEL_PY) -m pytest -q
+
+# A tiny random-weight model directory with the real classes, built offline: make model-tiny DIR=/tmp/tiny
+model-tiny: model-install
+	cd model_server && ../$(MODEL_PY) -m tryon_model_server.tiny_model $(abspath $(DIR))
+
+# Serve any model directory through the production loading path: make model-serve MODEL_DIR=/tmp/tiny PORT=8080
+model-serve: model-install
+	$(MODEL_PY) model_server/serve serve --model-dir $(abspath $(MODEL_DIR)) --host $(HOST) --port $(or $(filter-out 3000,$(PORT)),$(MODEL_PORT))
+
+# On a machine with internet and AWS credentials: download the pinned weights and stage them in S3.
+# make model-stage BUCKET=my-bucket [PREFIX=tryon-model/qwen-image-edit-2511] [LORA=1]
+model-stage: model-install
+	@test -n "$(BUCKET)" || { echo "BUCKET=... is required"; exit 2; }
+	$(MODEL_PY) model_server/scripts/stage_weights.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX),) \
+		$(if $(LORA),--with-lora,) $(if $(WORKDIR),--workdir $(WORKDIR),)
+
+# On a CUDA machine (the GPU container or any PyTorch GPU box): latency and peak memory at full size.
+model-bench:
+	$(PYTHON) scripts/benchmark_model_server_gpu.py
+
+# The container image (needs Docker and a login to the AWS DLC registry, see the README).
+model-image:
+	docker build -f model_server/Dockerfile -t tryon-model-server .

@@ -1,0 +1,59 @@
+"""Configuration read at start-up, and the shared contract file itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from tryon_model_server.contract import SCHEMA_PATH, parse_body
+from tryon_model_server.settings import BASE_STEPS, ServerSettings, SettingsError
+
+
+def test_defaults_serve_the_sagemaker_model_directory_on_8080() -> None:
+    settings = ServerSettings.from_env({})
+    assert settings.model_dir == Path("/opt/ml/model")
+    assert settings.port == 8080
+    assert settings.lora_path is None
+    assert (settings.default_steps, settings.true_cfg_scale) == (BASE_STEPS, 4.0)
+
+
+def test_a_relative_lora_path_is_inside_the_model_directory() -> None:
+    settings = ServerSettings.from_env({"TRYON_LORA_PATH": "lora/lightning.safetensors"}, Path("/models/qwen"))
+    assert settings.lora_path == Path("/models/qwen/lora/lightning.safetensors")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TRYON_DEFAULT_STEPS": "0"}, "TRYON_DEFAULT_STEPS must be between 1 and 100"),
+        ({"TRYON_MODEL_PORT": "http"}, "TRYON_MODEL_PORT must be an integer"),
+        ({"TRYON_QUANTIZATION": "int3"}, "TRYON_QUANTIZATION must be one of none, fp8"),
+        ({"TRYON_DEVICE": "tpu"}, "TRYON_DEVICE must be auto, cpu or cuda"),
+        ({"TRYON_TRUE_CFG_SCALE": "lots"}, "TRYON_TRUE_CFG_SCALE must be a number"),
+    ],
+)
+def test_bad_settings_stop_the_start_with_a_message(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        ServerSettings.from_env(env)
+
+
+def test_the_contract_file_is_a_valid_2020_12_schema_at_the_repository_root() -> None:
+    assert Path(__file__).resolve().parents[2] / "contracts" / "sagemaker-tryon.v1.schema.json" == SCHEMA_PATH
+    schema = json.loads(SCHEMA_PATH.read_text())
+    Draft202012Validator.check_schema(schema)
+    assert schema["properties"]["contract_version"] == {**schema["properties"]["contract_version"], "const": "1"}
+
+
+def test_a_body_without_contract_version_or_steps_is_version_1() -> None:
+    body = {
+        "person_image_base64": "aGk=",
+        "garment_image_base64": None,
+        "garment_description": "scarf",
+        "mode": "studio",
+        "seed": 0,
+        "output_format": "jpeg",
+    }
+    assert parse_body(json.dumps(body).encode()) == body

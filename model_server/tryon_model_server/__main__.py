@@ -1,0 +1,3 @@
+from tryon_model_server.serve import main
+
+main()

@@ -1,0 +1,114 @@
+"""The v1 contract: validate a request body against the shared JSON Schema, decode its images.
+
+The schema is the single definition of the contract (``contracts/sagemaker-tryon.v1.schema.json``
+at the repository root, copied beside this package in the container image).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from PIL import Image, UnidentifiedImageError
+
+CONTRACT_VERSION = "1"
+SCHEMA_NAME = "sagemaker-tryon.v1.schema.json"
+# Repository: <root>/model_server/tryon_model_server/contract.py; image: /opt/program/... likewise.
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "contracts" / SCHEMA_NAME
+
+
+class BadRequest(ValueError):
+    """The payload breaks the contract: a 400 with this message."""
+
+
+@dataclass(frozen=True)
+class TryOnRequest:
+    person: Image.Image
+    garment: Image.Image | None
+    garment_description: str
+    mode: str
+    seed: int
+    output_format: str
+    num_inference_steps: int | None
+
+
+@cache
+def request_validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "const" and where == "contract_version":
+        return f'contract_version must be "{CONTRACT_VERSION}": this server speaks sagemaker-tryon v{CONTRACT_VERSION}'
+    if error.validator == "additionalProperties":
+        return f"unknown field: {error.message}"
+    return f"{where}: {error.message}" if where else error.message
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("the body must be a JSON object")
+    error = best_match(request_validator().iter_errors(payload))
+    if error is not None:
+        raise BadRequest(_describe(error))
+    return payload
+
+
+def decode_image(field: str, data_b64: str, max_pixels: int) -> Image.Image:
+    try:
+        data = base64.b64decode(data_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"{field} is not valid base64") from None
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise BadRequest(f"{field} is too large: at most {max_pixels} pixels")
+            probe.load()
+            image = probe.convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise BadRequest(f"{field} is not a readable image (JPEG or PNG expected)") from None
+    if min(image.size) < 16:
+        raise BadRequest(f"{field} is too small: at least 16 px on each side")
+    return image
+
+
+def parse_request(body: bytes, max_input_pixels: int) -> TryOnRequest:
+    payload = parse_body(body)
+    garment_b64 = payload.get("garment_image_base64")
+    return TryOnRequest(
+        person=decode_image("person_image_base64", payload["person_image_base64"], max_input_pixels),
+        garment=decode_image("garment_image_base64", garment_b64, max_input_pixels) if garment_b64 else None,
+        garment_description=payload["garment_description"].strip(),
+        mode=payload["mode"],
+        seed=payload["seed"],
+        output_format=payload.get("output_format", "png"),
+        num_inference_steps=payload.get("num_inference_steps"),
+    )
+
+
+def encode_image(image: Image.Image, output_format: str) -> tuple[str, str]:
+    """The answer's ``image_base64`` and ``mime_type``."""
+    buffer = io.BytesIO()
+    if output_format == "jpeg":
+        image.convert("RGB").save(buffer, "JPEG", quality=95)
+        mime_type = "image/jpeg"
+    else:
+        image.save(buffer, "PNG")
+        mime_type = "image/png"
+    return base64.b64encode(buffer.getvalue()).decode("ascii"), mime_type

@@ -1,0 +1,152 @@
+"""The whole chain on one machine: the dev server with the SageMaker backend
+(``--sagemaker-model-url``), the emulated sagemaker-runtime forwarding each invocation to the
+real model server (``model_server/serve`` with a tiny random Qwen-Image-Edit model built offline),
+and back: a 200 JPEG with the selfie's aspect ratio.
+
+The model server runs in its own venv (``make model-install``: CPU torch, diffusers); the test is
+skipped, saying so, where that venv is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.integration.models.helpers import person_photo, request_body
+
+ROOT = Path(__file__).resolve().parents[3]
+MODEL_PYTHON = Path(os.environ.get("TRYON_MODEL_SERVER_PYTHON", ROOT / ".venv-model" / "bin" / "python"))
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not MODEL_PYTHON.exists(), reason=f"no model server venv at {MODEL_PYTHON}: make model-install"),
+]
+API_KEY = "chain-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    model_dir = tmp_path_factory.mktemp("tiny-model")
+    subprocess.run(
+        [str(MODEL_PYTHON), "-m", "tryon_model_server.tiny_model", str(model_dir)],
+        cwd=ROOT / "model_server",
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    port = _free_port()
+    env = {**os.environ, "TRYON_DEVICE": "cpu", "TRYON_DEFAULT_STEPS": "2", "TRYON_OUTPUT_PIXELS": str(512 * 608)}
+    process = subprocess.Popen(
+        [
+            *(str(MODEL_PYTHON), "model_server/serve", "serve", "--model-dir", str(model_dir)),
+            *("--host", "127.0.0.1", "--port", str(port)),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "the model server did not start"
+            time.sleep(0.2)
+        yield url
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="module")
+def dev_server(model_server: str) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRYON_", "AWS_ENDPOINT_URL"))}
+    env["TRYON_ALLOW_PRIVATE_GARMENT_URLS"] = "1"  # the garment is served on 127.0.0.1
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "tryon_dev", "serve", "--port", "0", "--api-key", API_KEY),
+            *("--sagemaker-model-url", model_server),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(4)]
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", "".join(banner))
+        assert match, f"the dev server did not start: {banner}"
+        assert any("SageMaker invocations go to the model server" in line for line in banner)
+        yield match.group(1)
+    finally:
+        _stop(process)
+
+
+def generate(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"{url}/generate_image",
+        data=json.dumps(body).encode(),
+        headers={"X-API-Key": API_KEY, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize(("mode", "with_garment"), [("studio", False), ("environment", True)])
+def test_the_dev_server_answers_a_jpeg_made_by_the_model_server(
+    dev_server: str, garment_url: str, mode: str, with_garment: bool
+) -> None:
+    status, payload = generate(dev_server, request_body(mode, garment_url if with_garment else None))
+    assert status == 200, payload
+    assert payload["mime_type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(base64.b64decode(payload["image_base64"])))
+    selfie = Image.open(io.BytesIO(person_photo()))
+    assert image.format == "JPEG"
+    # The model server's size: the selfie's ratio at the configured area, sides multiples of 32.
+    assert image.size == (512, 608)
+    assert abs(image.width / image.height - selfie.width / selfie.height) < 0.02
+
+
+def test_a_refusal_by_the_model_server_is_a_422(dev_server: str) -> None:
+    status, payload = generate(dev_server, request_body("studio", clothing_description="nude"))
+    assert status == 422, payload
+    assert "error" in payload
