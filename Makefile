@@ -44,7 +44,9 @@ integration: install
 
 # sam-build: tests/integration/test_sam_local_invoke.py runs SAM CLI's environment resolution
 # (.tools/) over the built template and invokes the built handler (cached: seconds when unchanged).
-test: install lint typecheck sam-build
+# model-test: the SageMaker model server's own tests (its venv, .venv-model/), and that venv lets
+# tests/integration/models/test_model_server_chain.py run the whole chain with the tiny model.
+test: install lint typecheck sam-build model-test
 	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser
 
 # The playground page in a real browser: Debian's Chromium driven by Playwright for Python.
