@@ -15,8 +15,10 @@ from PIL import Image
 
 from tryon_api.backends import embedded
 from tryon_api.backends.embedded.reference_garment import garment_mask
-from tryon_api.garments.description import COLOURS, GarmentClass, Style, parse_description
+from tryon_api.garments.colours import COLOURS
+from tryon_api.garments.description import parse_description
 from tryon_api.garments.prompts import garment_phrase
+from tryon_api.garments.vocabulary import GarmentClass, Style
 
 # The colours a vision model names in its description: plain words from the shared vocabulary.
 DESCRIPTION_COLOURS = (

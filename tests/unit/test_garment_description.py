@@ -6,7 +6,8 @@ import colorsys
 
 import pytest
 
-from tryon_api.garments.description import COLOURS, implied_colour, lookup_colour, parse_description
+from tryon_api.garments.colours import COLOURS, lookup_colour
+from tryon_api.garments.description import implied_colour, parse_description
 
 # text -> (request class, primary noun, primary class, primary colour, primary layer)
 PRIMARY_CASES = [

@@ -17,7 +17,8 @@ from skimage.color import rgb2lab
 from tests.photos import ASTRONAUT, GRACE_HOPPER
 from tryon_api.backends.embedded import render_try_on
 from tryon_api.backends.embedded.dressing import dress_person
-from tryon_api.garments.description import lookup_colour, parse_description
+from tryon_api.garments.colours import lookup_colour
+from tryon_api.garments.description import parse_description
 
 pytestmark = pytest.mark.integration
 

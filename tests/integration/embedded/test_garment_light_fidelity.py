@@ -21,7 +21,7 @@ from tryon_api.backends.embedded import render_try_on
 from tryon_api.backends.embedded.body_shading import body_shape_shading
 from tryon_api.backends.embedded.garment_regions import body_geometry, refine_matte
 from tryon_api.backends.embedded.person_analysis import analyse_person
-from tryon_api.garments.description import lookup_colour
+from tryon_api.garments.colours import lookup_colour
 
 pytestmark = pytest.mark.integration
 

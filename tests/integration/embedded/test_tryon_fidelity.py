@@ -20,7 +20,7 @@ from skimage.metrics import structural_similarity
 
 from tests.photos import ASTRONAUT, GRACE_HOPPER
 from tryon_api.backends.embedded import EmbeddedTryOnBackend, recolour_garment, remove_background, render_try_on
-from tryon_api.garments.description import lookup_colour
+from tryon_api.garments.colours import lookup_colour
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.interface import GenerationInput
 

@@ -8,7 +8,8 @@ from tryon_api.backends.embedded import fabric
 from tryon_api.backends.embedded.garment_coordinates import SHOULDER_CM, GarmentCoordinates
 from tryon_api.backends.embedded.garment_regions import BodyGeometry
 from tryon_api.backends.embedded.shading import LUMA, Shading, blur
-from tryon_api.garments.description import GarmentItem, implied_colour, lookup_colour
+from tryon_api.garments.colours import lookup_colour
+from tryon_api.garments.description import GarmentItem, implied_colour
 
 ALBEDO_CAP = 0.72  # linear; about sRGB 222, so light above the average still shows on white cloth
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from tryon_api.backends.embedded.garment_coordinates import GarmentCoordinates
 from tryon_api.backends.embedded.garment_regions import BodyGeometry
-from tryon_api.garments.description import GarmentItem, lookup_colour
+from tryon_api.garments.colours import lookup_colour
+from tryon_api.garments.description import GarmentItem
 
 OPEN_FRONT_NOUNS = (
     "jacket",

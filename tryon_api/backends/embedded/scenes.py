@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from tryon_api.backends.embedded import fabric
-from tryon_api.garments.description import Style
+from tryon_api.garments.vocabulary import Style
 
 SCENES_BY_STYLE: dict[str, tuple[str, ...]] = {
     "formal": ("office", "street"),
