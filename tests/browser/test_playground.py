@@ -15,7 +15,7 @@ from PIL import Image
 from tests.browser.conftest import OUTPUT_DIR, REPO, BrowserPage, LocalServer, sync_api
 from tests.photos import GRACE_HOPPER, image_bytes
 from tryon_api.tryon.errors import Unauthorized
-from tryon_api.tryon.garment_fetch import NOT_ALLOWED
+from tryon_api.tryon.garment_url import NOT_ALLOWED
 
 expect = sync_api.expect
 DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"

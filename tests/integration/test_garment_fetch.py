@@ -28,7 +28,8 @@ from PIL import Image
 from tests.photos import image_bytes
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage, UpstreamTimeout
-from tryon_api.tryon.garment_fetch import NOT_ALLOWED, GarmentImageFetcher, IPAddress, is_public_address
+from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+from tryon_api.tryon.garment_url import NOT_ALLOWED, IPAddress, is_public_address
 
 pytestmark = pytest.mark.integration
 

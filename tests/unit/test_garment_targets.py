@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from tryon_api.settings import Settings, SettingsError
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage
-from tryon_api.tryon.garment_fetch import NOT_ALLOWED, GarmentImageFetcher, is_public_address, parse_ipv4_host
+from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+from tryon_api.tryon.garment_url import NOT_ALLOWED, is_public_address, parse_ipv4_host
 
 # What the fake DNS answers: a host name that resolves to a private address, and friends.
 FAKE_DNS: dict[str, list[str]] = {

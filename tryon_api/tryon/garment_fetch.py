@@ -2,8 +2,8 @@
 
 The function runs inside an AWS account, so a caller-chosen URL is an SSRF vector: the instance
 metadata service, loopback, the VPC, or a DNS name that answers differently the second time.
-Every hop (the URL and each redirect) is parsed and normalised here, its host name resolved
-exactly once, every address checked, and the connection then made to that checked address
+Every hop (the URL and each redirect) is checked by ``garment_url`` (parsed, normalised, resolved
+exactly once, every address checked), and the connection is then made to that checked address
 (Host header, TLS SNI and certificate check still use the host name). Nothing is connected to
 before the check passes. A watchdog closes the socket when the time budget ends, so a slow or
 trickling server costs at most the budget.
@@ -12,14 +12,9 @@ trickling server costs at most the budget.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 
@@ -32,196 +27,27 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.errors import GARMENT_TIMED_OUT, BadRequest, TryOnError, UnusableGarmentImage, UpstreamTimeout
+from tryon_api.tryon.errors import GARMENT_TIMED_OUT, TryOnError, UnusableGarmentImage, UpstreamTimeout
+from tryon_api.tryon.garment_url import (
+    DEFAULT_PORTS,
+    UNREACHABLE,
+    FetchTarget,
+    IPAddress,
+    is_public_address,
+    not_allowed,
+    parse_target,
+    resolve_host,
+)
 from tryon_api.tryon.image_intake import sniff_format
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_REDIRECTS: Final = 3
 CONNECT_TIMEOUT_SECONDS: Final = 3.0
-DEFAULT_PORTS: Final = frozenset({80, 443})
-NOT_ALLOWED: Final = "clothing_image_url is not allowed"
-UNREACHABLE: Final = "clothing_image_url could not be reached"
-TIMED_OUT: Final = GARMENT_TIMED_OUT
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _CHUNK: Final = 64 * 1024
 _SNIFF_BYTES: Final = 32
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
-_NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
-_NAT64_LOCAL: Final = ipaddress.IPv6Network("64:ff9b:1::/48")
-_SITE_LOCAL: Final = ipaddress.IPv6Network("fec0::/10")
-
-_resolver_lock = threading.Lock()
-_resolver: ThreadPoolExecutor | None = None
-
-
-# --- Which addresses may be reached -----------------------------------------------------------
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 form carries: mapped, compatible, 6to4 or NAT64."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if int(address) >> 32 == 0:  # ::a.b.c.d (IPv4-compatible, deprecated), also :: and ::1
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def is_public_address(address: IPAddress) -> bool:
-    """True only for globally routable unicast addresses (in every IPv6 disguise of IPv4)."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.scope_id or address.teredo is not None or address in _NAT64_LOCAL or address in _SITE_LOCAL:
-            return False
-        embedded = _embedded_ipv4(address)
-        if embedded is not None:
-            return is_public_address(embedded)
-    return address.is_global and not (
-        address.is_multicast
-        or address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_unspecified
-    )
 
 
 # --- Parsing and normalising the URL ----------------------------------------------------------
-
-
-def _ipv4_part(part: str) -> int | None:
-    """One dotted part: 0x-prefixed hex, 0-prefixed octal or decimal (as inet_aton reads them)."""
-    if part[:2].lower() == "0x":
-        digits = part[2:]
-        if not digits:
-            return 0
-        return int(digits, 16) if re.fullmatch(r"[0-9a-fA-F]+", digits) else None
-    if len(part) > 1 and part.startswith("0"):
-        return int(part, 8) if re.fullmatch(r"[0-7]+", part) else None
-    return int(part) if re.fullmatch(r"[0-9]+", part) else None
-
-
-def parse_ipv4_host(host: str) -> ipaddress.IPv4Address | None:
-    """An IPv4 host in any form inet_aton and browsers accept: 127.1, 0x7f.1, 0177.0.0.1, 2130706433.
-
-    Returns None for a host that is not numeric; raises ValueError for a numeric one that is invalid.
-    """
-    parts = host.split(".")
-    if parts and parts[-1] == "":
-        parts = parts[:-1]  # a trailing dot
-    if not parts or (_ipv4_part(parts[-1]) is None and not re.fullmatch(r"[0-9]+", parts[-1])):
-        return None  # the last label is not a number: a host name
-    if len(parts) > 4:
-        raise ValueError("too many parts")
-    numbers = [_ipv4_part(part) for part in parts]
-    if any(n is None for n in numbers):
-        raise ValueError("not a number")
-    values = [n for n in numbers if n is not None]
-    if any(n > 255 for n in values[:-1]) or values[-1] >= 256 ** (5 - len(values)):
-        raise ValueError("out of range")
-    value = values[-1]
-    for index, number in enumerate(values[:-1]):
-        value += number << (8 * (3 - index))
-    return ipaddress.IPv4Address(value)
-
-
-@dataclass(frozen=True)
-class FetchTarget:
-    """A URL that passed every check, with the addresses the connection is pinned to."""
-
-    url: str
-    scheme: str
-    host: str  # ASCII host name or canonical IP literal (as used in the URL, without brackets)
-    port: int
-    addresses: tuple[IPAddress, ...]
-
-
-def _not_allowed() -> BadRequest:
-    return BadRequest(NOT_ALLOWED)
-
-
-def _normalise_host(raw: str) -> tuple[str, IPAddress | None]:
-    """The host as it will be used (ASCII, lower-case, canonical IP) and its address if literal."""
-    if ":" in raw:  # urlsplit strips the brackets of an IPv6 literal
-        if "%" in raw:
-            raise _not_allowed()  # zone ids name local interfaces
-        try:
-            v6 = ipaddress.IPv6Address(raw)
-        except ValueError:
-            raise _not_allowed() from None
-        return v6.compressed, v6
-    try:
-        # IDNA 2003 with nameprep: full-width digits and dots become ASCII before the IPv4 check.
-        host = raw.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise _not_allowed() from None
-    try:
-        v4 = parse_ipv4_host(host)
-    except ValueError:
-        raise _not_allowed() from None
-    if v4 is not None:
-        return str(v4), v4
-    labels = host.rstrip(".").split(".")
-    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
-        raise _not_allowed()
-    return host.rstrip("."), None
-
-
-def parse_target(url: str, allowed_ports: frozenset[int] | None) -> tuple[str, str, int, str, IPAddress | None]:
-    """Scheme, host, port, the rebuilt URL and the literal address: or 400 not allowed."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise _not_allowed() from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "\\" in parts.netloc:
-        raise _not_allowed()
-    host, literal = _normalise_host(parts.hostname)
-    default_port = 443 if scheme == "https" else 80
-    port = default_port if port is None else port
-    if allowed_ports is not None and port not in allowed_ports:
-        raise _not_allowed()
-    host_in_url = f"[{host}]" if ":" in host else host
-    netloc = host_in_url if port == default_port else f"{host_in_url}:{port}"
-    rebuilt = f"{scheme}://{netloc}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
-    return scheme, host, port, rebuilt, literal
-
-
-def _resolver_pool() -> ThreadPoolExecutor:
-    global _resolver
-    with _resolver_lock:
-        if _resolver is None:
-            _resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="garment-dns")
-        return _resolver
-
-
-def resolve_host(host: str, port: int, deadline: Deadline) -> tuple[IPAddress, ...]:
-    """Resolve once, within the deadline (a slow DNS server must not hold the request)."""
-    future = _resolver_pool().submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
-    try:
-        infos = future.result(timeout=max(0.001, deadline.remaining()))
-    except FutureTimeout:
-        future.cancel()
-        raise UpstreamTimeout(TIMED_OUT) from None
-    except (OSError, UnicodeError, ValueError):
-        raise UnusableGarmentImage(UNREACHABLE) from None
-    addresses: list[IPAddress] = []
-    for family, _type, _proto, _name, sockaddr in infos:
-        if family not in (socket.AF_INET, socket.AF_INET6):
-            continue
-        try:
-            address = ipaddress.ip_address(str(sockaddr[0]))
-        except ValueError:
-            raise _not_allowed() from None
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise UnusableGarmentImage(UNREACHABLE)
-    return tuple(addresses)
 
 
 # --- Connections pinned to the checked addresses ----------------------------------------------
@@ -378,13 +204,13 @@ class GarmentImageFetcher:
         scheme, host, port, rebuilt, literal = parse_target(url, self.allowed_ports)
         addresses = (literal,) if literal is not None else resolve_host(host, port, deadline)
         if not self.allow_private and not all(self.address_allowed(address) for address in addresses):
-            raise _not_allowed()
+            raise not_allowed()
         return FetchTarget(rebuilt, scheme, host, port, addresses)
 
     def __call__(self, url: str, deadline: Deadline) -> bytes:
         budget = min(self.timeout_seconds, deadline.remaining())
         if budget <= 0:
-            raise UpstreamTimeout(TIMED_OUT)
+            raise UpstreamTimeout(GARMENT_TIMED_OUT)
         fetch_deadline = Deadline.after(budget)
         with _Watchdog(budget) as watchdog, requests.Session() as session:
             session.trust_env = False  # no proxies or .netrc from the environment
@@ -394,17 +220,17 @@ class GarmentImageFetcher:
                 # A server that drips its headers until the watchdog shuts the socket leaves a
                 # response that looks merely short or empty: it ran out of time, say so.
                 if watchdog.expired.is_set():
-                    raise UpstreamTimeout(TIMED_OUT) from None
+                    raise UpstreamTimeout(GARMENT_TIMED_OUT) from None
                 raise
             except TryOnError:
                 raise
             except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
-                raise UpstreamTimeout(TIMED_OUT) from None
+                raise UpstreamTimeout(GARMENT_TIMED_OUT) from None
             except requests.exceptions.SSLError:
                 raise UnusableGarmentImage(f"{UNREACHABLE} (tls handshake or certificate check failed)") from None
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
                 if watchdog.expired.is_set():
-                    raise UpstreamTimeout(TIMED_OUT) from None
+                    raise UpstreamTimeout(GARMENT_TIMED_OUT) from None
                 raise UnusableGarmentImage(UNREACHABLE) from None
 
     def _fetch(self, session: requests.Session, url: str, deadline: Deadline, watchdog: _Watchdog) -> bytes:
@@ -415,7 +241,7 @@ class GarmentImageFetcher:
             session.mount("https://", adapter)
             remaining = deadline.remaining()
             if remaining <= 0:
-                raise UpstreamTimeout(TIMED_OUT)
+                raise UpstreamTimeout(GARMENT_TIMED_OUT)
             with (
                 _closing_adapter(adapter),
                 session.get(
@@ -434,7 +260,7 @@ class GarmentImageFetcher:
                     raise UnusableGarmentImage(f"clothing_image_url answered with status {response.status_code}")
                 data = self._read_image(response)
             if watchdog.expired.is_set():  # a shut-down socket can look like a short body
-                raise UpstreamTimeout(TIMED_OUT)
+                raise UpstreamTimeout(GARMENT_TIMED_OUT)
             return data
         raise UnusableGarmentImage(f"clothing_image_url redirected more than {MAX_REDIRECTS} times")
 
