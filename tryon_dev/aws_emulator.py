@@ -36,6 +36,14 @@ from urllib.parse import unquote
 from PIL import Image
 
 from tryon_dev import emulated_models
+from tryon_dev.aws_model_errors import (
+    BEDROCK_ERRORS,
+    BODY_FAULTS,
+    SAGEMAKER_ERRORS,
+    check_signature,
+    container_error,
+    error_response,
+)
 from tryon_dev.aws_model_requests import (
     MAX_SEED,
     SAGEMAKER_MAX_PAYLOAD,
@@ -50,46 +58,6 @@ from tryon_dev.container_forwarding import forward_invocation
 from tryon_dev.sagemaker_async import AsyncInvocations
 
 ACCOUNT = "000000000000"
-
-
-# Fault kind -> (status, error code, message) per protocol. Body-level faults are handled apart.
-BEDROCK_ERRORS: dict[str, tuple[int, str, str]] = {
-    "throttling": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
-    "quota": (400, "ServiceQuotaExceededException", "Your request exceeds the service quota for your account."),
-    "model_timeout": (408, "ModelTimeoutException", "Model has timed out in processing the request."),
-    "service_unavailable": (503, "ServiceUnavailableException", "The service is temporarily unavailable."),
-    "internal": (500, "InternalServerException", "An internal server error occurred."),
-    "access_denied": (403, "AccessDeniedException", "You don't have access to the model with the specified id."),
-    "not_found": (404, "ResourceNotFoundException", "The requested resource could not be found."),
-    "validation": (400, "ValidationException", "The provided model identifier is invalid."),
-    # A moderation refusal Bedrock returns as an error rather than a finish reason (wording of
-    # Stability AI's API; Amazon's models say "...blocked by our content filters.").
-    "moderation": (
-        400,
-        "ValidationException",
-        "Your request was flagged by our content moderation system, as a result your request was denied.",
-    ),
-    "model_error": (424, "ModelErrorException", "The model encountered an error processing the request."),
-    "model_not_ready": (429, "ModelNotReadyException", "Model is not ready to serve inference requests."),
-}
-SAGEMAKER_ERRORS: dict[str, tuple[int, str, str]] = {
-    # ThrottlingException is an AWS common error (HTTP 400), not in the service model.
-    "throttling": (400, "ThrottlingException", "Rate exceeded"),
-    "service_unavailable": (503, "ServiceUnavailable", "The service is unavailable. Try your call again."),
-    "internal": (500, "InternalFailure", "An internal failure occurred. Try your request again."),
-    "validation": (400, "ValidationError", "Endpoint not found."),
-    "model_error": (424, "ModelError", 'Received server error (500) from primary with message "boom".'),
-    "model_timeout": (
-        424,
-        "ModelError",
-        'Received server error (0) from primary with message "Your invocation timed out while waiting for a '
-        'response from container primary."',
-    ),
-    "model_not_ready": (429, "ModelNotReadyException", "Model is not ready."),
-    "dependency": (530, "InternalDependencyException", "An internal dependency failed."),
-    "access_denied": (403, "AccessDeniedException", "User is not authorized to perform sagemaker:InvokeEndpoint."),
-}
-BODY_FAULTS = ("filtered", "inference_error", "no_image", "slow", "bad_image")
 
 
 @dataclass
@@ -281,7 +249,7 @@ class AwsModelEmulator:
             return status, out_headers, body
         except EmulatedError as error:
             status = error.status
-            return _error_response(error)
+            return error_response(error)
         finally:
             self._leave(state, target, operation, started, status, fault_kind)
 
@@ -289,7 +257,7 @@ class AwsModelEmulator:
         self, target: str, headers: dict[str, str], delay: float, fault: Fault | None
     ) -> tuple[int, dict[str, str], bytes]:
         """InvokeEndpointAsync: a container's failure (a model error fault) lands in the failure file."""
-        _check_signature(headers, "sagemaker")
+        check_signature(headers, "sagemaker")
         if target not in self.endpoint_names:
             raise EmulatedError(400, "ValidationError", f"Endpoint {target} of account {ACCOUNT} not found.")
         failure = None
@@ -311,7 +279,7 @@ class AwsModelEmulator:
     def _answer(
         self, operation: str, target: str, headers: dict[str, str], raw: bytes, fault: Fault | None
     ) -> tuple[int, dict[str, str], bytes]:
-        _check_signature(headers, "sagemaker" if operation == "invoke_endpoint" else "bedrock")
+        check_signature(headers, "sagemaker" if operation == "invoke_endpoint" else "bedrock")
         errors = SAGEMAKER_ERRORS if operation == "invoke_endpoint" else BEDROCK_ERRORS
         if fault and fault.kind in errors:
             status, code, message = errors[fault.kind]
@@ -378,7 +346,7 @@ class AwsModelEmulator:
         if len(raw) > SAGEMAKER_MAX_PAYLOAD:
             raise EmulatedError(413, "ValidationError", "Request payload is too large.")
         if headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return _model_error(415, "content type must be application/json")
+            return container_error(415, "content type must be application/json")
         if self.sagemaker_model_url:
             return self._forward_to_container(raw)
         try:
@@ -387,7 +355,7 @@ class AwsModelEmulator:
                 self._call_state.state.bodies.append((target, body if isinstance(body, dict) else {}))
             params = validate_tryon_contract(body)
         except ValueError as error:
-            return _model_error(400, str(error))
+            return container_error(400, str(error))
         if fault and fault.kind == "filtered":
             answer: dict[str, Any] = {"finish_reason": "content_filtered"}
         elif fault and fault.kind == "no_image":
@@ -410,34 +378,6 @@ class AwsModelEmulator:
         return forward_invocation(self.sagemaker_model_url, raw)
 
 
-def _check_signature(headers: dict[str, str], signing_name: str) -> None:
-    authorization = headers.get("authorization", "")
-    if not authorization.startswith("AWS4-HMAC-SHA256 ") or f"/{signing_name}/aws4_request" not in authorization:
-        raise EmulatedError(403, "IncompleteSignatureException", "Request must be signed with SigV4.")
-
-
-def _model_error(original_status: int, message: str) -> tuple[int, dict[str, str], bytes]:
-    """A container's non-2xx answer, as SageMaker relays it: a ModelError (424)."""
-    raise EmulatedError(
-        424,
-        "ModelError",
-        f'Received client error ({original_status}) from primary with message "{message}".',
-        {"OriginalStatusCode": original_status, "OriginalMessage": message, "LogStreamArn": "arn:aws:logs:emulated"},
-    )
-
-
-def _error_response(error: EmulatedError) -> tuple[int, dict[str, str], bytes]:
-    # SageMaker's error shapes spell the member "Message"; Bedrock's spell it "message".
-    key = "Message" if error.code in SAGEMAKER_CODES else "message"
-    body = {key: error.message, **error.extra}
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": f"{error.code}:http://internal.amazon.com/"}
-    return error.status, headers, json.dumps(body).encode()
-
-
-SAGEMAKER_CODES = frozenset({"ValidationError", "ModelError", "InternalFailure", "ServiceUnavailable",
-                             "InternalDependencyException"})  # fmt: skip
-
-
 class _EmulatorHandler(BaseHTTPRequestHandler):
     emulator: AwsModelEmulator
     protocol_version = "HTTP/1.1"
@@ -450,7 +390,7 @@ class _EmulatorHandler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         route = self._route(self.path.split("?")[0])
         if route is None:
-            status, out_headers, body = _error_response(EmulatedError(404, "UnknownOperationException", "Not found"))
+            status, out_headers, body = error_response(EmulatedError(404, "UnknownOperationException", "Not found"))
         else:
             status, out_headers, body = self.emulator.handle(route[0], route[1], headers, raw)
         self.send_response(status)

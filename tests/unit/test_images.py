@@ -18,14 +18,13 @@ from PIL.PngImagePlugin import PngImageFile
 
 from tests.photos import image_bytes, selfie_jpeg
 from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage, UpstreamFailed
+from tryon_api.tryon.image_formats import sniff_format, webp_canvas_size
 from tryon_api.tryon.image_intake import (
     MAX_DECODED_PIXELS,
-    _webp_size,
     decode_model_image,
     fit_size,
     load_garment_image,
     load_image,
-    sniff_format,
 )
 from tryon_api.tryon.interface import GeneratedImage, ImageLimits
 from tryon_api.tryon.response_image import encode_response_image, is_clean_progressive_jpeg
@@ -268,7 +267,7 @@ def test_webp_bomb_header_is_refused(size: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("options", [{"quality": 80}, {"lossless": True}, {"quality": 80, "exif": b"Exif\x00\x00"}])
 def test_webp_header_size_is_read_without_decoding(options: dict[str, object]) -> None:
-    assert _webp_size(image_bytes(Image.new("RGB", (901, 1203)), "WEBP", **options)) == (901, 1203)
+    assert webp_canvas_size(image_bytes(Image.new("RGB", (901, 1203)), "WEBP", **options)) == (901, 1203)
 
 
 def test_truncated_jpeg_is_refused() -> None:

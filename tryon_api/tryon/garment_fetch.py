@@ -38,7 +38,7 @@ from tryon_api.tryon.garment_url import (
     parse_target,
     resolve_host,
 )
-from tryon_api.tryon.image_intake import sniff_format
+from tryon_api.tryon.image_formats import sniff_format
 
 MAX_REDIRECTS: Final = 3
 CONNECT_TIMEOUT_SECONDS: Final = 3.0

@@ -18,18 +18,18 @@ caller's time limit. The worst cases at these limits are measured by scripts/ben
 
 from __future__ import annotations
 
-import functools
 import io
 import math
 import struct
-import threading
 import warnings
 from collections.abc import Callable
 from typing import Final
 
-from PIL import Image, ImageCms
+from PIL import Image
 
+from tryon_api.tryon.colour_management import to_srgb_rgb
 from tryon_api.tryon.errors import BadRequest, TryOnError, UnusableGarmentImage, UpstreamFailed
+from tryon_api.tryon.image_formats import heif_opener, refused_format_name, sniff_format, webp_canvas_size
 from tryon_api.tryon.interface import ImageLimits
 from tryon_api.tryon.jpeg_structure import read_jpeg_structure
 
@@ -63,78 +63,6 @@ _TRANSPOSE: Final = {
 }
 # Errors Pillow and libheif raise on truncated or malformed data.
 _DECODE_ERRORS: Final = (OSError, ValueError, SyntaxError, EOFError, struct.error, RuntimeError, IndexError, KeyError)
-_HEIF_BRANDS: Final = frozenset(
-    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
-)
-
-_heif_lock = threading.Lock()
-_heif_registered = False
-
-
-def _register_heif() -> None:
-    """Register pillow-heif's opener on the first HEIC seen: most containers never load it."""
-    global _heif_registered
-    if _heif_registered:
-        return
-    with _heif_lock:
-        if not _heif_registered:
-            import pillow_heif
-
-            pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
-            _heif_registered = True
-
-
-def sniff_format(data: bytes) -> str | None:
-    """The accepted format the magic bytes announce (Pillow's format name), else None."""
-    head = data[:32]
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return "HEIF"
-    return None
-
-
-def _other_format(data: bytes) -> str | None:
-    """Name a recognisable format we refuse, so the message can say what was sent."""
-    head = data[:16]
-    known = (
-        (b"II*\x00", "TIFF"),
-        (b"MM\x00*", "TIFF"),
-        (b"GIF87a", "GIF"),
-        (b"GIF89a", "GIF"),
-        (b"BM", "BMP"),
-        (b"\x00\x00\x01\x00", "ICO"),
-        (b"8BPS", "PSD"),
-        (b"%PDF", "PDF"),
-        (b"\xff\x0a", "JPEG XL"),
-        (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
-        (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
-    )
-    for magic, name in known:
-        if head.startswith(magic):
-            return name
-    if head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
-        return "AVIF"
-    if head.lstrip()[:5].lower() in (b"<?xml", b"<svg "):
-        return "SVG"
-    return None
-
-
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    """The canvas size a WebP header declares (libwebp sizes its buffers from it on open)."""
-    chunk = data[12:16]
-    if chunk == b"VP8X" and len(data) >= 30:
-        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
-    if chunk == b"VP8L" and len(data) >= 25:
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8 " and len(data) >= 30:
-        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
-    return None
 
 
 # Corrupt EXIF in an upload is the caller's data, not news: Pillow's warnings about it would be
@@ -186,16 +114,16 @@ def _open(
     """Open (header only) with the one decoder the magic bytes name, within the decoding budget."""
     fmt = sniff_format(data)
     if fmt is None:
-        other = _other_format(data)
+        other = refused_format_name(data)
         what = f"a {other} image" if other else "not an image we can read"
         raise error(f"{field} is {what}: the accepted formats are {ACCEPTED_FORMATS_TEXT}")
     if fmt == "JPEG":
         check_jpeg_scans(data, field, error)
-    declared = _webp_size(data) if fmt == "WEBP" else None
+    declared = webp_canvas_size(data) if fmt == "WEBP" else None
     if declared is not None:  # libwebp sizes its canvas on open: check before
         check_declared_size(*declared, len(data), field, error, fmt)
     if fmt == "HEIF":
-        _register_heif()
+        heif_opener.get()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -286,38 +214,6 @@ def _resampleable(image: Image.Image) -> Image.Image:
     if mode in ("RGBa", "La"):
         return image.convert("RGBA")
     return image.convert("RGB")
-
-
-_SRGB: Final = ImageCms.createProfile("sRGB")
-
-
-@functools.lru_cache(maxsize=8)
-def _srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
-    """A transform from the embedded profile to sRGB (cached: phones use a handful of profiles)."""
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if mode == "RGB" and "srgb" in (ImageCms.getProfileDescription(source) or "").lower():
-            return None  # already sRGB: nothing to do
-        return ImageCms.buildTransform(source, _SRGB, mode, "RGB", ImageCms.Intent.PERCEPTUAL)
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        return None  # a broken profile: keep the pixels as they are
-
-
-def to_srgb_rgb(image: Image.Image, icc: bytes | None) -> Image.Image:
-    """8-bit sRGB RGB: embedded colour profiles applied, alpha flattened onto white."""
-    if image.mode in ("RGBA", "LA"):
-        alpha = image.getchannel("A")
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image.convert("RGB"), mask=alpha)
-        image = background
-    if icc and image.mode in ("RGB", "CMYK"):
-        transform = _srgb_transform(icc, image.mode)
-        if transform is not None:
-            try:
-                return transform.apply(image)
-            except (ImageCms.PyCMSError, OSError, ValueError):
-                pass
-    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def load_image(
@@ -412,7 +308,7 @@ def decode_model_image(data: bytes, *, keep_alpha: bool = False) -> Image.Image:
         raise UpstreamFailed("the image model returned an unreadable image")
     try:
         # The same decoding budget as uploads: a model's answer is not trusted to be small.
-        declared = _webp_size(data) if fmt == "WEBP" else None
+        declared = webp_canvas_size(data) if fmt == "WEBP" else None
         if declared is not None:
             _check_model_image_size(*declared, len(data), fmt)
         if fmt == "JPEG":
