@@ -24,6 +24,7 @@ JSON without a traceback or a path (``JsonServerLogs``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -237,7 +238,9 @@ class LocalServer(TcpWSGIServer):
             self.trigger.close()
 
         if not self._stopped.is_set():
-            self.trigger.pull_trigger(close_all)
+            # A trigger already closed means the loop is ending on its own: nothing left to ask.
+            with contextlib.suppress(OSError):
+                self.trigger.pull_trigger(close_all)
             self._stopped.wait(timeout=10)
         self.task_dispatcher.shutdown(timeout=5)
 

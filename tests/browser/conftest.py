@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from tryon_api.http.services import set_services
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: make test-browser")
 
@@ -45,26 +42,10 @@ class LocalServer:
 
 @pytest.fixture(scope="session")
 def local_server() -> Iterator[LocalServer]:
-    from tryon_dev.server import make_server
+    from tests.live_server import live_server
 
-    previous = os.environ.get("TRYON_API_KEYS")
-    os.environ["TRYON_API_KEYS"] = API_KEY
-    set_services(None)  # rebuilt from the environment on the first request
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        yield LocalServer(url=f"http://{host}:{port}", api_key=API_KEY)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        if previous is None:
-            os.environ.pop("TRYON_API_KEYS", None)
-        else:
-            os.environ["TRYON_API_KEYS"] = previous
-        set_services(None)
+    with live_server(API_KEY) as running:
+        yield LocalServer(url=running.url, api_key=API_KEY)
 
 
 @pytest.fixture(autouse=True)

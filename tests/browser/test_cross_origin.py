@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from tests.browser.conftest import BrowserPage, LocalServer
+from tests.live_server import serving
 from tests.loopback import file_host
 from tests.photos import GRACE_HOPPER
 from tryon_api.tryon.errors import Unauthorized
@@ -48,15 +48,8 @@ CALL_THE_API = """async ({url, key, body}) => {
 
 @contextmanager
 def api_server(rules: CorsRules) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, cors_rules=rules)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(make_server("127.0.0.1", 0, cors_rules=rules)) as url:
+        yield url
 
 
 def call_api(browser_page: BrowserPage, api: str, key: str) -> dict[str, Any]:

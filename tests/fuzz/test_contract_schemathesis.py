@@ -18,8 +18,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.fuzz.live_server import LiveServer, live_server
 from tests.fuzz.strategies import FUZZ_EXAMPLES
+from tests.live_server import LiveServer, live_server
 from tryon_api.http.openapi import openapi_document
 
 schema = schemathesis.openapi.from_dict(openapi_document())

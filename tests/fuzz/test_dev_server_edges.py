@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fuzz.live_server import LiveServer, live_server
+from tests.live_server import LiveServer, live_server
 
 pytestmark = pytest.mark.integration
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
+from tests.live_server import live_server
 from tests.loopback import file_host
-from tryon_api.http.services import set_services
-from tryon_dev.server import make_server
 
 API_KEY = "integration-key"
 
@@ -22,20 +20,10 @@ class RunningServer:
 
 
 @pytest.fixture
-def dev_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+def dev_server() -> Iterator[RunningServer]:
     """The local dev server (embedded backend) on an ephemeral loopback port."""
-    monkeypatch.setenv("TRYON_API_KEYS", API_KEY)
-    monkeypatch.setenv("TRYON_BACKEND", "embedded")
-    set_services(None)
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield RunningServer(f"http://127.0.0.1:{server.server_address[1]}", API_KEY)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with live_server(API_KEY, env={"TRYON_BACKEND": "embedded"}) as running:
+        yield RunningServer(running.url, API_KEY)
 
 
 @pytest.fixture

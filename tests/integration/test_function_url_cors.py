@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -16,10 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.cfn_template import load_template, resolve
+from tests.live_server import live_server
 from tests.photos import b64, selfie_jpeg
-from tryon_api.http.services import set_services
 from tryon_dev.function_url_cors import CorsRules, cors_rules_from_template, function_url_cors
-from tryon_dev.server import make_server
 
 pytestmark = pytest.mark.integration
 API_KEY = "cors-key"
@@ -79,19 +77,8 @@ def test_preflights_follow_the_rules(origin: str, method: str, headers: str, all
 
 @contextmanager
 def dev_server(rules: CorsRules | None = None) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("TRYON_API_KEYS", API_KEY)
-        env.setenv("TRYON_BACKEND", "embedded")
-        set_services(None)
-        server = make_server("127.0.0.1", 0, cors_rules=rules)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+    with live_server(API_KEY, env={"TRYON_BACKEND": "embedded"}, cors_rules=rules) as running:
+        yield running.url
 
 
 def raw_request(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from tests.live_server import serving
 from tryon_dev.server import make_server
 
 SECRET_ID = "tryon/api-keys"
@@ -76,12 +76,5 @@ def secret_store() -> Iterator[SecretStore]:
 @contextmanager
 def dev_server() -> Iterator[str]:
     """The dev server on an ephemeral loopback port; services come from ``set_services``."""
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(make_server("127.0.0.1", 0)) as url:
+        yield url

@@ -31,10 +31,9 @@ from tests.hostile_images import (
     scan_bomb_jpeg,
     zero_png,
 )
-from tests.loopback import FileHost
+from tests.live_server import live_server
+from tests.loopback import FileHost, file_host
 from tests.photos import b64, selfie_jpeg
-from tryon_api.http.services import set_services
-from tryon_dev.server import LocalServer, make_server
 
 pytestmark = pytest.mark.integration
 
@@ -58,27 +57,19 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("TRYON_API_KEYS", API_KEY)
-        env.setenv("TRYON_BACKEND", "embedded")
-        env.setenv("TRYON_ALLOW_PRIVATE_GARMENT_URLS", "1")
-        env.setenv("TRYON_GARMENT_FETCH_TIMEOUT_SECONDS", "2")
-        set_services(None)
-        local: LocalServer = make_server(
-            "127.0.0.1", 0, read_timeout_seconds=READ_TIMEOUT_SECONDS, idle_timeout_seconds=IDLE_TIMEOUT_SECONDS
-        )
-        thread = threading.Thread(target=local.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        garments = FileHost()
-        host, port = local.server_address
-        try:
-            yield Server(f"http://{host}:{port}", host, port, garments)
-        finally:
-            garments.close()
-            local.shutdown()
-            local.server_close()
-            thread.join(timeout=10)
-            set_services(None)
+    env = {
+        "TRYON_BACKEND": "embedded",
+        "TRYON_ALLOW_PRIVATE_GARMENT_URLS": "1",
+        "TRYON_GARMENT_FETCH_TIMEOUT_SECONDS": "2",
+    }
+    with (
+        live_server(
+            API_KEY, env=env, read_timeout_seconds=READ_TIMEOUT_SECONDS, idle_timeout_seconds=IDLE_TIMEOUT_SECONDS
+        ) as running,
+        file_host() as garments,
+    ):
+        host, port = running.server.server_address
+        yield Server(running.url, host, port, garments)
 
 
 def post(server: Server, body: dict[str, object], key: str = API_KEY) -> requests.Response:
