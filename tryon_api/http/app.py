@@ -9,6 +9,7 @@ headers set here as well would reach browsers twice.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,6 +26,7 @@ from tryon_api.http.request_parsing import parse_generate_request, raw_body
 from tryon_api.http.responses import error_event_response, error_response, json_response
 from tryon_api.http.services import Services, get_services
 from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver, per_thread_resolver
+from tryon_api.settings import SettingsError
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError
 
@@ -190,6 +192,21 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
     )
     logger.thread_safe_clear_keys()
     return response
+
+
+def build_services_at_start_up() -> None:
+    """Lambda's init phase builds the container's services (init runs on a full CPU, the first
+    request does not) and names a bad setting once, in one log line, instead of per request."""
+    try:
+        get_services()
+    except SettingsError as error:
+        logger.error("invalid configuration", extra={"error": str(error)})
+    except Exception as exc:  # noqa: BLE001 - start-up must not crash: each request answers 500 and logs it
+        logger.error("services unavailable at start-up", extra={"error_type": type(exc).__name__})
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    build_services_at_start_up()
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
