@@ -15,6 +15,9 @@ from tryon_api.tryon.errors import BadRequest, TryOnError
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = (ROOT / "docs" / "API.md").read_text()
+# The steering folder beside a checkout, which a user's clone does not have (spelt in parts so that
+# this file does not name it itself).
+OUTSIDE_MARKERS = ("/".join(("..", "shared")), "/".join(("shared", "spec")))
 
 
 @pytest.mark.parametrize(
@@ -52,7 +55,7 @@ def test_the_readme_links_the_contract_and_nothing_points_outside_the_repository
         if path.suffix in (".jpg", ".png", ".jpeg") or not path.is_file():
             continue
         text = path.read_text(errors="replace")
-        for marker in ("../shared", "shared/spec"):
-            if marker in text and name != "tests/unit/test_contract_doc.py":
+        for marker in OUTSIDE_MARKERS:
+            if marker in text:
                 outside.append((name, marker))
     assert outside == []
