@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import sys
 import threading
@@ -44,6 +43,9 @@ from waitress.task import ErrorTask
 from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
 from tryon_api.http.log_redaction import RedactingFilter
+from tryon_api.http.responses import error_event_response
+from tryon_api.tryon.errors import BadRequest as InvalidRequest
+from tryon_api.tryon.errors import PayloadTooLarge, TryOnError
 from tryon_dev.events import function_url_event
 from tryon_dev.function_url_cors import CorsRules, function_url_cors, template_cors_rules
 from tryon_dev.invoke import decode_event_body, invoke
@@ -56,7 +58,6 @@ DEFAULT_THREADS = 16
 BODY_MEMORY_BYTES = 512 * 1024
 
 StartResponse = Callable[..., Any]
-INTERNAL_ERROR_BODY = '{"error":"internal error"}'
 
 
 # --- The one place a request meets the handler -------------------------------------------------
@@ -105,7 +106,7 @@ def function_url_app(
         response = answer_event(event, cors_rules)
     except Exception as exc:  # noqa: BLE001 - the handler never raises; this is the server's own net
         server_log.error("the handler raised", extra={"error_type": type(exc).__name__})
-        response = {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": INTERNAL_ERROR_BODY}
+        response = error_event_response(TryOnError())
     status = int(response.get("statusCode", 500))
     payload = decode_event_body(response)
     headers = [
@@ -132,19 +133,19 @@ class RequestReadTimeout(BadRequest):
     """The request did not arrive in full within the read timeout."""
 
 
-def _refusal(error: object, max_body_bytes: int) -> tuple[int, str]:
-    """The documented status and message for a refusal of waitress's parser (or our read timeout)."""
+def _refusal(error: object, max_body_bytes: int) -> TryOnError:
+    """The documented error for a refusal of waitress's parser (or our read timeout)."""
     if isinstance(error, RequestEntityTooLarge):
-        return 413, f"request body is too large: the limit is {max_body_bytes / 1048576:g} MB"
+        return PayloadTooLarge(f"request body is too large: the limit is {max_body_bytes / 1048576:g} MB")
     if isinstance(error, RequestHeaderFieldsTooLarge):
-        return 400, "request line or headers are too large"
+        return InvalidRequest("request line or headers are too large")
     if isinstance(error, RequestReadTimeout):
-        return 400, "request was not received in time"
+        return InvalidRequest("request was not received in time")
     if isinstance(error, ServerNotImplemented):
-        return 400, "transfer-encoding is not supported: send a content-length or a chunked body"
+        return InvalidRequest("transfer-encoding is not supported: send a content-length or a chunked body")
     if isinstance(error, BadRequest):
-        return 400, "bad request"
-    return 500, "internal error"
+        return InvalidRequest("bad request")
+    return TryOnError()
 
 
 class JsonErrorTask(ErrorTask):
@@ -152,17 +153,18 @@ class JsonErrorTask(ErrorTask):
 
     def execute(self) -> None:
         server = self.channel.server
-        status, message = _refusal(self.request.error, getattr(server, "max_body_bytes", 0))
+        error = _refusal(self.request.error, getattr(server, "max_body_bytes", 0))
         request_id = str(uuid.uuid4())
-        body = json.dumps({"error": message}, separators=(",", ":")).encode()
-        self.status = f"{status} {_phrase(status)}"
-        self.response_headers.extend([("Content-Type", "application/json"), ("X-Request-Id", request_id)])
+        response = error_event_response(error, {"X-Request-Id": request_id})
+        body = decode_event_body(response)
+        self.status = f"{error.status} {_phrase(error.status)}"
+        self.response_headers.extend(response["headers"].items())
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
         server_log.info(
             "request refused by the server",
-            extra={"status": status, "error": message, "correlation_id": request_id},
+            extra={"status": error.status, "error": error.message, "correlation_id": request_id},
         )
 
 
