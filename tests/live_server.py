@@ -6,10 +6,15 @@ after, and the per-container services are rebuilt from it on the first request.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +23,7 @@ from tryon_api.http.services import set_services
 from tryon_dev.server import LocalServer, make_server
 
 TEST_API_KEY = "fuzz-key-3f9a1c7e5b2d4068"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -57,3 +63,34 @@ def live_server(
                 yield LiveServer(url, api_key, server)
         finally:
             set_services(None)
+
+
+@contextmanager
+def dev_server_process(*options: str, env: Mapping[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
+    """``python -m tryon_dev serve --port 0 OPTIONS`` in a subprocess, as a developer starts it: its
+    URL and the banner lines printed up to it. No TRYON_ or AWS endpoint variable leaks in."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRYON_", "AWS_ENDPOINT_URL"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tryon_dev", "serve", "--port", "0", *options],
+        cwd=ROOT,
+        env={**clean, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner: list[str] = []
+        url = None
+        while url is None and len(banner) < 50:  # the banner comes within a few lines
+            banner.append(process.stdout.readline())
+            match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner[-1])
+            url = match.group(1) if match else None
+        assert url, f"the dev server did not start: {banner}"
+        yield url, banner
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -13,10 +13,8 @@ import base64
 import io
 import json
 import os
-import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +26,7 @@ import pytest
 from PIL import Image
 
 from tests.integration.models.helpers import person_photo, request_body
+from tests.live_server import dev_server_process
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL_PYTHON = Path(os.environ.get("TRYON_MODEL_SERVER_PYTHON", ROOT / ".venv-model" / "bin" / "python"))
@@ -94,28 +93,11 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def dev_server(model_server: str) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRYON_", "AWS_ENDPOINT_URL"))}
-    env["TRYON_ALLOW_PRIVATE_GARMENT_URLS"] = "1"  # the garment is served on 127.0.0.1
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tryon_dev", "serve", "--port", "0", "--api-key", API_KEY),
-            *("--sagemaker-model-url", model_server),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(4)]
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", "".join(banner))
-        assert match, f"the dev server did not start: {banner}"
+    options = ("--api-key", API_KEY, "--sagemaker-model-url", model_server)
+    # The garment is served on 127.0.0.1.
+    with dev_server_process(*options, env={"TRYON_ALLOW_PRIVATE_GARMENT_URLS": "1"}) as (url, banner):
         assert any("SageMaker invocations go to the model server" in line for line in banner)
-        yield match.group(1)
-    finally:
-        _stop(process)
+        yield url
 
 
 def generate(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
