@@ -11,11 +11,12 @@ so the real boto3 clients raise the same ``ClientError`` codes. Point boto3 at i
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
+
+from tryon_dev.loopback_service import LoopbackService
 
 PAGE_SIZE = 2
 
@@ -30,39 +31,15 @@ class AccountFacts:
     quotas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-class AccountEmulator:
+class AccountEmulator(LoopbackService):
+    thread_name = "account-emulator"
+
     def __init__(self, facts: AccountFacts | None = None) -> None:
+        super().__init__()
         self.facts = facts or AccountFacts()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> AccountEmulator:
-        handler = type("BoundHandler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="account-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> AccountEmulator:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+    def request_handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
@@ -55,6 +55,7 @@ from tryon_dev.aws_model_requests import (
     validate_tryon_contract,
 )
 from tryon_dev.container_forwarding import forward_invocation
+from tryon_dev.loopback_service import LoopbackService
 from tryon_dev.sagemaker_async import AsyncInvocations
 
 ACCOUNT = "000000000000"
@@ -107,7 +108,7 @@ def tryon_image(params: dict[str, Any]) -> Image.Image:
     )
 
 
-class AwsModelEmulator:
+class AwsModelEmulator(LoopbackService):
     """Start with ``start()`` (or as a context manager); point boto3 at ``url``."""
 
     def __init__(
@@ -120,6 +121,7 @@ class AwsModelEmulator:
         async_output_s3_uri: str = "s3://tryon-async/out/",
     ) -> None:
         """``s3_client`` (and ``async_output_s3_uri``): the endpoints also answer InvokeEndpointAsync."""
+        super().__init__()
         self.endpoint_names = set(endpoint_names)
         self.default_delay = default_delay
         self.sagemaker_model_url = sagemaker_model_url.rstrip("/") if sagemaker_model_url else None
@@ -127,9 +129,7 @@ class AwsModelEmulator:
         self._call_state = threading.local()  # the state a handler thread's call records into
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
         self.async_invocations = AsyncInvocations(s3_client, async_output_s3_uri, self._realtime_answer, self._stopping)
-        self._thread: threading.Thread | None = None
 
     # --- control API used by tests, benchmarks and the local server -------------------------
     def inject(self, target: str, kind: str, *, times: int | None = 1, delay: float = 0.0, detail: str = "") -> None:
@@ -164,37 +164,15 @@ class AwsModelEmulator:
         with self._lock:
             return self._state.max_in_flight
 
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    thread_name = "aws-emulator"
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> AwsModelEmulator:
-        handler = type("BoundHandler", (_EmulatorHandler,), {"emulator": self})
-        server = ThreadingHTTPServer((host, port), handler)
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="aws-emulator", daemon=True)
-        self._thread.start()
-        return self
+    def request_handler(self) -> type[BaseHTTPRequestHandler]:
+        return _EmulatorHandler
 
-    def stop(self) -> None:
+    def before_stop(self) -> None:
         self._stopping.set()
         with self._lock:
             self._state.ended.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> AwsModelEmulator:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     # --- internals -------------------------------------------------------------------------
     def _next_fault(self, target: str) -> Fault | None:
