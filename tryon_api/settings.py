@@ -99,6 +99,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # Seconds a throttled caller is told to wait (Retry-After) when the model gives no hint.
     model_retry_after_seconds: Annotated[int, Meta(ge=1, le=3600)] = 5
 
+    # Jobs (POST /jobs). On AWS the table, bucket and queue are set by the template; unset, jobs
+    # live in SQLite and a data folder (jobs_data_dir) and run in the local server's worker pool.
+    jobs_table_name: str = ""
+    jobs_bucket_name: str = ""
+    jobs_queue_url: str = ""
+    jobs_data_dir: str = ".tryon-data"
+    # How long a finished job's results are kept before the store's own expiry removes them.
+    jobs_result_ttl_hours: Annotated[int, Meta(ge=1, le=720)] = 24
+    # Jobs one API key may have queued or running at once (more: 429 with Retry-After).
+    jobs_max_in_flight_per_key: Annotated[int, Meta(ge=1, le=1000)] = 20
+    # Local worker pool threads in the dev server (on AWS the worker's reserved concurrency).
+    jobs_local_workers: Annotated[int, Meta(ge=1, le=16)] = 2
+    # Webhook signing secret: a Secrets Manager secret on AWS, or the value itself locally.
+    webhook_secret_id: str = ""
+    webhook_secret: str = ""
+
     def __post_init__(self) -> None:
         if self.backend == "sagemaker" and not self.sagemaker_endpoint_name:
             raise SettingsError("TRYON_SAGEMAKER_ENDPOINT_NAME is required when TRYON_BACKEND is sagemaker")
