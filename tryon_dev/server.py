@@ -42,10 +42,11 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
+from tryon_api.http.body_limit import body_too_large
 from tryon_api.http.log_redaction import RedactingFilter
 from tryon_api.http.responses import error_event_response
 from tryon_api.tryon.errors import BadRequest as InvalidRequest
-from tryon_api.tryon.errors import PayloadTooLarge, TryOnError
+from tryon_api.tryon.errors import TryOnError
 from tryon_dev.events import function_url_event
 from tryon_dev.function_url_cors import CorsRules, function_url_cors, template_cors_rules
 from tryon_dev.invoke import decode_event_body, invoke
@@ -136,7 +137,7 @@ class RequestReadTimeout(BadRequest):
 def _refusal(error: object, max_body_bytes: int) -> TryOnError:
     """The documented error for a refusal of waitress's parser (or our read timeout)."""
     if isinstance(error, RequestEntityTooLarge):
-        return PayloadTooLarge(f"request body is too large: the limit is {max_body_bytes / 1048576:g} MB")
+        return body_too_large(max_body_bytes)
     if isinstance(error, RequestHeaderFieldsTooLarge):
         return InvalidRequest("request line or headers are too large")
     if isinstance(error, RequestReadTimeout):
