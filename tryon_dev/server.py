@@ -6,7 +6,11 @@ waitress's, with the limits a function URL has, each answered with a documented 
 API's ``{"error": ...}`` shape:
 
 - the body limit (413) is enforced while the body is read, before a byte past it is kept;
-  a declared ``Content-Length`` over it is refused without reading the body;
+  a declared ``Content-Length`` over it is refused without reading the body; a body that is not
+  JSON or text counts base64-encoded, as in the event (the handler checks that, as in Lambda);
+- HTTP/1.0 and 1.1 only: any other version in the request line is refused (505) before the body;
+- a ``HEAD`` answer carries the headers and no body;
+- the path is taken as sent, as a function URL passes ``rawPath`` (``//x`` is not ``/x``);
 - chunked bodies are decoded (and counted against the same limit); other transfer codings: 400;
 - the request line and headers together are limited to ``MAX_REQUEST_HEADER_BYTES``: 400 above;
   a malformed request line or header: 400;
