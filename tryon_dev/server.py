@@ -160,6 +160,7 @@ class LocalRequestParser(HTTPRequestParser):
     as 1.0 (waitress's fallback) with 1.1's framing; the body, if any, is then never read."""
 
     version_refused = False
+    error: Any  # waitress's (untyped): the refusal to answer, if any
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)

@@ -30,7 +30,9 @@ def connect(server: LiveServer) -> socket.socket:
     return socket.create_connection((host, port), timeout=WAIT_SECONDS)
 
 
-def read_answer(conn: socket.socket, buffered: bytearray, *, head_request: bool = False) -> tuple[str, dict[str, str], bytes]:
+def read_answer(
+    conn: socket.socket, buffered: bytearray, *, head_request: bool = False
+) -> tuple[str, dict[str, str], bytes]:
     """One answer off a kept-alive connection: the status line, headers, and exactly the body its
     Content-Length announces (none after a HEAD). Bytes past it stay in ``buffered``."""
     while b"\r\n\r\n" not in buffered:

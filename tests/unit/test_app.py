@@ -13,8 +13,8 @@ from PIL import Image
 from tests.fakes import ScriptedBackend, solid_jpeg
 from tests.photos import b64
 from tryon_api.http.app import handle_event
-from tryon_api.http.body_limit import body_too_large
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
+from tryon_api.http.body_limit import body_too_large
 from tryon_api.http.services import Services, set_services
 from tryon_api.settings import Settings
 from tryon_api.tryon.errors import (

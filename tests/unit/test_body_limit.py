@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_app import KEY, install
 from tests.fakes import ScriptedBackend
+from tests.unit.test_app import KEY, install
 from tryon_api.http.app import handle_event
 from tryon_api.http.body_limit import binary_body_limit
 from tryon_api.settings import LAMBDA_INVOCATION_PAYLOAD_BYTES, MAX_EVENT_BODY_BYTES, Settings
@@ -82,10 +82,7 @@ LONG_QUERY_PATH = "/generate_image?" + "&".join(f"q{i}=%22%5C%22%5C" for i in ra
 def test_the_largest_accepted_body_makes_an_event_lambda_accepts(path: str, content_type: str) -> None:
     limit = Settings().max_body_bytes
     assert limit == MAX_EVENT_BODY_BYTES
-    if content_type == "application/json":
-        body = largest_json_body(limit)
-    else:
-        body = os.urandom(binary_body_limit(limit))
+    body = largest_json_body(limit) if content_type == "application/json" else os.urandom(binary_body_limit(limit))
     event = event_for(body, content_type, path)
     assert event["isBase64Encoded"] is (content_type != "application/json")
     size = serialised_size(event)

@@ -20,7 +20,9 @@ from tryon_api.backends.embedded import render_try_on
 
 def garment_photo() -> Image.Image:
     image = Image.new("RGB", (300, 320), (246, 246, 244))
-    ImageDraw.Draw(image).polygon([(90, 20), (210, 20), (290, 90), (220, 300), (80, 300), (10, 90)], fill=(20, 120, 130))
+    ImageDraw.Draw(image).polygon(
+        [(90, 20), (210, 20), (290, 90), (220, 300), (80, 300), (10, 90)], fill=(20, 120, 130)
+    )
     return image
 
 
