@@ -205,7 +205,7 @@ class JsonErrorTask(ErrorTask):
         self.response_headers.extend(response["headers"].items())
         self.set_close_on_finish()
         self.content_length = len(body)
-        if self.request.command != "HEAD":
+        if getattr(self.request, "command", None) != "HEAD":  # a malformed request line sets none
             self.write(body)
         server_log.info(
             "request refused by the server",
