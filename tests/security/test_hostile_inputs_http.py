@@ -201,7 +201,7 @@ def request_head(method: str = "POST", path: str = "/generate_image", *headers: 
 
 
 def test_a_stalled_body_is_answered_400_and_closed_after_the_idle_timeout(server: Server) -> None:
-    head = request_head("POST", "/generate_image", f"X-API-Key: {API_KEY}", "Content-Length: 6000000")
+    head = request_head("POST", "/generate_image", f"X-API-Key: {API_KEY}", f"Content-Length: {MAX_EVENT_BODY_BYTES}")
     error = assert_raw_documented(raw_exchange(server, head + b"x" * 100_000), 400)
     assert error == "request was not received in time"
 
@@ -214,7 +214,7 @@ def test_a_trickling_request_is_cut_off_at_the_read_timeout(server: Server) -> N
 
 
 def test_several_incomplete_uploads_are_all_answered_and_the_server_recovers(server: Server) -> None:
-    head = request_head("POST", "/generate_image", f"X-API-Key: {API_KEY}", "Content-Length: 6000000")
+    head = request_head("POST", "/generate_image", f"X-API-Key: {API_KEY}", f"Content-Length: {MAX_EVENT_BODY_BYTES}")
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: raw_exchange(server, head + b"z" * 200_000), range(8)))
     for answer in answers:
