@@ -66,18 +66,23 @@ def live_server(
 
 
 @contextmanager
-def dev_server_process(*options: str, env: Mapping[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
+def dev_server_process(
+    *options: str, env: Mapping[str, str] | None = None, output: list[str] | None = None
+) -> Iterator[tuple[str, list[str]]]:
     """``python -m tryon_dev serve --port 0 OPTIONS`` in a subprocess, as a developer starts it: its
-    URL and the banner lines printed up to it. No TRYON_ or AWS endpoint variable leaks in."""
+    URL and the banner lines printed up to it. No TRYON_ or AWS endpoint variable leaks in.
+    ``output``: every line the server prints, stdout and stderr together, is appended to it (the
+    whole log once the block ends)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRYON_", "AWS_ENDPOINT_URL"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "tryon_dev", "serve", "--port", "0", *options],
         cwd=ROOT,
         env={**clean, **(env or {})},
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if output is None else subprocess.STDOUT,
         text=True,
     )
+    reader: threading.Thread | None = None
     try:
         assert process.stdout is not None
         banner: list[str] = []
@@ -87,6 +92,11 @@ def dev_server_process(*options: str, env: Mapping[str, str] | None = None) -> I
             match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner[-1])
             url = match.group(1) if match else None
         assert url, f"the dev server did not start: {banner}"
+        if output is not None:
+            output.extend(banner)
+            stream = process.stdout
+            reader = threading.Thread(target=lambda: output.extend(iter(stream.readline, "")), daemon=True)
+            reader.start()
         yield url, banner
     finally:
         process.terminate()
@@ -94,3 +104,5 @@ def dev_server_process(*options: str, env: Mapping[str, str] | None = None) -> I
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if reader is not None:
+            reader.join(timeout=10)

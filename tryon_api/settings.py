@@ -20,6 +20,20 @@ from msgspec import Meta
 
 BackendName = Literal["embedded", "bedrock", "sagemaker"]
 LAMBDA_URL_PAYLOAD_LIMIT = 6 * 1024 * 1024
+# Lambda's synchronous invocation payload: "6 MB each for request and response (synchronous)"
+# (AWS Lambda Developer Guide, "Lambda quotas", docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html;
+# the Invoke API reference: "For synchronous invocations, the maximum payload size is 6 MB"). The
+# documentation gives no byte figure, so the smaller reading, 6,000,000 bytes, is the one we fit
+# under. It covers the whole event the function URL sends: the JSON envelope, the headers and the
+# body (base64-encoded when it is not text).
+LAMBDA_INVOCATION_PAYLOAD_BYTES = 6_000_000
+# The event without its body, at most: the envelope (about 1 KB), the function URL's own headers,
+# and request line plus headers of up to 16 KiB (the local server's limit), the path and query
+# twice (rawPath and requestContext.http.path, rawQueryString and queryStringParameters), all
+# JSON-escaped. tests/unit/test_body_limit.py builds that event and measures it.
+EVENT_WITHOUT_BODY_BYTES = 64 * 1024
+# The largest body as the event carries it: a JSON or text body as sent, any other base64-encoded.
+MAX_EVENT_BODY_BYTES = LAMBDA_INVOCATION_PAYLOAD_BYTES - EVENT_WITHOUT_BODY_BYTES
 
 # US cross-Region inference profiles of the Bedrock models (Stability AI Image Services and
 # Amazon Nova 2 Lite); other geographies use their own prefix (eu., apac.) via the variables.
@@ -63,7 +77,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     local_api_keys: tuple[str, ...] = msgspec.field(default=(), name="TRYON_API_KEYS")
     secret_max_age_seconds: Annotated[int, Meta(ge=1, le=86400)] = 300
     secret_refresh_interval_seconds: Annotated[int, Meta(ge=0, le=3600)] = 60
-    max_body_bytes: Annotated[int, Meta(ge=1024, le=64 * 1024 * 1024)] = LAMBDA_URL_PAYLOAD_LIMIT
+    # The request body limit, counted as the event carries the body (tryon_api/http/body_limit.py):
+    # larger is refused with 413. More than the default makes events Lambda refuses itself.
+    max_body_bytes: Annotated[int, Meta(ge=1024, le=MAX_EVENT_BODY_BYTES)] = MAX_EVENT_BODY_BYTES
     max_response_bytes: Annotated[int, Meta(ge=64 * 1024, le=LAMBDA_URL_PAYLOAD_LIMIT)] = LAMBDA_URL_PAYLOAD_LIMIT
     allow_private_garment_urls: bool = False
     garment_fetch_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 10.0

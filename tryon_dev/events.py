@@ -15,7 +15,13 @@ def function_url_event(
     method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
 ) -> dict[str, Any]:
     """The event a Lambda function URL sends for this request (payload format 2.0)."""
-    parts = urlsplit(raw_path)
+    # The request target as sent: a function URL passes the path through untouched ("//x" stays
+    # "//x"), where urlsplit would read "//x" as a host named x and an empty path.
+    if raw_path.startswith("/"):
+        path, _, query = raw_path.partition("#")[0].partition("?")
+    else:  # absolute form (a proxy's request line): its path and query
+        parts = urlsplit(raw_path)
+        path, query = parts.path, parts.query
     # Lower-case names; a header given more than once (in any case) is joined with commas.
     lowered: dict[str, str] = {}
     for name, value in headers.items():
@@ -31,8 +37,8 @@ def function_url_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
-        "rawPath": parts.path or "/",
-        "rawQueryString": parts.query,
+        "rawPath": path or "/",
+        "rawQueryString": query,
         "headers": lowered,
         "requestContext": {
             "accountId": "anonymous",
@@ -41,7 +47,7 @@ def function_url_event(
             "domainPrefix": "local",
             "http": {
                 "method": method.upper(),
-                "path": parts.path or "/",
+                "path": path or "/",
                 "protocol": "HTTP/1.1",
                 "sourceIp": source_ip,
                 "userAgent": lowered.get("user-agent", ""),
@@ -54,8 +60,8 @@ def function_url_event(
         },
         "isBase64Encoded": False,
     }
-    if parts.query:
-        pairs = (p.partition("=") for p in parts.query.split("&"))
+    if query:
+        pairs = (p.partition("=") for p in query.split("&"))
         event["queryStringParameters"] = {name: value for name, _, value in pairs}
     if body:
         if text_body is not None:

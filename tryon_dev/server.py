@@ -6,7 +6,11 @@ waitress's, with the limits a function URL has, each answered with a documented 
 API's ``{"error": ...}`` shape:
 
 - the body limit (413) is enforced while the body is read, before a byte past it is kept;
-  a declared ``Content-Length`` over it is refused without reading the body;
+  a declared ``Content-Length`` over it is refused without reading the body; a body that is not
+  JSON or text counts base64-encoded, as in the event (the handler checks that, as in Lambda);
+- HTTP/1.0 and 1.1 only: any other version in the request line is refused (505) before the body;
+- a ``HEAD`` answer carries the headers and no body;
+- the path is taken as sent, as a function URL passes ``rawPath`` (``//x`` is not ``/x``);
 - chunked bodies are decoded (and counted against the same limit); other transfer codings: 400;
 - the request line and headers together are limited to ``MAX_REQUEST_HEADER_BYTES``: 400 above;
   a malformed request line or header: 400;
@@ -38,14 +42,16 @@ from typing import Any
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, ServerNotImplemented
 
+from tryon_api.http.body_limit import body_too_large
 from tryon_api.http.log_redaction import RedactingFilter
 from tryon_api.http.responses import error_event_response
 from tryon_api.tryon.errors import BadRequest as InvalidRequest
-from tryon_api.tryon.errors import PayloadTooLarge, TryOnError
+from tryon_api.tryon.errors import HttpVersionNotSupported, TryOnError
 from tryon_dev.events import function_url_event
 from tryon_dev.function_url_cors import CorsRules, function_url_cors, template_cors_rules
 from tryon_dev.invoke import decode_event_body, invoke
@@ -116,7 +122,9 @@ def function_url_app(
     ]
     headers.append(("Content-Length", str(len(payload))))
     start_response(f"{status} {_phrase(status)}", headers)
-    return [payload]
+    # A HEAD answer has the headers of the GET answer and no body (RFC 9110, 9.3.2); body bytes
+    # after it would be read as the start of the next answer on a kept-alive connection.
+    return [] if environ["REQUEST_METHOD"] == "HEAD" else [payload]
 
 
 def _phrase(status: int) -> str:
@@ -133,12 +141,48 @@ class RequestReadTimeout(BadRequest):
     """The request did not arrive in full within the read timeout."""
 
 
+class VersionNotSupported(BadRequest):
+    """A request line naming an HTTP version other than 1.0 or 1.1 (or none, HTTP/0.9)."""
+
+    code = 505
+    reason = "HTTP Version Not Supported"
+
+
+SUPPORTED_HTTP_VERSIONS = ("1.0", "1.1")
+
+
+class _UnsupportedVersion(ParsingError):
+    pass
+
+
+class LocalRequestParser(HTTPRequestParser):
+    """waitress's parser, refusing the HTTP versions it does not speak instead of answering them
+    as 1.0 (waitress's fallback) with 1.1's framing; the body, if any, is then never read."""
+
+    version_refused = False
+    error: Any  # waitress's (untyped): the refusal to answer, if any
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.version not in SUPPORTED_HTTP_VERSIONS:
+            self.version_refused = True
+            raise _UnsupportedVersion("unsupported HTTP version")
+
+    def received(self, data: bytes) -> int:
+        consumed = int(super().received(data))
+        if self.version_refused and not isinstance(self.error, VersionNotSupported):
+            self.error = VersionNotSupported("unsupported HTTP version")
+        return consumed
+
+
 def _refusal(error: object, max_body_bytes: int) -> TryOnError:
     """The documented error for a refusal of waitress's parser (or our read timeout)."""
     if isinstance(error, RequestEntityTooLarge):
-        return PayloadTooLarge(f"request body is too large: the limit is {max_body_bytes / 1048576:g} MB")
+        return body_too_large(max_body_bytes)
     if isinstance(error, RequestHeaderFieldsTooLarge):
         return InvalidRequest("request line or headers are too large")
+    if isinstance(error, VersionNotSupported):
+        return HttpVersionNotSupported()
     if isinstance(error, RequestReadTimeout):
         return InvalidRequest("request was not received in time")
     if isinstance(error, ServerNotImplemented):
@@ -161,7 +205,8 @@ class JsonErrorTask(ErrorTask):
         self.response_headers.extend(response["headers"].items())
         self.set_close_on_finish()
         self.content_length = len(body)
-        self.write(body)
+        if getattr(self.request, "command", None) != "HEAD":  # a malformed request line sets none
+            self.write(body)
         server_log.info(
             "request refused by the server",
             extra={"status": error.status, "error": error.message, "correlation_id": request_id},
@@ -172,6 +217,7 @@ class LocalChannel(HTTPChannel):
     """A connection that remembers when its current request began to arrive (the read timeout)."""
 
     error_task_class = JsonErrorTask
+    parser_class = LocalRequestParser
     reading_since: float | None = None
 
     def received(self, data: bytes) -> bool:

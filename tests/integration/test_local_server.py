@@ -15,7 +15,9 @@ from PIL import Image
 
 from tests.integration.conftest import RunningServer
 from tests.photos import ASTRONAUT, b64, image_bytes, selfie_jpeg
+from tryon_api.http.body_limit import binary_body_limit, body_too_large
 from tryon_api.http.services import set_services
+from tryon_api.settings import MAX_EVENT_BODY_BYTES
 
 pytestmark = pytest.mark.integration
 DESCRIPTION = "Black leather jacket with white t-shirt underneath"
@@ -187,17 +189,32 @@ def test_404_and_405(dev_server: RunningServer) -> None:
 
 
 def test_413_body_over_the_limit(dev_server: RunningServer) -> None:
-    body = json.dumps({**GOOD, "selfie_base64": "A" * (6 * 1024 * 1024 + 10)})
+    body = json.dumps({**GOOD, "selfie_base64": "A" * (MAX_EVENT_BODY_BYTES + 10)})
     response = post(dev_server, body)
     assert response.status_code == 413
-    assert response.json() == {"error": "request body is too large: the limit is 6 MB"}
+    assert response.json() == {"error": body_too_large(MAX_EVENT_BODY_BYTES).message}
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/octet-stream"])
+def test_the_local_server_refuses_at_the_lambda_handlers_limit(dev_server: RunningServer, content_type: str) -> None:
+    """The same limit as deployed: a JSON body up to the limit is read and parsed (400 here, not
+    413); a body of another content type counts base64-encoded, as in the event, so 3/4 of it."""
+    headers = {"X-API-Key": dev_server.api_key, "Content-Type": content_type}
+    largest = MAX_EVENT_BODY_BYTES if content_type == "application/json" else binary_body_limit(MAX_EVENT_BODY_BYTES)
+    url = f"{dev_server.url}/generate_image"
+    accepted = requests.post(url, data=b"{" + b" " * (largest - 2) + b"}", headers=headers, timeout=120)
+    assert accepted.status_code == 400, accepted.text[:300]
+    refused = requests.post(url, data=b"{" + b" " * (largest - 1) + b"}", headers=headers, timeout=120)
+    assert refused.status_code == 413
+    assert refused.json() == {"error": body_too_large(MAX_EVENT_BODY_BYTES).message}
+    assert refused.headers["X-Request-Id"]
 
 
 def test_large_selfie_under_the_cap_is_accepted(dev_server: RunningServer) -> None:
     noisy = Image.effect_noise((2600, 2600), 80).convert("RGB")
-    # The largest JPEG of this noise whose request still fits under the 6 MB cap.
+    # The largest JPEG of this noise whose request still fits under the body limit.
     data = next(
-        d for q in range(95, 50, -5) if len(d := image_bytes(noisy, quality=q)) * 4 / 3 < 6 * 1024 * 1024 - 1000
+        d for q in range(95, 50, -5) if len(d := image_bytes(noisy, quality=q)) * 4 / 3 < MAX_EVENT_BODY_BYTES - 1000
     )
     assert len(data) * 4 / 3 > 4_500_000
     assert_jpeg(post(dev_server, {**GOOD, "selfie_base64": b64(data)}))

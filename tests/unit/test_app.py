@@ -14,6 +14,7 @@ from tests.fakes import ScriptedBackend, solid_jpeg
 from tests.photos import b64
 from tryon_api.http.app import handle_event
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
+from tryon_api.http.body_limit import body_too_large
 from tryon_api.http.services import Services, set_services
 from tryon_api.settings import Settings
 from tryon_api.tryon.errors import (
@@ -154,7 +155,8 @@ def test_the_function_never_sets_cors_headers_the_url_would_duplicate(key: str |
 def test_body_over_the_limit_is_413() -> None:
     install(ScriptedBackend(), max_body_bytes=10_000)
     status, _, payload = call(good_body(pad="x" * 20_000))
-    assert (status, payload) == (413, {"error": "request body is too large: the limit is 6 MB"})
+    assert (status, payload) == (413, {"error": body_too_large(10_000).message})
+    assert "at most 10000 bytes" in payload["error"]
 
 
 def test_undecodable_image_is_400() -> None:

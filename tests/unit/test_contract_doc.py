@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tryon_api.backends.model_calls import MODEL_FAILED, MODEL_UNAVAILABLE, QUOTA_USED_UP
+from tryon_api.http.body_limit import body_too_large
 from tryon_api.http.request_parsing import parse_generate_request
+from tryon_api.settings import Settings
 from tryon_api.tryon import errors
 from tryon_api.tryon.errors import BadRequest, TryOnError
 
@@ -38,7 +40,7 @@ def test_every_message_the_code_answers_by_default_is_documented() -> None:
     classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, TryOnError)]
     messages = {c.default_message for c in classes if c not in (TryOnError, BadRequest, errors.PayloadTooLarge)}
     messages |= {"internal error", MODEL_FAILED, MODEL_UNAVAILABLE, QUOTA_USED_UP}
-    messages |= {"request body is too large: the limit is 6 MB", "authentication is unavailable, retry later"}
+    messages |= {body_too_large(Settings().max_body_bytes).message, "authentication is unavailable, retry later"}
     missing = {m for m in messages if f"`{m}`" not in CONTRACT}
     assert not missing
     for status in (200, 400, 401, 404, 405, 413, 422, 429, 500, 502, 503, 504):

@@ -8,6 +8,14 @@ Read timeout: ``TRYON_MODEL_READ_TIMEOUT_SECONDS`` at most, and never more than 
 request has left. botocore fixes the read timeout per client, so ``DeadlineBoundClient`` keeps a
 few clients with shorter read timeouts (a fixed ladder of values, built on first use) and each
 call goes to the one whose timeout is the longest that still ends before the deadline.
+
+The quick calls beside the model's (the API-key secret, the asynchronous endpoint's S3 objects)
+are another matter: small requests a busy service may refuse for a moment (S3's ``SlowDown``,
+throttling, a 5xx, a dropped connection). Those clients keep botocore's standard retries, with
+short timeouts, so that every attempt together stays well inside the request's time: the secret
+client's worst case (``QUICK_CALL_MAX_ATTEMPTS`` times connect and read, plus the backoff) is a
+fraction of the shortest function timeout the template allows, and the S3 client's read
+timeout is cut so that all its attempts end before the deadline.
 """
 
 from __future__ import annotations
@@ -29,6 +37,13 @@ from tryon_api.tryon.deadline import Deadline
 READ_TIMEOUT_LADDER = (600.0, 300.0, 180.0, 120.0, 90.0, 60.0, 45.0, 30.0, 20.0, 15.0, 10.0, 5.0, 3.0, 2.0, 1.0, 0.5)
 # botocore: one attempt in total, so the only retries are the deadline-aware ones in model_calls.
 NO_SDK_RETRIES = {"mode": "standard", "total_max_attempts": 1}
+# Quick calls: botocore's standard retry mode (jittered exponential backoff of at most 1 s, then
+# 2 s, for throttling such as SlowDown; far less for other transient errors).
+QUICK_CALL_MAX_ATTEMPTS = 3
+QUICK_CALL_CONNECT_TIMEOUT_SECONDS = 1.0
+SECRET_READ_TIMEOUT_SECONDS = 3.0
+# The longest read timeout of an S3 call (the async endpoint's answer is at most a few MB).
+S3_READ_TIMEOUT_SECONDS = 10.0
 
 # The container's one boto3 session: every client shares its loaded service data (the endpoint
 # rules and the list of services are read once, not per client). Clients are created from it
@@ -58,6 +73,16 @@ def model_client_config(settings: Settings, read_timeout: float | None = None) -
     )
 
 
+def quick_call_config(read_timeout: float) -> Config:
+    return Config(
+        connect_timeout=QUICK_CALL_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=read_timeout,
+        retries={"mode": "standard", "total_max_attempts": QUICK_CALL_MAX_ATTEMPTS},
+        max_pool_connections=10,
+        user_agent_extra="tryon-api",
+    )
+
+
 def read_timeout_for(configured: float, remaining: float | None) -> float:
     """The longest read timeout that is at most ``configured`` and ends before the deadline."""
     if remaining is None or remaining >= configured:
@@ -73,9 +98,11 @@ class DeadlineBoundClient:
     it, to the client with the configured read timeout.
     """
 
-    def __init__(self, factory: Callable[[float], Any], configured_read_timeout: float) -> None:
+    def __init__(self, factory: Callable[[float], Any], configured_read_timeout: float, attempts: int = 1) -> None:
+        """``attempts``: botocore's attempts per call; the time left is shared between them."""
         self._factory = factory
         self._configured = configured_read_timeout
+        self._attempts = attempts
         self._clients: dict[float, Any] = {}
         self._lock = threading.Lock()
         self.base = self.client_for(configured_read_timeout)
@@ -89,7 +116,7 @@ class DeadlineBoundClient:
 
     def current(self) -> Any:
         deadline = _call_deadline.get()
-        remaining = deadline.remaining() if deadline is not None else None
+        remaining = deadline.remaining() / self._attempts if deadline is not None else None
         return self.client_for(read_timeout_for(self._configured, remaining))
 
     def __getattr__(self, name: str) -> Any:
@@ -107,3 +134,20 @@ def create_model_client(service: str, settings: Settings) -> DeadlineBoundClient
         )
 
     return DeadlineBoundClient(build, settings.model_read_timeout_seconds)
+
+
+def create_s3_client(settings: Settings) -> DeadlineBoundClient:
+    """The asynchronous endpoint's S3 client: standard retries, each attempt's read timeout a
+    share of the time left (its calls run inside ``bound_to_deadline``, under ``call_model``)."""
+    session = aws_session.get()
+
+    def build(read_timeout: float) -> Any:
+        return session.client("s3", region_name=settings.model_region or None, config=quick_call_config(read_timeout))
+
+    return DeadlineBoundClient(build, S3_READ_TIMEOUT_SECONDS, attempts=QUICK_CALL_MAX_ATTEMPTS)
+
+
+def create_secrets_client() -> Any:
+    """The API-key secret's client: standard retries and short timeouts (the secret is read
+    before the request's deadline is known, so the bound is the worst case of all attempts)."""
+    return aws_session.get().client("secretsmanager", config=quick_call_config(SECRET_READ_TIMEOUT_SECONDS))

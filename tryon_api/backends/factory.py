@@ -21,7 +21,7 @@ def create_backend(
         from tryon_api.backends.embedded import EmbeddedTryOnBackend
 
         return EmbeddedTryOnBackend(concurrency=settings.embedded_concurrency, slots=slots)
-    from tryon_api.backends.aws_clients import create_model_client
+    from tryon_api.backends.aws_clients import create_model_client, create_s3_client
     from tryon_api.backends.model_calls import RetryPolicy
 
     policy = RetryPolicy(
@@ -40,7 +40,7 @@ def create_backend(
         s3_client = None
         if settings.sagemaker_async_s3_uri:
             async_input = S3Location.parse(settings.sagemaker_async_s3_uri + "in/")
-            s3_client = create_model_client("s3", settings)
+            s3_client = create_s3_client(settings)
         return SageMakerTryOnBackend(
             client,
             settings.sagemaker_endpoint_name,

@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tryon_api.http import routes
+from tryon_api.http.body_limit import body_too_large, event_body_bytes
 from tryon_api.http.log_redaction import install_log_redaction
 from tryon_api.http.request_parsing import parse_generate_request, raw_body
 from tryon_api.http.responses import error_event_response, error_response, json_response
@@ -28,7 +29,7 @@ from tryon_api.http.services import Services, get_services
 from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver, per_thread_resolver
 from tryon_api.settings import SettingsError
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.errors import MethodNotAllowed, NotFound, PayloadTooLarge, TryOnError
+from tryon_api.tryon.errors import MethodNotAllowed, NotFound, TryOnError
 
 logger = Logger()
 install_log_redaction(logger.registered_handler)
@@ -136,12 +137,6 @@ def _new_request_id() -> str:
     return str(uuid.uuid4())
 
 
-def _body_size(event: Mapping[str, Any]) -> int:
-    body = event.get("body") or ""
-    size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
-    return size * 3 // 4 if event.get("isBase64Encoded") else size
-
-
 def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict[str, Any]:
     """Answer one function-URL (payload 2.0) event; never raises."""
     if not isinstance(event, Mapping):
@@ -168,8 +163,8 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
             services = get_services()
             if not routes.is_public(method, path):
                 services.verifier.verify(headers.get(API_KEY_HEADER))
-                if _body_size(event) > services.settings.max_body_bytes:
-                    raise PayloadTooLarge("request body is too large: the limit is 6 MB")
+                if event_body_bytes(event) > services.settings.max_body_bytes:
+                    raise body_too_large(services.settings.max_body_bytes)
             app = resolver()
             app.append_context(services=services)
             response = app.resolve(event, context)

@@ -21,8 +21,10 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
 from tryon_api.http import routes
+from tryon_api.http.body_limit import binary_body_limit
 from tryon_api.http.request_schema import ErrorResponse, GenerateImageRequest, GenerateImageResponse
 from tryon_api.per_container import PerContainer
+from tryon_api.settings import MAX_EVENT_BODY_BYTES
 
 TITLE = "Virtual try-on API"
 VERSION = "1.0.0"
@@ -79,7 +81,12 @@ GENERATE_IMAGE_RESPONSES: dict[int, OpenAPIResponse] = {
         "`clothing_description is required` are fixed."
     ),
     401: _error("X-API-Key is missing or not valid (checked before anything else)."),
-    413: _error("The request body is over the size limit (6 MB)."),
+    413: _error(
+        f"The request body is over the size limit: {MAX_EVENT_BODY_BYTES:,} bytes with a JSON or text content type, "
+        f"{binary_body_limit(MAX_EVENT_BODY_BYTES):,} otherwise (such a body travels base64-encoded in Lambda's "
+        "event). The limit leaves room in Lambda's 6 MB event for the envelope and headers; "
+        "a much larger request is refused by AWS itself, without this shape or an X-Request-Id."
+    ),
     422: _error(
         "The garment URL was fetched but is not a usable image, or the model's content filter refused the request."
     ),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from tryon_api.backends.aws_clients import aws_session
+from tryon_api.backends.aws_clients import create_secrets_client
 from tryon_api.backends.factory import create_backend
 from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, static_key_loader
 from tryon_api.per_container import PerContainer
@@ -29,7 +29,7 @@ class Services:
 
 def build_verifier(settings: Settings, secrets_client: object | None = None) -> ApiKeyVerifier:
     if settings.api_key_secret_id:
-        provider = SecretsProvider(boto3_client=secrets_client or aws_session.get().client("secretsmanager"))
+        provider = SecretsProvider(boto3_client=secrets_client or create_secrets_client())
         loader = secrets_manager_key_loader(provider, settings.api_key_secret_id, settings.secret_max_age_seconds)
     else:
         loader = static_key_loader(settings.local_api_keys)

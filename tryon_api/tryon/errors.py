@@ -47,6 +47,14 @@ class PayloadTooLarge(TryOnError):
     default_message = "request body is too large"
 
 
+class HttpVersionNotSupported(TryOnError):
+    """A request line with an HTTP version other than 1.0 or 1.1 (the local server's refusal;
+    deployed, the function URL's own HTTP front answers such requests)."""
+
+    status = 505
+    default_message = "http version not supported: use HTTP/1.1"
+
+
 class UnusableGarmentImage(TryOnError):
     """The garment URL was reached (or tried) but gave nothing we can use."""
 

@@ -3,10 +3,14 @@ names it, the answer is read back from S3 (moto's S3 server and the emulator, bo
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -14,7 +18,10 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from tests.integration.models.helpers import ENDPOINT, FAST_RETRIES
+from tryon_api.backends.aws_clients import QUICK_CALL_MAX_ATTEMPTS, aws_session
+from tryon_api.backends.factory import create_backend
 from tryon_api.backends.sagemaker import S3Location, SageMakerTryOnBackend
+from tryon_api.settings import Settings
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import ContentFiltered, UpstreamFailed, UpstreamTimeout
 from tryon_api.tryon.interface import GenerationInput
@@ -85,3 +92,123 @@ def test_no_answer_before_the_deadline_is_a_504(async_endpoint: AwsModelEmulator
     async_endpoint.set_delay(ENDPOINT, 3.0)
     with pytest.raises(UpstreamTimeout):
         backend(async_endpoint, s3).generate(job(), Deadline.after(1.0))
+
+
+# --- S3 refusing for a moment: the async path's S3 client retries (botocore's standard mode) ----
+
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message><RequestId>loopback</RequestId></Error>"
+)
+
+
+class SlowDownProxy:
+    """A loopback S3 in front of moto's that answers the next ``refusals`` requests of a method
+    with S3's ``503 SlowDown`` and forwards everything else; it records what it was asked."""
+
+    def __init__(self, target: str) -> None:
+        self.refusals: dict[str, int] = {}
+        self.seen: list[tuple[str, str, int]] = []
+        proxy = self
+        upstream = urlsplit(target)
+
+        class Handler(BaseHTTPRequestHandler):
+            def relay(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.refusals.get(self.command, 0) > 0:
+                    proxy.refusals[self.command] -= 1
+                    proxy.seen.append((self.command, self.path, 503))
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(SLOW_DOWN)))
+                    self.end_headers()
+                    self.wfile.write(SLOW_DOWN)
+                    return
+                connection = http.client.HTTPConnection(upstream.hostname or "127.0.0.1", upstream.port, timeout=10)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "expect")}
+                    connection.request(self.command, self.path, body=body or None, headers=headers)
+                    answer = connection.getresponse()
+                    data = answer.read()
+                finally:
+                    connection.close()
+                proxy.seen.append((self.command, self.path, answer.status))
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = relay
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def slow_down_s3(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowDownProxy]:
+    """The project's own S3 client (``create_s3_client``, as the factory builds it) pointed at the proxy."""
+    proxy = SlowDownProxy(s3.meta.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "emulated")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "emulated")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    aws_session.set(boto3.session.Session())
+    try:
+        yield proxy
+    finally:
+        aws_session.reset()
+        proxy.close()
+
+
+def factory_backend(emulator: AwsModelEmulator) -> Any:
+    settings = Settings(
+        backend="sagemaker",
+        sagemaker_endpoint_name=ENDPOINT,
+        sagemaker_async_s3_uri=f"s3://{BUCKET}/",
+        model_region="us-east-1",
+        sagemaker_inference_steps=8,
+    )
+    runtime = boto3.client("sagemaker-runtime", endpoint_url=emulator.url, **CREDENTIALS)
+    backend = create_backend(settings, model_client=runtime)
+    backend.policy = FAST_RETRIES
+    return backend
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET"])
+def test_one_s3_slow_down_is_retried_and_the_request_succeeds(
+    async_endpoint: AwsModelEmulator, slow_down_s3: SlowDownProxy, method: str
+) -> None:
+    slow_down_s3.refusals[method] = 1  # the input's upload, or the first read of the answer
+    result = factory_backend(async_endpoint).generate(job(), Deadline.after(30))
+    assert Image.open(io.BytesIO(result.data)).size == (400, 600)
+    answered = [status for command, _, status in slow_down_s3.seen if command == method]
+    assert answered[0] == 503 and 200 in answered[1:]
+    if method == "PUT":
+        assert [status for command, _, status in slow_down_s3.seen if command == "PUT"] == [503, 200]
+    assert [call.operation for call in async_endpoint.calls] == ["invoke_endpoint_async"]  # sent once
+
+
+def test_s3_slowing_down_on_every_attempt_stops_after_the_clients_attempts(
+    async_endpoint: AwsModelEmulator, slow_down_s3: SlowDownProxy
+) -> None:
+    slow_down_s3.refusals["PUT"] = 100
+    with pytest.raises(UpstreamFailed):
+        factory_backend(async_endpoint).generate(job(), Deadline.after(30))
+    puts = [status for command, _, status in slow_down_s3.seen if command == "PUT"]
+    assert puts == [503] * QUICK_CALL_MAX_ATTEMPTS
+    assert not async_endpoint.calls  # nothing was sent to the endpoint

@@ -161,8 +161,15 @@ def skin_probability(rgb: np.ndarray, analysis: PersonAnalysis, geometry: BodyGe
         x0, y0, x1, y1 = geometry.face_box
         cx, cy = (x0 + x1) // 2, (y0 + 2 * y1) // 3
         samples.append(lab[max(0, cy - 4) : cy + 4, max(0, cx - 4) : cx + 4].reshape(-1, 3))
-    data = np.concatenate(samples) if samples else np.zeros((1, 3), np.float32)
-    data = data[(data[:, 0] > 40) & (data[:, 0] < 250)] if (data[:, 0] > 40).sum() > 10 else data
+    data = np.concatenate(samples) if samples else np.zeros((0, 3), np.float32)
+    # Cheek pixels neither black nor blown out, when there are enough of them. The count is of
+    # the pixels kept: counting only the dark side let a blown-out face (or a blank photo) keep
+    # none, and the mean of no pixels is NaN, which spread through every mask built on this one.
+    usable = (data[:, 0] > 40) & (data[:, 0] < 250)
+    if usable.sum() > 10:
+        data = data[usable]
+    if len(data) == 0:  # the landmarks fell outside the photo: no colour to compare with
+        return np.zeros((height, width), np.float32)
     mean = data.mean(axis=0)
     chroma = data[:, 1:] - mean[1:]
     cov = np.cov(chroma.T) + np.eye(2) * 6.0 if len(data) > 3 else np.eye(2) * 30.0

