@@ -56,7 +56,7 @@ def _check(value: Any, shape: Shape, path: str) -> None:
             _check(item, shape.value, f"{path}[{key!r}]")
     else:
         expected = _SCALARS.get(shape.type_name, (object,))
-        if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
+        if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
             raise ShapeMismatch(f"{path}: expected {shape.type_name} ({shape.name}), got {value!r}")
         enum = getattr(shape, "enum", None)
         if enum and value not in enum:

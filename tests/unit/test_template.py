@@ -90,15 +90,10 @@ def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(temp
     assert set(by_sid) == {
         "XRayWriteHasNoResourceLevelPermissions",
         "InvokeTheirFoundationModelsOnlyThroughTheProfiles",
-        "FirstUseMarketplaceSubscriptionOnlyThroughBedrock",
     }
     xray = by_sid["XRayWriteHasNoResourceLevelPermissions"]
     assert xray["Resource"] == "*" and "Condition" not in xray
     assert as_list(xray["Action"]) == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    # Marketplace: only what Bedrock's first-use subscription checks, only when Bedrock calls.
-    marketplace = by_sid["FirstUseMarketplaceSubscriptionOnlyThroughBedrock"]
-    assert as_list(marketplace["Action"]) == ["aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions"]
-    assert marketplace["Condition"] == {"StringEquals": {"aws:CalledViaLast": "bedrock.amazonaws.com"}}
     # Foundation models in any region, only through the configured profiles.
     models = by_sid["InvokeTheirFoundationModelsOnlyThroughTheProfiles"]
     (condition,) = models["Condition"]["StringEquals"].items()
@@ -108,9 +103,18 @@ def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(temp
     }
     # ...and each exception is explained where it stands.
     lines = TEMPLATE.read_text().splitlines()
-    for marker, word in (("xray:PutTraceSegments", "X-Ray"), ("aws-marketplace:Subscribe", "Marketplace")):
-        at = next(i for i, line in enumerate(lines) if marker in line)
-        assert any(word in line and line.strip().startswith("#") for line in lines[at - 8 : at]), marker
+    at = next(i for i, line in enumerate(lines) if "xray:PutTraceSegments" in line)
+    assert any("X-Ray" in line and line.strip().startswith("#") for line in lines[at - 8 : at])
+
+
+def test_the_function_gets_no_marketplace_permission(template: dict[str, Any]) -> None:
+    """Subscribing is an operator's one-time step (make subscribe), not the function's: Bedrock does
+    not set aws:CalledVia (IAM lists Athena, CloudFormation, DynamoDB and KMS), so a grant held by
+    aws:CalledViaLast = bedrock.amazonaws.com could never apply."""
+    actions = [a for s in all_statements(template["Resources"]) for a in as_list(s["Action"])]
+    assert actions and not [a for a in actions if a.startswith("aws-marketplace:")]
+    conditions = [s.get("Condition", {}) for s in all_statements(template["Resources"])]
+    assert "CalledVia" not in str(conditions)
 
 
 def test_the_function_uses_the_explicit_role_not_sam_managed_policies(template: dict[str, Any]) -> None:
