@@ -145,11 +145,7 @@ def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[st
     for condition, policy in role_policies(template):
         actions = [a for s in policy["PolicyDocument"]["Statement"] for a in as_list(s["Action"])]
         by_condition.setdefault(condition, []).extend(actions)
-    assert sorted(set(by_condition["UseBedrock"])) == [
-        "aws-marketplace:Subscribe",
-        "aws-marketplace:ViewSubscriptions",
-        "bedrock:InvokeModel",
-    ]
+    assert sorted(set(by_condition["UseBedrock"])) == ["bedrock:InvokeModel"]
     assert by_condition["UseSageMaker"] == ["sagemaker:InvokeEndpoint"]
     assert by_condition["UseSageMakerAsync"] == [
         "sagemaker:InvokeEndpointAsync",
