@@ -157,9 +157,10 @@ subscribe: install
 	$(PY) -m tryon_dev.doctor --config-env $(or $(CONFIG_ENV),default) --subscribe
 
 # Post-deploy smoke test: make smoke URL=<FunctionUrl output> API_KEY=<a key from the secret>
+# (CONFIG_ENV=prod for the prod function). The client waits the deployed function's timeout.
 smoke: install
 	@test -n "$(URL)" -a -n "$(API_KEY)" || { echo "usage: make smoke URL=https://<id>.lambda-url.<region>.on.aws/ API_KEY=<key>"; exit 2; }
-	$(PY) -m tryon_dev.smoke --url "$(URL)" --api-key "$(API_KEY)"
+	$(PY) -m tryon_dev.smoke --url "$(URL)" --api-key "$(API_KEY)" --config-env $(or $(CONFIG_ENV),default)
 
 # Rewrites events/ from tests/photos.py's selfie (deterministic: same bytes every run).
 events: install

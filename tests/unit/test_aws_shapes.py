@@ -49,4 +49,8 @@ def test_routes_come_from_the_model() -> None:
         "/foundation-model-availability/{modelId}",
         200,
     )
-    assert http_route("bedrock", "CreateFoundationModelAgreement") == ("POST", "/create-foundation-model-agreement", 202)
+    assert http_route("bedrock", "CreateFoundationModelAgreement") == (
+        "POST",
+        "/create-foundation-model-agreement",
+        202,
+    )
