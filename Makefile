@@ -162,6 +162,12 @@ smoke: install
 	@test -n "$(URL)" -a -n "$(API_KEY)" || { echo "usage: make smoke URL=https://<id>.lambda-url.<region>.on.aws/ API_KEY=<key>"; exit 2; }
 	$(PY) -m tryon_dev.smoke --url "$(URL)" --api-key "$(API_KEY)" --config-env $(or $(CONFIG_ENV),default)
 
+# sam local invoke (Docker) of one event with samconfig.toml's local settings, immune to exported
+# TRYON_*/POWERTOOLS_* variables (SAM would let them override the template's values).
+invoke: install sam-build
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/bad-mode.json [CONFIG_ENV=prod]"; exit 2; }
+	$(PY) -m tryon_dev.sam_local --event "$(EVENT)" --config-env $(or $(CONFIG_ENV),default)
+
 # Rewrites events/ from tests/photos.py's selfie (deterministic: same bytes every run).
 events: install
 	$(PY) scripts/make_events.py
