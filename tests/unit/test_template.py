@@ -238,10 +238,50 @@ def test_async_sagemaker_is_allowed_on_its_endpoint_and_its_s3_prefix_only(templ
     )
     assert resolve(objects["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket/tryon/*"
     assert resolve(listing["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket"
-    assert resolve(listing["Condition"]["StringLike"]["s3:prefix"], configured) == "tryon*"
+    assert resolve(listing["Condition"]["StringLike"]["s3:prefix"], configured) == "tryon/*"
     pattern = template["Parameters"]["SageMakerAsyncS3Uri"]["AllowedPattern"]
     assert re.fullmatch(pattern, "s3://tryon-async-bucket/tryon/") and re.fullmatch(pattern, "")
     assert not re.fullmatch(pattern, "s3://tryon-async-bucket/tryon")  # the prefix ends with a slash
+
+
+def _list_bucket_prefix_pattern(template: dict[str, Any], uri: str) -> str:
+    configured = copy.deepcopy(template)
+    configured["Parameters"]["SageMakerAsyncS3Uri"]["Default"] = uri
+    configured["Parameters"]["SageMakerEndpointName"]["Default"] = "tryon-model-dev"
+    (policy,) = [p for c, p in role_policies(configured) if c == "UseSageMakerAsync"]
+    (listing,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ListTheAsyncPrefix"]
+    assert resolve(listing["Resource"], configured) == "arn:aws:s3:::" + uri[len("s3://") :].split("/")[0]
+    pattern: str = resolve(listing["Condition"]["StringLike"]["s3:prefix"], configured)
+    return pattern
+
+
+def _string_like(pattern: str, value: str) -> bool:
+    """IAM's StringLike: * any run of characters (slashes too), ? one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+@pytest.mark.parametrize(
+    ("uri", "pattern"),
+    [
+        ("s3://tryon-async/a/b/", "a/b/*"),
+        ("s3://tryon-async/tryon/", "tryon/*"),
+        ("s3://tryon-async/", "*"),  # no prefix: the whole bucket is the endpoint's
+        ("s3://tryon-async/a//b/", "a//b/*"),
+        ("s3://my.bucket-1/1/2/3/4/5/6/7/8/", "1/2/3/4/5/6/7/8/*"),  # eight segments: the most kept whole
+        ("s3://my.bucket-1/1/2/3/4/5/6/7/8/9/", "1/2/3/4/5/6/7/8/*"),  # deeper: cut, only wider
+    ],
+)
+def test_list_bucket_is_held_to_the_whole_async_prefix(template: dict[str, Any], uri: str, pattern: str) -> None:
+    assert _list_bucket_prefix_pattern(template, uri) == pattern
+
+
+def test_a_nested_prefix_lets_the_endpoints_keys_be_listed_and_nothing_beside_them(template: dict[str, Any]) -> None:
+    pattern = _list_bucket_prefix_pattern(template, "s3://tryon-async/team/tryon/")
+    for listed in ("team/tryon/", "team/tryon/out/", "team/tryon/out/3f2a.out", "team/tryon/in/3f2a.json"):
+        assert _string_like(pattern, listed), listed
+    for other in ("team/", "team/other/out/x", "team/tryonx/out/x", "teamx/tryon/out/x", "", "tryon/out/x"):
+        assert not _string_like(pattern, other), other
 
 
 # ------------------------------------------------------------------ the function
