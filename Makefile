@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: doctor smoke
+.PHONY: doctor subscribe smoke invoke
 .PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
@@ -143,16 +143,30 @@ build-TryOnFunction:
 	rm -rf "$(ARTIFACTS_DIR)/tryon_api/backends/embedded"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
-# Preflight of the AWS account and region (the usual AWS environment) before and after deploying:
-# models invocable, the API-key secret, reserved concurrency vs the account, Bedrock quotas.
-# CONFIG_ENV=prod for samconfig.toml's prod environment.
+# Preflight of the AWS account before and after deploying, in the region and with the parameters
+# sam deploy uses (samconfig.toml's, or the deployed stack's): each model's availability (Marketplace
+# agreement, authorization, entitlement, region), the API-key secret, reserved concurrency vs the
+# account, Bedrock quotas. INVOKE=1 adds one billed minimal call per model. CONFIG_ENV=prod for
+# samconfig.toml's prod environment.
 doctor: install
-	$(PY) -m tryon_dev.doctor --config-env $(or $(CONFIG_ENV),default)
+	$(PY) -m tryon_dev.doctor --config-env $(or $(CONFIG_ENV),default) $(if $(INVOKE),--invoke,)
+
+# Once per account: accept the configured models' Marketplace offers with your credentials (the
+# function's role holds no Marketplace permission). `make doctor` shows when they are ready.
+subscribe: install
+	$(PY) -m tryon_dev.doctor --config-env $(or $(CONFIG_ENV),default) --subscribe
 
 # Post-deploy smoke test: make smoke URL=<FunctionUrl output> API_KEY=<a key from the secret>
+# (CONFIG_ENV=prod for the prod function). The client waits the deployed function's timeout.
 smoke: install
 	@test -n "$(URL)" -a -n "$(API_KEY)" || { echo "usage: make smoke URL=https://<id>.lambda-url.<region>.on.aws/ API_KEY=<key>"; exit 2; }
-	$(PY) -m tryon_dev.smoke --url "$(URL)" --api-key "$(API_KEY)"
+	$(PY) -m tryon_dev.smoke --url "$(URL)" --api-key "$(API_KEY)" --config-env $(or $(CONFIG_ENV),default)
+
+# sam local invoke (Docker) of one event with samconfig.toml's local settings, immune to exported
+# TRYON_*/POWERTOOLS_* variables (SAM would let them override the template's values).
+invoke: install sam-build
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/bad-mode.json [CONFIG_ENV=prod]"; exit 2; }
+	$(PY) -m tryon_dev.sam_local --event "$(EVENT)" --config-env $(or $(CONFIG_ENV),default)
 
 # Rewrites events/ from tests/photos.py's selfie (deterministic: same bytes every run).
 events: install

@@ -76,6 +76,8 @@ def resolve(value: Any, template: dict[str, Any], parameters: dict[str, str] | N
         return resolve(items, template, parameters)[int(index)]
     if "Fn::Join" in value:
         separator, items = value["Fn::Join"]
+        if isinstance(items, dict):  # an intrinsic that gives the list (Fn::Split...)
+            items = resolve(items, template, parameters)
         return separator.join(resolve(item, template, parameters) for item in items)
     if "Fn::Sub" in value:
         spec = value["Fn::Sub"]

@@ -1,20 +1,27 @@
 """`make doctor`: a preflight of the AWS account and region before (and after) `sam deploy`.
 
-The account, region and credentials are the usual AWS environment's (AWS_PROFILE, AWS_REGION,
-...; samconfig.toml's region when none is set). The stack's parameters are those `sam deploy
---config-env ENV` would use (template defaults, then samconfig.toml). One line per check, with
-what to do when it is not OK; the exit status is 1 when any check FAILs.
+The region and the stack's parameters are those `sam deploy --config-env ENV` uses: samconfig.toml's
+region (the shell's only when samconfig.toml names none), and the parameters of the deployed
+stack when it exists, else the template defaults under samconfig.toml's ``parameter_overrides``.
+The credentials are the usual AWS environment's. One line per check, with what to do when it
+is not OK; the exit status is 1 when any check FAILs.
 
-- each configured Bedrock model is invocable: one minimal valid call each (a 64 x 64 image for
-  the Stability AI services, a one-word Converse for the vision model). The first call to a
-  Marketplace model from a fresh account also subscribes it (your credentials need
-  aws-marketplace:Subscribe then). These calls are billed like any other (a few cents);
+- each configured Bedrock model's availability to this account in this region
+  (``GetFoundationModelAvailability``: the Marketplace agreement, the caller's authorization,
+  the entitlement, the region). Nothing is billed and nothing is subscribed;
+- with ``--invoke`` (``make doctor INVOKE=1``) also one minimal valid, billed call per model
+  (a 64 x 64 image for the Stability AI services, a one-word Converse for the vision model);
 - the API-key secret exists and holds at least one key (after the first deploy: the stack
   creates it);
 - ReservedConcurrency leaves the account's 100 unreserved executions that Lambda requires;
 - the Bedrock requests-per-minute quota of each model covers ReservedConcurrency requests in
   flight (a request takes at least ``FASTEST_REQUEST_SECONDS`` and calls each model at most
   ``MAX_ATTEMPTS_PER_CALL`` times).
+
+``--subscribe`` (``make subscribe``) is the one-time step that accepts each configured model's
+public Marketplace offer (``ListFoundationModelAgreementOffers``, then
+``CreateFoundationModelAgreement``) with your credentials; the function's role holds no
+Marketplace permission.
 """
 
 from __future__ import annotations
@@ -37,7 +44,13 @@ from PIL import Image
 
 from tryon_api.http.auth import parse_api_key_secret
 from tryon_api.tryon.errors import TryOnError
-from tryon_dev.stack_config import deploy_parameters, samconfig_section
+from tryon_dev.stack_config import (
+    deploy_parameters,
+    deploy_region,
+    deploy_stack_name,
+    parse_parameter_overrides,
+    stack_parameters,
+)
 
 Status = Literal["OK", "WARN", "FAIL"]
 LAMBDA_UNRESERVED_FLOOR = 100  # Lambda keeps at least this many executions unreserved
@@ -86,13 +99,115 @@ def _error(error: ClientError) -> tuple[str, str]:
     return str(details.get("Code", "")), str(details.get("Message", ""))
 
 
+SUBSCRIBE = (
+    "run make subscribe once (credentials allowed bedrock:ListFoundationModelAgreementOffers, "
+    "bedrock:CreateFoundationModelAgreement, aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions), "
+    "or open the model in the Bedrock console (Model catalog) and accept its offer; then make doctor again"
+)
+CROSS_REGION_PREFIXES = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
+
+
+def foundation_model_id(model_id: str) -> str:
+    """us.stability.stable-image-inpaint-v1:0 -> stability.stable-image-inpaint-v1:0 (what is subscribed)."""
+    for prefix in CROSS_REGION_PREFIXES:
+        if model_id.startswith(prefix):
+            return model_id[len(prefix) :]
+    return model_id
+
+
+def availability_problems(answer: dict[str, Any], region: str) -> list[tuple[str, str]]:
+    """(what is not ready, what to do) for each of the four states that is not ready."""
+    problems = []
+    if answer.get("regionAvailability") != "AVAILABLE":
+        problems.append(
+            (
+                f"not offered in {region}",
+                "deploy to a region that serves it (samconfig.toml region; aws bedrock list-foundation-models "
+                "--region <region>) or choose another Bedrock*ModelId",
+            )
+        )
+    agreement = answer.get("agreementAvailability", {})
+    status, error = agreement.get("status"), agreement.get("errorMessage", "")
+    if status == "NOT_AVAILABLE":
+        problems.append(("no Marketplace agreement (the account has not subscribed)", SUBSCRIBE))
+    elif status == "PENDING":
+        problems.append(
+            (
+                "the Marketplace subscription is being set up (up to 15 minutes; calls may succeed, then fail)",
+                "wait, then make doctor again until it is OK; do not deploy traffic on it yet",
+            )
+        )
+    elif status == "ERROR":
+        problems.append(
+            (
+                f"the Marketplace subscription failed ({error[:160] or 'no message'})",
+                "fix what the message says (often the account's payment method or Marketplace permissions), "
+                "then run make subscribe again",
+            )
+        )
+    if answer.get("authorizationStatus") != "AUTHORIZED":
+        problems.append(
+            (
+                "not authorized for these credentials",
+                "an IAM policy or an organisation SCP denies this model: allow bedrock:InvokeModel on it "
+                "(and the Marketplace actions of make subscribe), or ask the account's administrator",
+            )
+        )
+    if answer.get("entitlementAvailability") != "AVAILABLE" and status not in ("NOT_AVAILABLE", "PENDING", "ERROR"):
+        problems.append(
+            (
+                "no entitlement although the agreement exists",
+                "AWS Marketplace > Manage subscriptions: the Stability AI subscription must be active (a "
+                "License Manager grant for an organisation's accounts must be activated); wait 2 minutes after "
+                "fixing, then make doctor again",
+            )
+        )
+    return problems
+
+
+def check_availability(client: Any, model_id: str, region: str) -> Check:
+    foundation = foundation_model_id(model_id)
+    name = f"access {model_id}"
+    try:
+        answer = client.get_foundation_model_availability(modelId=foundation)
+    except ClientError as error:
+        code, message = _error(error)
+        if code == "AccessDeniedException":
+            todo = "your credentials need bedrock:GetFoundationModelAvailability"
+        elif code in ("ResourceNotFoundException", "ValidationException"):
+            todo = f"{foundation} is not a model Bedrock knows: check the Bedrock*ModelId parameters"
+        else:
+            todo = "retry make doctor; check the Bedrock service health in this region"
+        return Check(name, "FAIL", f"{code}: {message[:160]}", todo)
+    except BotoCoreError as error:
+        return Check(name, "FAIL", type(error).__name__, "check the network, the region and your credentials")
+    problems = availability_problems(answer, region)
+    if not problems:
+        return Check(name, "OK", f"{foundation}: agreement, authorization, entitlement and region all available")
+    return Check(name, "FAIL", "; ".join(p for p, _ in problems), " AND ".join(t for _, t in problems))
+
+
+def subscribe(client: Any, model_id: str, region: str) -> Check:
+    """Accept the model's public offer when it has no agreement yet (or a failed one)."""
+    foundation = foundation_model_id(model_id)
+    name = f"subscribe {model_id}"
+    try:
+        status = client.get_foundation_model_availability(modelId=foundation)["agreementAvailability"]["status"]
+        if status in ("AVAILABLE", "PENDING"):
+            return Check(name, "OK", f"agreement already {status}")
+        offers = client.list_foundation_model_agreement_offers(modelId=foundation, offerType="PUBLIC")["offers"]
+        if not offers:
+            return Check(name, "FAIL", "no public offer", "subscribe in the Bedrock console (Model catalog)")
+        client.create_foundation_model_agreement(modelId=foundation, offerToken=offers[0]["offerToken"])
+    except ClientError as error:
+        code, message = _error(error)
+        return Check(name, "FAIL", f"{code}: {message[:160]}", SUBSCRIBE.replace("run make subscribe once", "use"))
+    return Check(name, "OK", "offer accepted: the subscription takes up to 15 minutes; make doctor shows when")
+
+
 def model_advice(code: str, message: str, model_id: str) -> str:
     if code == "AccessDeniedException" and "marketplace" in message.lower():
-        return (
-            "the account is not subscribed to this Marketplace model: run make doctor once with credentials "
-            "allowed aws-marketplace:Subscribe and aws-marketplace:ViewSubscriptions (or deploy: the function "
-            "role may subscribe through Bedrock), then wait a few minutes"
-        )
+        return f"the account is not subscribed to this Marketplace model: {SUBSCRIBE}"
     if code == "AccessDeniedException":
         return f"your credentials may not call bedrock:InvokeModel on {model_id} (or the model is not offered here)"
     if code in ("ResourceNotFoundException", "ValidationException"):
@@ -273,30 +388,38 @@ def check_quotas(client: Any, model_ids: list[str], reserved: int) -> list[Check
 
 @dataclass(frozen=True)
 class Clients:
+    region: str
+    bedrock: Any
     bedrock_runtime: Any
     secretsmanager: Any
     lambda_: Any
     service_quotas: Any
+    cloudformation: Any
 
     @classmethod
     def from_environment(cls, region: str | None) -> Clients:
         session = boto3.session.Session(region_name=region)
         model = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=120)
         return cls(
+            region=session.region_name or "",
+            bedrock=session.client("bedrock"),
             bedrock_runtime=session.client("bedrock-runtime", config=model),
             secretsmanager=session.client("secretsmanager"),
             lambda_=session.client("lambda"),
             service_quotas=session.client("service-quotas"),
+            cloudformation=session.client("cloudformation"),
         )
 
 
-def run_checks(parameters: dict[str, str], clients: Clients) -> list[Check]:
+def run_checks(parameters: dict[str, str], clients: Clients, invoke: bool = False) -> list[Check]:
     environment = parameters["Environment"]
     reserved = int(parameters["ReservedConcurrency"])
     checks: list[Check] = []
     model_ids = [parameters[p] for p in MODEL_PARAMETERS]
     if parameters["Backend"] == "bedrock":
-        checks.extend(check_model(clients.bedrock_runtime, p, parameters[p]) for p in MODEL_PARAMETERS)
+        checks.extend(check_availability(clients.bedrock, m, clients.region) for m in model_ids)
+        if invoke:
+            checks.extend(check_model(clients.bedrock_runtime, p, parameters[p]) for p in MODEL_PARAMETERS)
     checks.append(check_secret(clients.secretsmanager, f"tryon/{environment}/api-keys"))
     checks.append(check_concurrency(clients.lambda_, f"tryon-{environment}", reserved))
     if parameters["Backend"] == "bedrock":
@@ -304,18 +427,45 @@ def run_checks(parameters: dict[str, str], clients: Clients) -> list[Check]:
     return checks
 
 
+def resolve_parameters(config_env: str, overrides: dict[str, str], clients: Clients) -> tuple[dict[str, str], str]:
+    """The deployed stack's parameters when it exists, else what sam deploy would use; and which."""
+    parameters = deploy_parameters(config_env)
+    stack = deploy_stack_name(config_env)
+    try:
+        deployed = stack_parameters(clients.cloudformation, stack)
+    except (ClientError, BotoCoreError) as error:
+        deployed, source = None, f"samconfig.toml [{config_env}] (stack {stack} unreadable: {type(error).__name__})"
+    else:
+        source = f"samconfig.toml [{config_env}] (stack {stack} not deployed yet)"
+    if deployed is not None:
+        parameters.update(deployed)
+        source = f"stack {stack} as deployed"
+    parameters.update(overrides)
+    return parameters, source
+
+
 def main(argv: list[str] | None = None, make_clients: Callable[[str | None], Clients] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make doctor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config-env", default="default", help="samconfig.toml environment (default, prod)")
     parser.add_argument("--parameter-overrides", default="", help='as for sam deploy: "Key=Value Key2=Value2"')
+    parser.add_argument("--region", default=None, help="as for sam deploy --region (default: samconfig.toml's)")
+    parser.add_argument("--invoke", action="store_true", help="also one billed minimal call per model")
+    parser.add_argument("--subscribe", action="store_true", help="accept each model's Marketplace offer (once)")
     args = parser.parse_args(argv)
-    from tryon_dev.stack_config import parse_parameter_overrides
-
-    parameters = deploy_parameters(args.config_env, parse_parameter_overrides(args.parameter_overrides))
-    region = boto3.session.Session().region_name or samconfig_section(args.config_env, "deploy").get("region")
-    print(f"make doctor: stack tryon-{parameters['Environment']} ({args.config_env}), region {region}", flush=True)
+    region = args.region or deploy_region(args.config_env, boto3.session.Session().region_name)
     clients = (make_clients or Clients.from_environment)(region)
-    checks = run_checks(parameters, clients)
+    overrides = parse_parameter_overrides(args.parameter_overrides)
+    parameters, source = resolve_parameters(args.config_env, overrides, clients)
+    print(
+        f"make {'subscribe' if args.subscribe else 'doctor'}: stack {deploy_stack_name(args.config_env)} "
+        f"({args.config_env}), region {clients.region}, parameters of {source}",
+        flush=True,
+    )
+    if args.subscribe:
+        models = [parameters[p] for p in MODEL_PARAMETERS]
+        checks = [subscribe(clients.bedrock, m, clients.region) for m in dict.fromkeys(models)]
+    else:
+        checks = run_checks(parameters, clients, invoke=args.invoke)
     for check in checks:
         print(check.line(), flush=True)
     failed = [c for c in checks if c.status == "FAIL"]

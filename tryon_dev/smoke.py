@@ -5,6 +5,11 @@ events carry) in ``studio`` and in ``environment`` mode, a request with a wrong 
 without ``clothing_description``. Each answer's status, body shape (and for a 200, that the
 image is a JPEG) is checked against the contract (docs/API.md); one line per call with its
 latency; the exit status is 1 when any answer is off.
+
+The client waits as long as the deployed function may run: its ``Timeout`` (Lambda
+``GetFunctionConfiguration`` of ``tryon-<Environment>``, in the URL's region, once
+``GetFunctionUrlConfig`` confirms the URL is that function's) plus ``URL_MARGIN_SECONDS``. When
+that cannot be read (not a function URL, no credentials) it waits Lambda's maximum, 900 s.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import base64
 import binascii
 import io
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -24,11 +30,46 @@ from typing import Any
 import requests
 from PIL import Image, UnidentifiedImageError
 
-from tryon_dev.stack_config import ROOT
+from tryon_dev.stack_config import ROOT, deploy_parameters
 
 SAMPLE_EVENT = ROOT / "events" / "studio-text-only.json"
 WRONG_KEY = "smoke-test-wrong-key"
-TIMEOUT_SECONDS = 240  # above the function's timeout (180 s): the API answers first
+LAMBDA_MAX_TIMEOUT_SECONDS = 900  # the most a function may run (FunctionTimeoutSeconds' MaxValue)
+URL_MARGIN_SECONDS = 15  # above the function's timeout: a cold start and the URL's own hop
+FUNCTION_URL = re.compile(r"^https://[a-z0-9]+\.lambda-url\.([a-z0-9-]+)\.on\.aws/?$")
+
+
+def function_region(url: str) -> str | None:
+    """us-east-1 for https://<id>.lambda-url.us-east-1.on.aws/; None for anything else."""
+    match = FUNCTION_URL.match(url)
+    return match.group(1) if match else None
+
+
+def client_timeout(url: str, function_name: str, lambda_client: Any) -> tuple[float, str]:
+    """Seconds to wait for an answer, and why: the function's own timeout when it can be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    fallback = float(LAMBDA_MAX_TIMEOUT_SECONDS + URL_MARGIN_SECONDS)
+    try:
+        owner = lambda_client.get_function_url_config(FunctionName=function_name)["FunctionUrl"]
+        if owner.rstrip("/") != url.rstrip("/"):
+            return fallback, f"{function_name}'s URL is {owner}, not this one: Lambda's maximum, 900 s"
+        timeout = int(lambda_client.get_function_configuration(FunctionName=function_name)["Timeout"])
+    except (ClientError, BotoCoreError) as error:
+        return fallback, f"{function_name}'s timeout unreadable ({type(error).__name__}): Lambda's maximum, 900 s"
+    return float(timeout + URL_MARGIN_SECONDS), f"{function_name}'s timeout {timeout} s + {URL_MARGIN_SECONDS} s"
+
+
+def resolve_timeout(url: str, config_env: str) -> tuple[float, str]:
+    region = function_region(url)
+    if region is None:
+        return float(LAMBDA_MAX_TIMEOUT_SECONDS + URL_MARGIN_SECONDS), "not a function URL: Lambda's maximum, 900 s"
+    import boto3
+    from botocore.config import Config
+
+    name = f"tryon-{deploy_parameters(config_env)['Environment']}"
+    config = Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 2})
+    return client_timeout(url, name, boto3.client("lambda", region_name=region, config=config))
 
 
 def bundled_selfie() -> str:
@@ -90,14 +131,14 @@ def calls(api_key: str) -> list[Call]:
     ]
 
 
-def run_call(session: requests.Session, url: str, call: Call) -> tuple[bool, str]:
+def run_call(session: requests.Session, url: str, call: Call, timeout: float) -> tuple[bool, str]:
     started = time.perf_counter()
     try:
         response = session.post(
             url,
             data=json.dumps(call.body),
             headers={"Content-Type": "application/json", "X-API-Key": call.key},
-            timeout=TIMEOUT_SECONDS,
+            timeout=(10, timeout),
         )
     except requests.RequestException as error:
         return False, f"{call.name}: no answer ({type(error).__name__}) after {time.perf_counter() - started:.1f} s"
@@ -126,13 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make smoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="the function URL (the stack's FunctionUrl output)")
     parser.add_argument("--api-key", required=True, help="a key from the stack's secret")
+    parser.add_argument("--config-env", default="default", help="samconfig.toml environment (names the function)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds to wait (default: the function's)")
     args = parser.parse_args(argv)
     endpoint = args.url.rstrip("/") + "/generate_image"
-    print(f"smoke test of {endpoint}", flush=True)
+    if args.timeout is not None:
+        timeout, why = args.timeout, "--timeout"
+    else:
+        timeout, why = resolve_timeout(args.url, args.config_env)
+    print(f"smoke test of {endpoint} (client timeout {timeout:g} s: {why})", flush=True)
     failures = 0
     with requests.Session() as session:
         for call in calls(args.api_key):
-            ok, text = run_call(session, endpoint, call)
+            ok, text = run_call(session, endpoint, call, timeout)
             failures += not ok
             print(f"{'PASS' if ok else 'FAIL'} {text}", flush=True)
     print("all answers as documented" if not failures else f"{failures} answer(s) off the contract", flush=True)

@@ -68,3 +68,30 @@ def deploy_parameters(
     parameters.update(parse_parameter_overrides(str(section.get("parameter_overrides", ""))))
     parameters.update(overrides or {})
     return parameters
+
+
+def deploy_region(config_env: str = "default", shell_region: str | None = None) -> str | None:
+    """The region ``sam deploy --config-env ENV`` deploys to: samconfig.toml's, else the shell's.
+
+    samconfig.toml's values are the defaults of sam's own options, so its ``region`` wins over
+    ``AWS_REGION`` / the profile's region, which sam uses only when samconfig.toml names none.
+    """
+    region = samconfig_section(config_env, "deploy").get("region")
+    return str(region) if region else shell_region
+
+
+def deploy_stack_name(config_env: str = "default") -> str:
+    return str(samconfig_section(config_env, "deploy")["stack_name"])
+
+
+def stack_parameters(cloudformation: Any, stack_name: str) -> dict[str, str] | None:
+    """The parameters a deployed stack runs with (DescribeStacks), or None when it does not exist."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except cloudformation.exceptions.ClientError as error:
+        if "does not exist" in str(error.response.get("Error", {}).get("Message", "")):
+            return None
+        raise
+    if not stacks or stacks[0].get("StackStatus") in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
+        return None  # nothing runs: a failed first create leaves a stack that must be deleted
+    return {p["ParameterKey"]: str(p.get("ParameterValue", "")) for p in stacks[0].get("Parameters", [])}

@@ -136,3 +136,61 @@ def test_each_event_gets_its_expected_answer_under_sams_environment(
         assert body == b""
     else:
         assert json.loads(body) == {"error": expected["error"]}
+
+
+# ------------------------------------------------------------------ make invoke and the shell's exports
+
+LEAKS = {
+    "TRYON_BACKEND": "sagemaker",
+    "TRYON_BEDROCK_VISION_MODEL_ID": "us.leaked.model-v1:0",
+    "POWERTOOLS_METRICS_NAMESPACE": "Leaked",
+    "TRYON_API_KEYS": "shell-key",
+}
+
+
+def resolved_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The function's environment as SAM CLI's code resolves it under this shell environment."""
+    if not TOOLS_PYTHON.exists():
+        pytest.fail("the SAM CLI is not installed in .tools/: run `make tools` (make test does)")
+    result = subprocess.run(
+        [str(TOOLS_PYTHON), str(HERE / "sam_local_environment.py"), str(ROOT / "template.yaml"), "TryOnFunction"],
+        cwd=ROOT,
+        env={**environment, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    found: dict[str, str] = json.loads(result.stdout.strip().splitlines()[-1])["environment"]
+    return found
+
+
+def test_exported_variables_steer_plain_sam_but_not_make_invoke() -> None:
+    from tryon_dev.sam_local import sam_environment
+
+    shell = sam_environment(os.environ)  # this test's own shell carries the Makefile's exports
+    clean = resolved_environment(shell)
+    assert clean["TRYON_BACKEND"] == "bedrock" and clean["POWERTOOLS_METRICS_NAMESPACE"] == "TryOnDev"
+    # SAM's own ranking: the shell beats the template's values, the env-vars file beats the shell.
+    leaky = resolved_environment({**shell, **LEAKS})
+    assert leaky["TRYON_BACKEND"] == "sagemaker"
+    assert leaky["TRYON_BEDROCK_VISION_MODEL_ID"] == "us.leaked.model-v1:0"
+    assert leaky["POWERTOOLS_METRICS_NAMESPACE"] == "Leaked"
+    assert leaky["TRYON_API_KEYS"] == "local-dev-key"
+    # What make invoke hands to sam: the function sees exactly what it sees with a clean shell.
+    assert resolved_environment(sam_environment({**shell, **LEAKS})) == clean
+
+
+def test_make_invoke_runs_sam_local_invoke_without_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tryon_dev import sam_local
+
+    for name, value in {**LEAKS, "POWERTOOLS_SERVICE_NAME": "tryon", "TRYON_SOMETHING_NEW": "1"}.items():
+        monkeypatch.setenv(name, value)
+    ran: list[tuple[str, list[str], dict[str, str]]] = []
+    monkeypatch.setattr(sam_local.os, "execve", lambda path, argv, env: ran.append((path, argv, env)))
+    sam_local.main(["--event", "events/bad-mode.json", "--config-env", "prod"])
+    ((path, argv, env),) = ran
+    assert path == str(ROOT / ".tools" / "bin" / "sam")
+    assert argv[1:] == ["local", "invoke", "TryOnFunction", "--event", "events/bad-mode.json", "--config-env", "prod"]
+    assert not [k for k in env if k.startswith(("TRYON_", "POWERTOOLS_"))]
+    assert env["PATH"] == os.environ["PATH"]

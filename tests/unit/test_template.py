@@ -90,15 +90,10 @@ def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(temp
     assert set(by_sid) == {
         "XRayWriteHasNoResourceLevelPermissions",
         "InvokeTheirFoundationModelsOnlyThroughTheProfiles",
-        "FirstUseMarketplaceSubscriptionOnlyThroughBedrock",
     }
     xray = by_sid["XRayWriteHasNoResourceLevelPermissions"]
     assert xray["Resource"] == "*" and "Condition" not in xray
     assert as_list(xray["Action"]) == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    # Marketplace: only what Bedrock's first-use subscription checks, only when Bedrock calls.
-    marketplace = by_sid["FirstUseMarketplaceSubscriptionOnlyThroughBedrock"]
-    assert as_list(marketplace["Action"]) == ["aws-marketplace:Subscribe", "aws-marketplace:ViewSubscriptions"]
-    assert marketplace["Condition"] == {"StringEquals": {"aws:CalledViaLast": "bedrock.amazonaws.com"}}
     # Foundation models in any region, only through the configured profiles.
     models = by_sid["InvokeTheirFoundationModelsOnlyThroughTheProfiles"]
     (condition,) = models["Condition"]["StringEquals"].items()
@@ -108,9 +103,18 @@ def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(temp
     }
     # ...and each exception is explained where it stands.
     lines = TEMPLATE.read_text().splitlines()
-    for marker, word in (("xray:PutTraceSegments", "X-Ray"), ("aws-marketplace:Subscribe", "Marketplace")):
-        at = next(i for i, line in enumerate(lines) if marker in line)
-        assert any(word in line and line.strip().startswith("#") for line in lines[at - 8 : at]), marker
+    at = next(i for i, line in enumerate(lines) if "xray:PutTraceSegments" in line)
+    assert any("X-Ray" in line and line.strip().startswith("#") for line in lines[at - 8 : at])
+
+
+def test_the_function_gets_no_marketplace_permission(template: dict[str, Any]) -> None:
+    """Subscribing is an operator's one-time step (make subscribe), not the function's: Bedrock does
+    not set aws:CalledVia (IAM lists Athena, CloudFormation, DynamoDB and KMS), so a grant held by
+    aws:CalledViaLast = bedrock.amazonaws.com could never apply."""
+    actions = [a for s in all_statements(template["Resources"]) for a in as_list(s["Action"])]
+    assert actions and not [a for a in actions if a.startswith("aws-marketplace:")]
+    conditions = [s.get("Condition", {}) for s in all_statements(template["Resources"])]
+    assert "CalledVia" not in str(conditions)
 
 
 def test_the_function_uses_the_explicit_role_not_sam_managed_policies(template: dict[str, Any]) -> None:
@@ -141,11 +145,7 @@ def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[st
     for condition, policy in role_policies(template):
         actions = [a for s in policy["PolicyDocument"]["Statement"] for a in as_list(s["Action"])]
         by_condition.setdefault(condition, []).extend(actions)
-    assert sorted(set(by_condition["UseBedrock"])) == [
-        "aws-marketplace:Subscribe",
-        "aws-marketplace:ViewSubscriptions",
-        "bedrock:InvokeModel",
-    ]
+    assert sorted(set(by_condition["UseBedrock"])) == ["bedrock:InvokeModel"]
     assert by_condition["UseSageMaker"] == ["sagemaker:InvokeEndpoint"]
     assert by_condition["UseSageMakerAsync"] == [
         "sagemaker:InvokeEndpointAsync",
@@ -238,10 +238,50 @@ def test_async_sagemaker_is_allowed_on_its_endpoint_and_its_s3_prefix_only(templ
     )
     assert resolve(objects["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket/tryon/*"
     assert resolve(listing["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket"
-    assert resolve(listing["Condition"]["StringLike"]["s3:prefix"], configured) == "tryon*"
+    assert resolve(listing["Condition"]["StringLike"]["s3:prefix"], configured) == "tryon/*"
     pattern = template["Parameters"]["SageMakerAsyncS3Uri"]["AllowedPattern"]
     assert re.fullmatch(pattern, "s3://tryon-async-bucket/tryon/") and re.fullmatch(pattern, "")
     assert not re.fullmatch(pattern, "s3://tryon-async-bucket/tryon")  # the prefix ends with a slash
+
+
+def _list_bucket_prefix_pattern(template: dict[str, Any], uri: str) -> str:
+    configured = copy.deepcopy(template)
+    configured["Parameters"]["SageMakerAsyncS3Uri"]["Default"] = uri
+    configured["Parameters"]["SageMakerEndpointName"]["Default"] = "tryon-model-dev"
+    (policy,) = [p for c, p in role_policies(configured) if c == "UseSageMakerAsync"]
+    (listing,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ListTheAsyncPrefix"]
+    assert resolve(listing["Resource"], configured) == "arn:aws:s3:::" + uri[len("s3://") :].split("/")[0]
+    pattern: str = resolve(listing["Condition"]["StringLike"]["s3:prefix"], configured)
+    return pattern
+
+
+def _string_like(pattern: str, value: str) -> bool:
+    """IAM's StringLike: * any run of characters (slashes too), ? one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+@pytest.mark.parametrize(
+    ("uri", "pattern"),
+    [
+        ("s3://tryon-async/a/b/", "a/b/*"),
+        ("s3://tryon-async/tryon/", "tryon/*"),
+        ("s3://tryon-async/", "*"),  # no prefix: the whole bucket is the endpoint's
+        ("s3://tryon-async/a//b/", "a//b/*"),
+        ("s3://my.bucket-1/1/2/3/4/5/6/7/8/", "1/2/3/4/5/6/7/8/*"),  # eight segments: the most kept whole
+        ("s3://my.bucket-1/1/2/3/4/5/6/7/8/9/", "1/2/3/4/5/6/7/8/*"),  # deeper: cut, only wider
+    ],
+)
+def test_list_bucket_is_held_to_the_whole_async_prefix(template: dict[str, Any], uri: str, pattern: str) -> None:
+    assert _list_bucket_prefix_pattern(template, uri) == pattern
+
+
+def test_a_nested_prefix_lets_the_endpoints_keys_be_listed_and_nothing_beside_them(template: dict[str, Any]) -> None:
+    pattern = _list_bucket_prefix_pattern(template, "s3://tryon-async/team/tryon/")
+    for listed in ("team/tryon/", "team/tryon/out/", "team/tryon/out/3f2a.out", "team/tryon/in/3f2a.json"):
+        assert _string_like(pattern, listed), listed
+    for other in ("team/", "team/other/out/x", "team/tryonx/out/x", "teamx/tryon/out/x", "", "tryon/out/x"):
+        assert not _string_like(pattern, other), other
 
 
 # ------------------------------------------------------------------ the function
