@@ -147,10 +147,10 @@ def build_pipeline(device: str, tiny: bool, quantization: str) -> Any:
         # Made on the GPU, in bf16, with each module's own random initialisation.
         with torch.device(device):
             transformer = QwenImageTransformer2DModel(**sized("transformer", TRANSFORMER_CONFIG))
-            config = loading.quantization_config(quantization, loading.compute_capability(device))
-            if config is not None:
-                loading.quantize_transformer(transformer, config)
-                print(f"[{quantization}] transformer quantized with torchao's {type(config).__name__}")
+            quantized = loading.quantization_config(quantization, loading.compute_capability(device))
+            if quantized is not None:
+                loading.quantize_transformer(transformer, quantized)
+                print(f"[{quantization}] transformer quantized with torchao's {type(quantized).__name__}")
             text_encoder = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype)
             vae = AutoencoderKLQwenImage(**sized("vae", VAE_CONFIG))
     finally:

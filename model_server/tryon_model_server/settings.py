@@ -10,8 +10,10 @@ from pathlib import Path
 # Qwen-Image-Edit-2511's published recommendation: 40 steps, true CFG 4.0 with a blank negative.
 BASE_STEPS = 40
 BASE_TRUE_CFG_SCALE = 4.0
-# The base model's steps per request are clamped to this (a request may ask 1-100): past it a
-# request only costs GPU time.
+# The base model's steps per request are clamped to these (a request may ask 1-100). Its
+# schedule stretches the last sigma to shift_terminal, which a single step turns into 0/0: one
+# step would denoise with a NaN sigma. Past the maximum a request only costs GPU time.
+BASE_MIN_STEPS = 2
 BASE_MAX_STEPS = 50
 # A distilled Lightning LoRA is run without CFG, with the steps it was distilled for (4 or 8 for
 # the published ones): its steps are fixed, whatever a request asks.
@@ -92,8 +94,8 @@ class ServerSettings:
             default_steps = integer("TRYON_DEFAULT_STEPS", steps_default, 1, LIGHTNING_MAX_STEPS)
             max_steps = default_steps
         else:
-            max_steps = integer("TRYON_MAX_STEPS", BASE_MAX_STEPS, 1, 100)
-            default_steps = integer("TRYON_DEFAULT_STEPS", steps_default, 1, max_steps)
+            max_steps = integer("TRYON_MAX_STEPS", BASE_MAX_STEPS, BASE_MIN_STEPS, 100)
+            default_steps = integer("TRYON_DEFAULT_STEPS", steps_default, BASE_MIN_STEPS, max_steps)
         return cls(
             model_dir=model_dir,
             host=text("TRYON_MODEL_HOST", "0.0.0.0"),  # noqa: S104
@@ -116,10 +118,10 @@ class ServerSettings:
 
     def steps_for(self, requested: int | None) -> int:
         """The steps a request runs: a distilled model's are fixed at its distilled count; the base
-        model runs what was asked (or the default), clamped to ``max_steps``."""
+        model runs what was asked (or the default), clamped to [BASE_MIN_STEPS, ``max_steps``]."""
         if self.distilled or requested is None:
             return self.default_steps
-        return max(1, min(requested, self.max_steps))
+        return max(BASE_MIN_STEPS, min(requested, self.max_steps))
 
     def with_overrides(self, **changes: object) -> ServerSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
