@@ -32,7 +32,6 @@ def test_the_base_model_runs_the_steps_asked_clamped_to_its_bounds(asked: int | 
     assert ServerSettings.from_env({}).steps_for(asked) == runs
 
 
-@pytest.mark.parametrize("asked", [None, 1, 3, 4, 8, 100])
 def test_one_base_step_would_denoise_with_a_nan_sigma() -> None:
     """Why the base model's minimum is 2: its published schedule stretches the last sigma to 0.02."""
     import numpy as np
@@ -49,6 +48,7 @@ def test_one_base_step_would_denoise_with_a_nan_sigma() -> None:
     assert not scheduler.sigmas.isnan().any()
 
 
+@pytest.mark.parametrize("asked", [None, 1, 3, 4, 8, 100])
 def test_a_distilled_model_runs_its_distilled_steps_whatever_is_asked(asked: int | None) -> None:
     four_step = ServerSettings.from_env({"TRYON_LORA_PATH": "lightning-4steps.safetensors"})
     eight_step = ServerSettings.from_env({"TRYON_LORA_PATH": "lightning-8.safetensors", "TRYON_DEFAULT_STEPS": "8"})
@@ -60,7 +60,7 @@ def test_the_contract_says_how_steps_are_bounded() -> None:
     """The schema documents the rule settings.steps_for applies, and the answer field reporting it."""
     schema = json.loads(SCHEMA_PATH.read_text())
     asked = schema["properties"]["num_inference_steps"]["description"]
-    assert f"clamped to {BASE_MIN_STEPS}..the server's maximum ({BASE_MAX_STEPS} unless configured)" in asked
+    assert f"clamped to {BASE_MIN_STEPS}..the server's maximum ({BASE_MAX_STEPS} unless configured" in asked
     assert "fixed at its distilled count" in asked
     success = schema["$defs"]["response"]["oneOf"][0]
     assert success["properties"]["num_inference_steps"]["type"] == "integer"
@@ -77,7 +77,7 @@ def test_a_relative_lora_path_is_inside_the_model_directory() -> None:
     [
         ({"TRYON_DEFAULT_STEPS": "1"}, "TRYON_DEFAULT_STEPS must be between 2 and 50"),
         ({"TRYON_MAX_STEPS": "30", "TRYON_DEFAULT_STEPS": "40"}, "TRYON_DEFAULT_STEPS must be between 2 and 30"),
-        ({"TRYON_MAX_STEPS": "101"}, "TRYON_MAX_STEPS must be between 1 and 100"),
+        ({"TRYON_MAX_STEPS": "101"}, "TRYON_MAX_STEPS must be between 2 and 100"),
         ({"TRYON_LORA_PATH": "lora.safetensors", "TRYON_DEFAULT_STEPS": "40"}, "between 1 and 16, got 40"),
         ({"TRYON_MODEL_PORT": "http"}, "TRYON_MODEL_PORT must be an integer"),
         ({"TRYON_QUANTIZATION": "int3"}, "TRYON_QUANTIZATION must be one of none, fp8"),
