@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -126,14 +125,27 @@ def rss_now(field: str = "VmRSS") -> int:
 
 
 def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    """This process's high-water RSS. Not getrusage's ru_maxrss: Linux carries that across exec
+    from the forked parent, so a parent holding a model would show up as the child's peak."""
+    return rss_now("VmHWM")
 
 
 def load_and_measure(directory: Path, quantization: str) -> dict[str, Any]:
     """In the fresh child process: import, note the baseline, load through the server's path."""
-    import torch  # noqa: F401 - imported before the baseline: the libraries are not the model
+    # The libraries are imported before the baseline: they are not the model.
+    import diffusers
+    import torch  # noqa: F401
+    import transformers
 
     from tryon_model_server.model import QwenEditTryOnModel
+
+    for module, name in (
+        (diffusers, "QwenImageEditPlusPipeline"),
+        (diffusers, "QwenImageTransformer2DModel"),
+        (diffusers, "AutoencoderKLQwenImage"),
+        (transformers, "Qwen2_5_VLForConditionalGeneration"),
+    ):
+        getattr(module, name)  # the lazy modules' real imports  # fmt: skip
     from tryon_model_server.settings import ServerSettings
 
     baseline_peak, baseline = peak_rss(), rss_now()
