@@ -8,7 +8,7 @@ MODEL_DIR   ?= /opt/ml/model
 MODEL_PORT  ?= 8080
 DIR         ?= test-output/tiny-qwen-image-edit
 
-.PHONY: model-install model-test model-tiny model-serve model-stage model-bench model-image
+.PHONY: model-install model-test model-tiny model-serve model-stage model-bench model-image model-load-memory
 
 model-install: $(MODEL_STAMP)
 
@@ -32,6 +32,11 @@ model-tiny: model-install
 # Serve any model directory through the production loading path: make model-serve MODEL_DIR=/tmp/tiny PORT=8080
 model-serve: model-install
 	$(MODEL_PY) model_server/serve serve --model-dir $(abspath $(MODEL_DIR)) --host $(HOST) --port $(or $(filter-out 3000,$(PORT)),$(MODEL_PORT))
+
+# Peak host memory while the production loading path loads a scaled-down model (~680 MB, written
+# offline to a temporary directory), beside the components' sizes: make model-load-memory [QUANTIZATION=fp8]
+model-load-memory: model-install
+	$(MODEL_PY) model_server/scripts/measure_load_memory.py --quantization $(or $(QUANTIZATION),none)
 
 # On a machine with internet and AWS credentials: download the pinned weights and stage them in S3.
 # make model-stage BUCKET=my-bucket [PREFIX=tryon-model/qwen-image-edit-2511] [LORA=1]

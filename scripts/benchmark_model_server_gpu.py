@@ -6,11 +6,14 @@ from the ``config.json`` files of the Hugging Face repositories ``Qwen/Qwen-Imag
 random weights made on the GPU: nothing is downloaded. Latency does not depend on the weights'
 values, so these are the figures that choose the instance type and real-time versus async.
 
-For each weight format (bf16; fp8 weight-only on the transformer via torchao) it prints the
-seconds per request for a 1024x1024 result from a 1024x1024 person photo and a garment photo, at
-the default steps (40, true CFG: two transformer passes per step) and the few-step setting
-(4 steps, no CFG: what a fused Lightning LoRA runs; a fused LoRA adds no per-step cost), and the
-peak GPU memory.
+For each weight format (bf16; TRYON_QUANTIZATION=fp8 as the server applies it: the server's own
+``loading.quantization_config`` and ``quantize_transformer``, i.e. fp8 weights and per-row dynamic
+fp8 activations on sm89+, int8 weight-only below) it prints the seconds per request for a
+1024x1024 result from a 1024x1024 person photo and a garment photo, at the default steps (40, true
+CFG: two transformer passes per step) and the few-step setting (4 steps, no CFG, on the server's
+Lightning scheduler: what a fused Lightning LoRA runs; a fused LoRA adds no per-step cost), and
+the peak GPU memory. The weights are made on the GPU, in the order the server loads them
+(transformer, quantized in place, then the text encoder and the VAE), not read from files.
 
 The tokenizer is a byte-level one built offline (one token per byte), so the text part of the
 sequence is about 3x longer than with Qwen's real BPE: the figures err on the slow side.
@@ -119,7 +122,7 @@ def build_pipeline(device: str, tiny: bool, quantization: str) -> Any:
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     sys.path.insert(0, str(MODEL_SERVER))
-    from tryon_model_server import tiny_model
+    from tryon_model_server import loading, tiny_model
     from tryon_model_server.processor import ImageOnlyQwen2VLProcessor
 
     def sized(name: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -144,10 +147,10 @@ def build_pipeline(device: str, tiny: bool, quantization: str) -> Any:
         # Made on the GPU, in bf16, with each module's own random initialisation.
         with torch.device(device):
             transformer = QwenImageTransformer2DModel(**sized("transformer", TRANSFORMER_CONFIG))
-            if quantization == "fp8":
-                from torchao.quantization import Float8WeightOnlyConfig, quantize_
-
-                quantize_(transformer, Float8WeightOnlyConfig())
+            quantized = loading.quantization_config(quantization, loading.compute_capability(device))
+            if quantized is not None:
+                loading.quantize_transformer(transformer, quantized)
+                print(f"[{quantization}] transformer quantized with torchao's {type(quantized).__name__}")
             text_encoder = Qwen2_5_VLForConditionalGeneration._from_config(config, dtype=dtype)
             vae = AutoencoderKLQwenImage(**sized("vae", VAE_CONFIG))
     finally:
@@ -160,6 +163,17 @@ def build_pipeline(device: str, tiny: bool, quantization: str) -> Any:
         processor=processor,
         transformer=transformer.eval(),
     )
+
+
+def scheduler_for(fewstep: bool) -> Any:
+    """Qwen-Image's scheduler, or the server's reconfiguration of it for a fused Lightning LoRA."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    sys.path.insert(0, str(MODEL_SERVER))
+    from tryon_model_server.loading import LIGHTNING_SCHEDULER_CONFIG
+
+    overrides = LIGHTNING_SCHEDULER_CONFIG if fewstep else {}
+    return FlowMatchEulerDiscreteScheduler(**{**SCHEDULER_CONFIG, **overrides})
 
 
 def time_requests(pipe: Any, device: str, size: int, steps: int, cfg: float, runs: int, warmup: int) -> list[float]:
@@ -228,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             print("torchao is not installed: fp8 is skipped (pip install torchao)", file=sys.stderr)
             formats.remove("fp8")
     if args.tiny_on_cpu:
-        formats = ["none"]
+        formats = [value for value in formats if value == "none" or args.quantization == "fp8"]
     gpu = torch.cuda.get_device_name(0) if device == "cuda" else "CPU (tiny sizes: not a measurement)"
     print(f"device: {gpu}; torch {torch.__version__}; result {args.size}x{args.size}; person + garment image")
     for quantization in formats:
@@ -241,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         weights = torch.cuda.memory_allocated() / 2**30 if device == "cuda" else float("nan")
         print(f"[{quantization}] built in {time.perf_counter() - started:.0f} s; weights on the GPU: {weights:.1f} GiB")
         for label, steps, cfg in (("default", args.steps, 4.0), ("few-step", args.fewstep_steps, 1.0)):
+            pipe.scheduler = scheduler_for(label == "few-step")
             seconds = time_requests(pipe, device, args.size, steps, cfg, args.runs, args.warmup)
             peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan")
             runs = ", ".join(f"{value:.2f}" for value in seconds)

@@ -30,3 +30,15 @@ def test_its_measuring_code_runs_at_tiny_size_on_the_cpu() -> None:
     assert "not a measurement" in result.stdout
     assert "[none] default: 2 steps, true CFG 4.0: median" in result.stdout
     assert "[none] few-step: 1 steps, true CFG 1.0: median" in result.stdout
+
+
+def test_its_fp8_setting_quantizes_as_the_server_does() -> None:
+    """On a CPU the server's fp8 setting falls back to int8 weight-only; the script says which ran."""
+    result = run(
+        "--tiny-on-cpu", "--quantization", "fp8", "--size", "64", "--steps", "1", "--fewstep-steps", "1",
+        "--runs", "1", "--warmup", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "[fp8] transformer quantized with torchao's Int8WeightOnlyConfig" in result.stdout
+    assert "[fp8] few-step: 1 steps, true CFG 1.0: median" in result.stdout
+    assert "[none]" not in result.stdout

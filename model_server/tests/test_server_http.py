@@ -69,11 +69,14 @@ def test_same_seed_gives_the_same_image_and_another_seed_another(served_tiny_mod
     assert first != other
 
 
-def test_num_inference_steps_changes_the_denoising(served_tiny_model: str) -> None:
+def test_num_inference_steps_changes_the_denoising_within_the_base_models_bounds(served_tiny_model: str) -> None:
     one = invoke(served_tiny_model, tryon_body(num_inference_steps=1))
+    two = invoke(served_tiny_model, tryon_body(num_inference_steps=2))
     three = invoke(served_tiny_model, tryon_body(num_inference_steps=3))
-    assert one[0] == three[0] == 200
-    assert one[1]["image_base64"] != three[1]["image_base64"]
+    assert one[0] == two[0] == three[0] == 200
+    assert [one[1]["num_inference_steps"], three[1]["num_inference_steps"]] == [2, 3]
+    assert one[1]["image_base64"] == two[1]["image_base64"], "one step is clamped to the base model's two"
+    assert two[1]["image_base64"] != three[1]["image_base64"]
 
 
 def test_a_request_to_undress_is_refused_as_content_filtered(served_tiny_model: str) -> None:

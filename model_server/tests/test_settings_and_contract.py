@@ -9,7 +9,14 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tryon_model_server.contract import SCHEMA_PATH, parse_body
-from tryon_model_server.settings import BASE_STEPS, ServerSettings, SettingsError
+from tryon_model_server.settings import (
+    BASE_MAX_STEPS,
+    BASE_MIN_STEPS,
+    BASE_STEPS,
+    LIGHTNING_STEPS,
+    ServerSettings,
+    SettingsError,
+)
 
 
 def test_defaults_serve_the_sagemaker_model_directory_on_8080() -> None:
@@ -20,6 +27,46 @@ def test_defaults_serve_the_sagemaker_model_directory_on_8080() -> None:
     assert (settings.default_steps, settings.true_cfg_scale) == (BASE_STEPS, 4.0)
 
 
+@pytest.mark.parametrize(("asked", "runs"), [(None, BASE_STEPS), (1, 2), (2, 2), (30, 30), (50, 50), (100, 50)])
+def test_the_base_model_runs_the_steps_asked_clamped_to_its_bounds(asked: int | None, runs: int) -> None:
+    assert ServerSettings.from_env({}).steps_for(asked) == runs
+
+
+def test_one_base_step_would_denoise_with_a_nan_sigma() -> None:
+    """Why the base model's minimum is 2: its published schedule stretches the last sigma to 0.02."""
+    import numpy as np
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    from tryon_model_server.tiny_model import build_pipeline
+
+    config = build_pipeline().scheduler.config
+    scheduler = FlowMatchEulerDiscreteScheduler.from_config(config)
+    with np.errstate(invalid="ignore"):
+        scheduler.set_timesteps(sigmas=np.linspace(1.0, 1.0, 1), mu=0.69)
+    assert scheduler.sigmas[0].isnan()
+    scheduler.set_timesteps(sigmas=np.linspace(1.0, 1 / BASE_MIN_STEPS, BASE_MIN_STEPS), mu=0.69)
+    assert not scheduler.sigmas.isnan().any()
+
+
+@pytest.mark.parametrize("asked", [None, 1, 3, 4, 8, 100])
+def test_a_distilled_model_runs_its_distilled_steps_whatever_is_asked(asked: int | None) -> None:
+    four_step = ServerSettings.from_env({"TRYON_LORA_PATH": "lightning-4steps.safetensors"})
+    eight_step = ServerSettings.from_env({"TRYON_LORA_PATH": "lightning-8.safetensors", "TRYON_DEFAULT_STEPS": "8"})
+    assert four_step.distilled and four_step.steps_for(asked) == LIGHTNING_STEPS == 4
+    assert eight_step.steps_for(asked) == 8
+
+
+def test_the_contract_says_how_steps_are_bounded() -> None:
+    """The schema documents the rule settings.steps_for applies, and the answer field reporting it."""
+    schema = json.loads(SCHEMA_PATH.read_text())
+    asked = schema["properties"]["num_inference_steps"]["description"]
+    assert f"clamped to {BASE_MIN_STEPS}..the server's maximum ({BASE_MAX_STEPS} unless configured" in asked
+    assert "fixed at its distilled count" in asked
+    success = schema["$defs"]["response"]["oneOf"][0]
+    assert success["properties"]["num_inference_steps"]["type"] == "integer"
+    assert "num_inference_steps" not in success["required"]
+
+
 def test_a_relative_lora_path_is_inside_the_model_directory() -> None:
     settings = ServerSettings.from_env({"TRYON_LORA_PATH": "lora/lightning.safetensors"}, Path("/models/qwen"))
     assert settings.lora_path == Path("/models/qwen/lora/lightning.safetensors")
@@ -28,7 +75,10 @@ def test_a_relative_lora_path_is_inside_the_model_directory() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"TRYON_DEFAULT_STEPS": "0"}, "TRYON_DEFAULT_STEPS must be between 1 and 100"),
+        ({"TRYON_DEFAULT_STEPS": "1"}, "TRYON_DEFAULT_STEPS must be between 2 and 50"),
+        ({"TRYON_MAX_STEPS": "30", "TRYON_DEFAULT_STEPS": "40"}, "TRYON_DEFAULT_STEPS must be between 2 and 30"),
+        ({"TRYON_MAX_STEPS": "101"}, "TRYON_MAX_STEPS must be between 2 and 100"),
+        ({"TRYON_LORA_PATH": "lora.safetensors", "TRYON_DEFAULT_STEPS": "40"}, "between 1 and 16, got 40"),
         ({"TRYON_MODEL_PORT": "http"}, "TRYON_MODEL_PORT must be an integer"),
         ({"TRYON_QUANTIZATION": "int3"}, "TRYON_QUANTIZATION must be one of none, fp8"),
         ({"TRYON_DEVICE": "tpu"}, "TRYON_DEVICE must be auto, cpu or cuda"),

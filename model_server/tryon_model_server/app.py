@@ -92,6 +92,7 @@ def create_app(slot: ModelSlot, settings: ServerSettings, load_in_background: bo
             return error(503, "the model is still loading")
         if slot.model is None:
             return error(503, f"the model failed to load: {slot.failure}")
+        steps = settings.steps_for(tryon.num_inference_steps)
         started = time.monotonic()
         try:
             image = await run_in_threadpool(slot.generate, tryon)
@@ -100,15 +101,17 @@ def create_app(slot: ModelSlot, settings: ServerSettings, load_in_background: bo
             return error(500, f"the model failed: {type(exc).__name__}: {str(exc)[:300]}")
         image_b64, mime_type = await run_in_threadpool(encode_image, image, tryon.output_format)
         logger.info(
-            "generated %dx%d in %.2f s (mode=%s, garment_image=%s, steps=%s)",
+            "generated %dx%d in %.2f s (mode=%s, garment_image=%s, steps=%d, asked=%s)",
             image.width,
             image.height,
             time.monotonic() - started,
             tryon.mode,
             tryon.garment is not None,
-            tryon.num_inference_steps or "default",
+            steps,
+            tryon.num_inference_steps,
         )
-        return JSONResponse({"finish_reason": "success", "image_base64": image_b64, "mime_type": mime_type})
+        answer = {"finish_reason": "success", "image_base64": image_b64, "mime_type": mime_type}
+        return JSONResponse({**answer, "num_inference_steps": steps})
 
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -69,6 +69,18 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def flatten_on_white(image: Image.Image) -> Image.Image:
+    """RGB as the model sees photos: transparent pixels become the white of a product shot.
+
+    The Lambda sends garment cut-outs as RGBA PNGs; a plain ``convert("RGB")`` drops the alpha
+    and leaves the colour stored under it, black for most cut-outs."""
+    if "A" not in image.getbands() and "transparency" not in image.info:
+        return image.convert("RGB")
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
+
+
 def decode_image(field: str, data_b64: str, max_pixels: int) -> Image.Image:
     try:
         data = base64.b64decode(data_b64, validate=True)
@@ -80,7 +92,7 @@ def decode_image(field: str, data_b64: str, max_pixels: int) -> Image.Image:
             if width * height > max_pixels:
                 raise BadRequest(f"{field} is too large: at most {max_pixels} pixels")
             probe.load()
-            image = probe.convert("RGB")
+            image = flatten_on_white(probe)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise BadRequest(f"{field} is not a readable image (JPEG or PNG expected)") from None
     if min(image.size) < 16:

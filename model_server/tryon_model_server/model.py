@@ -1,8 +1,8 @@
 """Qwen-Image-Edit-2511 as a try-on model: load the pipeline from the model directory, edit.
 
-``QwenImageEditPlusPipeline.from_pretrained(model_dir)`` is the one loading path: the real
-weights in the container (``/opt/ml/model``, bf16 on the GPU) and the tiny random model in tests
-(float32 on the CPU) go through it alike.
+``loading.load_pipeline`` is the one loading path: the real weights in the container
+(``/opt/ml/model``, bf16 on the GPU) and the tiny random model in tests (float32 on the CPU)
+go through it alike.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image
 
 from tryon_model_server.contract import TryOnRequest
-from tryon_model_server.processor import load_processor
+from tryon_model_server.loading import load_dtype, load_pipeline, resolve_device
 from tryon_model_server.prompts import tryon_prompt
 from tryon_model_server.settings import ServerSettings
 
@@ -37,36 +36,6 @@ def output_size(person_size: tuple[int, int], pixels: int, multiple: int) -> tup
     return out_width, out_height
 
 
-def resolve_device(setting: str) -> str:
-    import torch
-
-    if setting == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("TRYON_DEVICE=cuda but no CUDA device is available")
-    return setting
-
-
-def _load_lora(pipe: Any, lora_path: Path) -> None:
-    if not lora_path.exists():
-        raise FileNotFoundError(f"TRYON_LORA_PATH {lora_path} does not exist")
-    if lora_path.is_file():
-        pipe.load_lora_weights(str(lora_path.parent), weight_name=lora_path.name, adapter_name="fewstep")
-    else:
-        pipe.load_lora_weights(str(lora_path), adapter_name="fewstep")
-    # Merged into the weights: no LoRA cost per step, and the quantizer sees plain linear layers.
-    pipe.fuse_lora(adapter_names=["fewstep"], lora_scale=1.0)
-    pipe.unload_lora_weights()
-
-
-def _quantize_fp8(transformer: Any) -> None:
-    try:
-        from torchao.quantization import Float8WeightOnlyConfig, quantize_
-    except ImportError:
-        raise RuntimeError("TRYON_QUANTIZATION=fp8 needs torchao (requirements.txt installs it)") from None
-    quantize_(transformer, Float8WeightOnlyConfig())
-
-
 class QwenEditTryOnModel:
     def __init__(self, pipe: Any, settings: ServerSettings, device: str) -> None:
         self.pipe = pipe
@@ -75,31 +44,18 @@ class QwenEditTryOnModel:
 
     @classmethod
     def load(cls, settings: ServerSettings) -> QwenEditTryOnModel:
-        import torch
-        from diffusers import QwenImageEditPlusPipeline
-
         started = time.monotonic()
         device = resolve_device(settings.device)
-        dtype = torch.bfloat16 if device == "cuda" else torch.float32
-        pipe = QwenImageEditPlusPipeline.from_pretrained(
-            str(settings.model_dir), processor=load_processor(settings.model_dir), dtype=dtype
-        )
-        if settings.lora_path is not None:
-            _load_lora(pipe, settings.lora_path)
-        # The transformer goes to the GPU first and is quantized there, before the text encoder
-        # joins it: peak memory is the larger of the two stages, not their sum.
-        pipe.transformer.to(device)
-        if settings.quantization == "fp8":
-            _quantize_fp8(pipe.transformer)
-        pipe.to(device)
-        pipe.set_progress_bar_config(disable=True)
+        pipe = load_pipeline(settings, device)
+        steps = f"{settings.default_steps} fixed" if settings.distilled else f"{settings.default_steps}"
         logger.info(
-            "model loaded from %s on %s (%s, lora=%s, quantization=%s) in %.1f s",
+            "model loaded from %s on %s (%s, lora=%s, quantization=%s, steps=%s) in %.1f s",
             settings.model_dir,
             device,
-            dtype,
+            load_dtype(device, settings.quantization),
             settings.lora_path,
             settings.quantization,
+            steps if settings.distilled else f"{steps}, at most {settings.max_steps}",
             time.monotonic() - started,
         )
         return cls(pipe, settings, device)
@@ -118,7 +74,7 @@ class QwenEditTryOnModel:
                 # Without true CFG (a few-step LoRA) a negative prompt would only cost an encoding.
                 negative_prompt=prompt.negative_prompt if self.settings.true_cfg_scale > 1 else None,
                 true_cfg_scale=self.settings.true_cfg_scale,
-                num_inference_steps=request.num_inference_steps or self.settings.default_steps,
+                num_inference_steps=self.settings.steps_for(request.num_inference_steps),
                 height=height,
                 width=width,
                 generator=generator,

@@ -138,8 +138,15 @@ def build_pipeline(seed: int = 0) -> QwenImageEditPlusPipeline:
 
 
 def write_tiny_model(directory: Path, seed: int = 0) -> Path:
+    return save_model_directory(
+        build_pipeline(seed), directory, {"what": "random weights for tests; its images are noise", "seed": seed}
+    )
+
+
+def save_model_directory(pipe: QwenImageEditPlusPipeline, directory: Path, note: dict[str, object]) -> Path:
+    """Save ``pipe`` with the published repository's layout and processor naming."""
     directory.mkdir(parents=True, exist_ok=True)
-    build_pipeline(seed).save_pretrained(directory)
+    pipe.save_pretrained(directory)
     # Name the processor as the published repository does (the server loads it image-only).
     for name, key in (
         ("model_index.json", "processor"),
@@ -150,9 +157,7 @@ def write_tiny_model(directory: Path, seed: int = 0) -> Path:
         config = json.loads(path.read_text())
         config[key] = ["transformers", "Qwen2VLProcessor"] if key == "processor" else "Qwen2VLProcessor"
         path.write_text(json.dumps(config, indent=2) + "\n")
-    (directory / "TINY_RANDOM_MODEL.json").write_text(
-        json.dumps({"what": "random weights for tests; its images are noise", "seed": seed}) + "\n"
-    )
+    (directory / "TINY_RANDOM_MODEL.json").write_text(json.dumps(note) + "\n")
     return directory
 
 
