@@ -34,11 +34,12 @@ model-serve: model-install
 	$(MODEL_PY) model_server/serve serve --model-dir $(abspath $(MODEL_DIR)) --host $(HOST) --port $(or $(filter-out 3000,$(PORT)),$(MODEL_PORT))
 
 # On a machine with internet and AWS credentials: download the pinned weights and stage them in S3.
-# make model-stage BUCKET=my-bucket [PREFIX=tryon-model/qwen-image-edit-2511] [LORA=1]
+# make model-stage BUCKET=my-bucket [PREFIX=tryon-model/qwen-image-edit-2511] [LORA=0]
+# The few-step LoRA is staged unless LORA=0: the model stack's default (FewStepLoraPath) uses it.
 model-stage: model-install
 	@test -n "$(BUCKET)" || { echo "BUCKET=... is required"; exit 2; }
 	$(MODEL_PY) model_server/scripts/stage_weights.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX),) \
-		$(if $(LORA),--with-lora,) $(if $(WORKDIR),--workdir $(WORKDIR),)
+		$(if $(filter 0,$(LORA)),--without-lora,) $(if $(WORKDIR),--workdir $(WORKDIR),)
 
 # The capacity plan (~40 s on 2 cores, no weights, no GPU): the published architecture on PyTorch's meta
 # device; parameters, bytes, FLOPs per request, and per SageMaker instance fits/seconds/$ (estimates).
