@@ -9,12 +9,15 @@ Scaling is checked against SageMaker's documented metrics and CloudWatch's alarm
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
+import botocore.validate
 import pytest
 
 from tests.cfn_template import load_template, resolve
@@ -268,3 +271,34 @@ def test_every_scaling_resource_belongs_to_one_mode(model: dict[str, Any]) -> No
         "WakeFromZeroScaling": "IsAsync",
         "BacklogWithoutCapacityAlarm": "IsAsync",
     }
+
+
+# ------------------------------------------------------------------ lifecycle rules (documented)
+
+
+def documented_lifecycle() -> dict[str, Any]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "model-endpoint-async.md").read_text()
+    block = text.split("<!-- lifecycle-rules:begin -->", 1)[1].split("<!-- lifecycle-rules:end -->", 1)[0]
+    loaded: dict[str, Any] = json.loads(block.strip().removeprefix("```json").removesuffix("```"))
+    return loaded
+
+
+def test_the_documented_lifecycle_rules_expire_both_prefixes_the_stacks_use(
+    api: dict[str, Any], model: dict[str, Any]
+) -> None:
+    lifecycle = documented_lifecycle()
+    s3_model = botocore.session.get_session().get_service_model("s3")
+    request = s3_model.operation_model("PutBucketLifecycleConfiguration").input_shape
+    botocore.validate.validate_parameters(
+        {"Bucket": "my-models-bucket", "LifecycleConfiguration": lifecycle}, request
+    )  # raises ParamValidationError on any shape the API would refuse
+    uri = "s3://my-models-bucket/tryon-async/"
+    api_stack = with_parameters(api, SageMakerAsyncS3Uri=uri, Backend="sagemaker")
+    objects = resources_for("s3:PutObject", api_async_statements(api_stack), api_stack) | resources_for(
+        "s3:GetObject", api_async_statements(api_stack), api_stack
+    )
+    prefixes = {arn.removeprefix("arn:aws:s3:::my-models-bucket/").removesuffix("*") for arn in objects}
+    rules = lifecycle["Rules"]
+    assert {rule["Filter"]["Prefix"] for rule in rules} == prefixes == {"tryon-async/in/", "tryon-async/out/"}
+    for rule in rules:
+        assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] >= 1
