@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 from capacity_plan.plan import plan, render
 
 
 def main() -> int:
-    # diffusers warns about casting on meta; the plan has no weights to keep in float32.
-    logging.getLogger("diffusers").setLevel(logging.ERROR)
+    from diffusers.utils import logging as diffusers_logging
+
+    # diffusers warns about casting to bf16; the plan has no weights to keep in float32.
+    diffusers_logging.set_verbosity_error()
     warnings.filterwarnings("ignore")
     print(render(*plan()))
     return 0
