@@ -8,7 +8,7 @@ MODEL_DIR   ?= /opt/ml/model
 MODEL_PORT  ?= 8080
 DIR         ?= test-output/tiny-qwen-image-edit
 
-.PHONY: model-install model-test model-tiny model-serve model-stage model-bench model-image model-load-memory
+.PHONY: model-install model-test model-tiny model-serve model-stage model-bench model-image model-load-memory model-plan
 
 model-install: $(MODEL_STAMP)
 
@@ -39,11 +39,17 @@ model-load-memory: model-install
 	$(MODEL_PY) model_server/scripts/measure_load_memory.py --quantization $(or $(QUANTIZATION),none)
 
 # On a machine with internet and AWS credentials: download the pinned weights and stage them in S3.
-# make model-stage BUCKET=my-bucket [PREFIX=tryon-model/qwen-image-edit-2511] [LORA=1]
+# make model-stage BUCKET=my-bucket [PREFIX=tryon-model/qwen-image-edit-2511] [LORA=0]
+# The few-step LoRA is staged unless LORA=0: the model stack's default (FewStepLoraPath) uses it.
 model-stage: model-install
 	@test -n "$(BUCKET)" || { echo "BUCKET=... is required"; exit 2; }
 	$(MODEL_PY) model_server/scripts/stage_weights.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX),) \
-		$(if $(LORA),--with-lora,) $(if $(WORKDIR),--workdir $(WORKDIR),)
+		$(if $(filter 0,$(LORA)),--without-lora,) $(if $(WORKDIR),--workdir $(WORKDIR),)
+
+# The capacity plan (~40 s on 2 cores, no weights, no GPU): the published architecture on PyTorch's meta
+# device; parameters, bytes, FLOPs per request, and per SageMaker instance fits/seconds/$ (estimates).
+model-plan: model-install
+	cd model_server && ../$(MODEL_PY) -m capacity_plan
 
 # On a CUDA machine (the GPU container or any PyTorch GPU box): latency and peak memory at full size.
 model-bench:

@@ -103,8 +103,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # 0: the container's own default.
     sagemaker_inference_steps: Annotated[int, Meta(ge=0, le=100)] = 0
     # Set: the endpoint is asynchronous. Request bodies are written under <prefix>in/ and sent with
-    # InvokeEndpointAsync; answers are read where the endpoint writes them (its AsyncOutputS3Uri,
-    # <prefix>out/ by convention).
+    # InvokeEndpointAsync; answers are read where the endpoint writes them (<prefix>out/: the model
+    # stack's AsyncS3Uri is this same URI).
     sagemaker_async_s3_uri: S3Prefix = ""
     # Model calls: botocore's connect timeout, the longest read timeout (each call's is also cut
     # to the request's time left), and the attempts per call of our one retry layer

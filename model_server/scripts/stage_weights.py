@@ -4,12 +4,13 @@ On a machine with internet access and AWS credentials (an EC2 instance in the en
 is fastest: about 58 GB go down and up):
 
     python model_server/scripts/stage_weights.py --pin              # once: resolve and record revisions
-    python model_server/scripts/stage_weights.py --bucket B [--prefix P] [--with-lora]
+    python model_server/scripts/stage_weights.py --bucket B [--prefix P] [--without-lora]
 
 ``weights.lock.json`` pins each Hugging Face repository to a commit. ``--pin`` resolves the
 current commit of each and writes it there (commit the file); staging refuses unpinned
 repositories. The staged prefix is what SageMaker copies to ``/opt/ml/model``: the pipeline's
-folders, ``lora/<file>`` with ``--with-lora``, and ``STAGED_FROM.json`` naming the revisions.
+folders, ``lora/<file>`` (the few-step Lightning LoRA the model stack uses by default, its
+``FewStepLoraPath``; ``--without-lora`` leaves it out), and ``STAGED_FROM.json`` naming the revisions.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ def s3_uri(bucket: str, prefix: str) -> str:
     return f"s3://{bucket}/{prefix.strip('/')}/"
 
 
+def lora_path(lock: dict[str, Any]) -> str:
+    """Where the LoRA lands inside the staged prefix (TRYON_LORA_PATH, the template's FewStepLoraPath)."""
+    return f"lora/{lock['lora']['filename']}"
+
+
 def stage_commands(workdir: Path, bucket: str, prefix: str) -> list[list[str]]:
     return [["aws", "s3", "sync", str(workdir / "model"), s3_uri(bucket, prefix), "--only-show-errors"]]
 
@@ -73,7 +79,12 @@ def download(lock: dict[str, Any], workdir: Path, with_lora: bool) -> Path:
     staged = {"model": {"repo_id": model["repo_id"], "revision": model["revision"]}}
     if with_lora:
         lora = lock["lora"]
-        hf_hub_download(lora["repo_id"], lora["filename"], revision=lora["revision"], local_dir=target / "lora")
+        hf_hub_download(
+            lora["repo_id"],
+            lora["filename"],
+            revision=lora["revision"],
+            local_dir=target / Path(lora_path(lock)).parent,
+        )
         staged["lora"] = {key: lora[key] for key in ("repo_id", "revision", "filename")}
     shutil.rmtree(target / ".cache", ignore_errors=True)  # huggingface_hub's bookkeeping
     (target / "STAGED_FROM.json").write_text(json.dumps(staged, indent=2) + "\n")
@@ -84,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bucket", help="S3 bucket in the endpoint's region")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX)
-    parser.add_argument("--with-lora", action="store_true", help="also stage the few-step Lightning LoRA")
+    parser.add_argument(
+        "--without-lora",
+        dest="with_lora",
+        action="store_false",
+        help="leave out the few-step Lightning LoRA (then deploy with FewStepLoraPath='' and AsyncS3Uri set)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("test-output/stage"))
     parser.add_argument("--pin", action="store_true", help="resolve current revisions into weights.lock.json")
     parser.add_argument("--lock", type=Path, default=LOCK_PATH, help="the pins file (default weights.lock.json)")
@@ -103,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"would download {lock['model']['repo_id']}@{lock['model']['revision']} into {args.workdir / 'model'}"
             )
+            if args.with_lora:
+                lora = lock["lora"]
+                print(f"would download {lora['repo_id']}@{lora['revision']} {lora['filename']} as {lora_path(lock)}")
             for command in commands:
                 print("would run:", " ".join(command))
             return 0
@@ -112,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     except StageError as exc:
         print(f"stage_weights: {exc}", file=sys.stderr)
         return 2
-    lora_note = " TRYON_LORA_PATH=lora/" + lock["lora"]["filename"] if args.with_lora else ""
+    lora_note = f" FewStepLoraPath={lora_path(lock)}" if args.with_lora else " FewStepLoraPath= (no LoRA)"
     print(f"staged: ModelDataS3Uri={s3_uri(args.bucket, args.prefix)}{lora_note}")
     return 0
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.test_capacity_plan import MODEL_TEMPLATE, cfn_template_module
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "stage_weights.py"
 LOCK = Path(__file__).resolve().parents[1] / "weights.lock.json"
 
@@ -27,8 +29,28 @@ def test_unpinned_weights_are_refused(tmp_path: Path) -> None:
 def test_pinned_weights_are_staged_to_an_uncompressed_prefix(tmp_path: Path) -> None:
     lock = json.loads(LOCK.read_text())
     lock["model"]["revision"] = "0123456789abcdef0123456789abcdef01234567"
+    lock["lora"]["revision"] = "89abcdef0123456789abcdef0123456789abcdef"
     (tmp_path / "lock.json").write_text(json.dumps(lock))
     result = run("--bucket", "models", "--prefix", "/tryon/qwen/", "--lock", str(tmp_path / "lock.json"), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "Qwen/Qwen-Image-Edit-2511@0123456789abcdef0123456789abcdef01234567" in result.stdout
     assert "aws s3 sync test-output/stage/model s3://models/tryon/qwen/ --only-show-errors" in result.stdout
+
+
+def test_the_lora_is_staged_by_default_where_the_model_stack_looks_for_it(tmp_path: Path) -> None:
+    lock = json.loads(LOCK.read_text())
+    lock["model"]["revision"] = "0123456789abcdef0123456789abcdef01234567"
+    (tmp_path / "lock.json").write_text(json.dumps(lock))
+    refused = run("--bucket", "models", "--lock", str(tmp_path / "lock.json"), "--dry-run")
+    assert refused.returncode == 2 and "not pinned: lightx2v/Qwen-Image-Edit-2511-Lightning" in refused.stderr
+    without = run("--bucket", "models", "--lock", str(tmp_path / "lock.json"), "--dry-run", "--without-lora")
+    assert without.returncode == 0, without.stderr
+    assert "Lightning" not in without.stdout
+
+    lock["lora"]["revision"] = "89abcdef0123456789abcdef0123456789abcdef"
+    (tmp_path / "lock.json").write_text(json.dumps(lock))
+    staged = run("--bucket", "models", "--lock", str(tmp_path / "lock.json"), "--dry-run")
+    assert staged.returncode == 0, staged.stderr
+    template = cfn_template_module().load_template(MODEL_TEMPLATE)
+    default_path = template["Parameters"]["FewStepLoraPath"]["Default"]
+    assert f"as {default_path}" in staged.stdout

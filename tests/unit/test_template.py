@@ -218,7 +218,7 @@ def test_sagemaker_is_allowed_on_the_configured_endpoint_only(template: dict[str
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Backend"}, "sagemaker"]}
 
 
-ASYNC_S3_SIDS = ("WriteRequestsReadAnswersUnderTheAsyncPrefix", "ListTheAsyncPrefix")
+ASYNC_S3_SIDS = ("WriteRequestsUnderIn", "ReadAnswersUnderOut", "ListTheAsyncPrefix")
 
 
 def test_async_sagemaker_is_allowed_on_its_endpoint_and_its_s3_prefix_only(template: dict[str, Any]) -> None:
@@ -232,11 +232,14 @@ def test_async_sagemaker_is_allowed_on_its_endpoint_and_its_s3_prefix_only(templ
     configured["Parameters"]["SageMakerAsyncS3Uri"]["Default"] = "s3://tryon-async-bucket/tryon/"
     configured["Parameters"]["SageMakerEndpointName"]["Default"] = "tryon-model-dev"
     (policy,) = [p for c, p in role_policies(configured) if c == "UseSageMakerAsync"]
-    invoke, objects, listing = policy["PolicyDocument"]["Statement"]
+    invoke, writes, reads, listing = policy["PolicyDocument"]["Statement"]
+    assert [writes["Sid"], reads["Sid"], listing["Sid"]] == list(ASYNC_S3_SIDS)
+    assert (writes["Action"], reads["Action"]) == ("s3:PutObject", "s3:GetObject")
     assert (
         resolve(invoke["Resource"], configured) == "arn:aws:sagemaker:us-east-1:123456789012:endpoint/tryon-model-dev"
     )
-    assert resolve(objects["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket/tryon/*"
+    assert resolve(writes["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket/tryon/in/*"
+    assert resolve(reads["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket/tryon/out/*"
     assert resolve(listing["Resource"], configured) == "arn:aws:s3:::tryon-async-bucket"
     assert resolve(listing["Condition"]["StringLike"]["s3:prefix"], configured) == "tryon/*"
     pattern = template["Parameters"]["SageMakerAsyncS3Uri"]["AllowedPattern"]

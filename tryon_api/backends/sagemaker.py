@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -63,6 +64,16 @@ class S3Location:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+
+def operation_bounds(client: Any, operation: str, member: str) -> tuple[int, int]:
+    """The ``min``/``max`` botocore's service model gives an integer input member (what it validates)."""
+    shape = client.meta.service_model.operation_model(operation).input_shape.members[member]
+    return int(shape.metadata["min"]), int(shape.metadata["max"])
+
+
+def clamp(value: int, bounds: tuple[int, int]) -> int:
+    return max(bounds[0], min(bounds[1], value))
 
 
 def tryon_request(job: GenerationInput, inference_steps: int = 0) -> dict[str, Any]:
@@ -124,6 +135,9 @@ class SageMakerTryOnBackend:
         self.inference_steps = inference_steps
         self.async_input = async_input
         self.s3_client = s3_client
+        if async_input is not None:
+            self.ttl_bounds = operation_bounds(client, "InvokeEndpointAsync", "RequestTTLSeconds")
+            self.invocation_bounds = operation_bounds(client, "InvokeEndpointAsync", "InvocationTimeoutSeconds")
 
     def invoke(self, body: bytes) -> GeneratedImage:
         response = self.client.invoke_endpoint(
@@ -135,12 +149,14 @@ class SageMakerTryOnBackend:
         assert self.async_input is not None and self.s3_client is not None
         source = S3Location(self.async_input.bucket, f"{self.async_input.key}{uuid.uuid4().hex}.json")
         self.s3_client.put_object(Bucket=source.bucket, Key=source.key, Body=body, ContentType="application/json")
+        seconds_left = math.ceil(deadline.remaining())
         response = self.client.invoke_endpoint_async(
             EndpointName=self.endpoint_name,
             InputLocation=source.uri,
             ContentType="application/json",
             Accept="application/json",
-            InvocationTimeoutSeconds=max(1, min(3600, int(deadline.remaining()))),
+            RequestTTLSeconds=clamp(seconds_left, self.ttl_bounds),
+            InvocationTimeoutSeconds=clamp(seconds_left, self.invocation_bounds),
         )
         output = S3Location.parse(response["OutputLocation"])
         failure = S3Location.parse(response["FailureLocation"]) if response.get("FailureLocation") else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import math
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.loaders
 import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image
@@ -212,3 +214,50 @@ def test_s3_slowing_down_on_every_attempt_stops_after_the_clients_attempts(
     puts = [status for command, _, status in slow_down_s3.seen if command == "PUT"]
     assert puts == [503] * QUICK_CALL_MAX_ATTEMPTS
     assert not async_endpoint.calls  # nothing was sent to the endpoint
+
+
+def wire_headers(runtime: Any) -> list[dict[str, str]]:
+    """The headers of each InvokeEndpointAsync request as botocore sends them."""
+    sent: list[dict[str, str]] = []
+
+    def record(request: Any, **_: Any) -> None:
+        sent.append(
+            {
+                name.lower(): str(value, "ascii") if isinstance(value, bytes) else value
+                for name, value in request.headers.items()
+            }
+        )
+
+    runtime.meta.events.register("before-send.sagemaker-runtime.InvokeEndpointAsync", record)
+    return sent
+
+
+def model_bounds(member: str) -> tuple[int, int]:
+    """min/max of an InvokeEndpointAsync input member, read from botocore's service model file."""
+    model = botocore.loaders.create_loader().load_service_model("sagemaker-runtime", "service-2")
+    request = model["shapes"][model["operations"]["InvokeEndpointAsync"]["input"]["shape"]]
+    shape = model["shapes"][request["members"][member]["shape"]]
+    return int(shape["min"]), int(shape["max"])
+
+
+@pytest.mark.parametrize("seconds_left", [1.0, 30.0, 900.0, 30_000.0])
+def test_the_request_expires_with_the_time_it_has_left(
+    async_endpoint: AwsModelEmulator, s3: Any, seconds_left: float
+) -> None:
+    """RequestTTLSeconds and InvocationTimeoutSeconds: the time left, within botocore's bounds."""
+    tried = backend(async_endpoint, s3)
+    sent = wire_headers(tried.client)
+    if seconds_left < 2:
+        async_endpoint.set_delay(ENDPOINT, 3.0)
+        with pytest.raises(UpstreamTimeout):
+            tried.generate(job(), Deadline.after(seconds_left))
+    else:
+        tried.generate(job(), Deadline.after(seconds_left))
+    # The time left when the call is made: the deadline's whole seconds, or one fewer if one ticked by.
+    possible = {math.ceil(seconds_left), math.ceil(seconds_left) - 1}
+    for header, member in (
+        ("x-amzn-sagemaker-requestttlseconds", "RequestTTLSeconds"),
+        ("x-amzn-sagemaker-invocationtimeoutseconds", "InvocationTimeoutSeconds"),
+    ):
+        low, high = model_bounds(member)
+        assert int(sent[0][header]) in {max(low, min(high, left)) for left in possible}, member

@@ -1,0 +1,1 @@
+"""The model server's capacity plan (``make model-plan``): sizes, FLOPs, time and cost per instance."""
