@@ -70,8 +70,13 @@ def as_list(value: Any) -> list[Any]:
 # ------------------------------------------------------------------ least privilege
 
 
+def allow_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """What grants access; a Deny (the bucket's TLS-only policy) only takes it away."""
+    return [s for s in all_statements(template["Resources"]) if s["Effect"] == "Allow"]
+
+
 def test_no_wildcard_actions_anywhere(template: dict[str, Any]) -> None:
-    statements = list(all_statements(template["Resources"]))
+    statements = allow_statements(template)
     assert statements, "the template has IAM statements to check"
     for statement in statements:
         for action in as_list(statement["Action"]):
@@ -81,7 +86,7 @@ def test_no_wildcard_actions_anywhere(template: dict[str, Any]) -> None:
 def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(template: dict[str, Any]) -> None:
     wildcard = [
         s
-        for s in all_statements(template["Resources"])
+        for s in allow_statements(template)
         # The async prefix's objects are a prefix wildcard by nature (checked below).
         if s.get("Sid") not in ASYNC_S3_SIDS
         and any("*" in str(resolve(r, template)) for r in as_list(s.get("Resource", [])))
