@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +25,27 @@ class JobsAws:
     dlq_url: str
 
 
-@pytest.fixture
-def jobs_aws() -> Iterator[JobsAws]:
+@contextmanager
+def moto_jobs_aws(visibility_timeout: int | None = None) -> Iterator[JobsAws]:
     from tests.integration.jobs.aws_resources import create_jobs_resources
 
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         s3 = boto3.client("s3", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
-        names = create_jobs_resources(dynamodb, s3, sqs)
+        names = create_jobs_resources(dynamodb, s3, sqs, visibility_timeout=visibility_timeout)
         yield JobsAws(dynamodb, s3, sqs, **names)
+
+
+@pytest.fixture
+def jobs_aws() -> Iterator[JobsAws]:
+    """The template's table, bucket and queues in moto."""
+    with moto_jobs_aws() as aws:
+        yield aws
+
+
+@pytest.fixture
+def jobs_aws_instant_retry() -> Iterator[JobsAws]:
+    """The same, with a visibility timeout of 0: a failed message is received again at once."""
+    with moto_jobs_aws(visibility_timeout=0) as aws:
+        yield aws
