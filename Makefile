@@ -143,6 +143,9 @@ build-TryOnFunction:
 	rm -rf "$(ARTIFACTS_DIR)/tryon_api/backends/embedded"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
+# The jobs worker ships the same package (its handler is tryon_api.http.job_worker.lambda_handler).
+build-JobWorkerFunction: build-TryOnFunction
+
 # Preflight of the AWS account and region (the usual AWS environment) before and after deploying:
 # models invocable, the API-key secret, reserved concurrency vs the account, Bedrock quotas.
 # CONFIG_ENV=prod for samconfig.toml's prod environment.

@@ -23,6 +23,7 @@ from tryon_api.http.log_redaction import install_log_redaction
 from tryon_api.jobs.aws_stores import MalformedQueueMessage, decode_message
 from tryon_api.jobs.interface import QueueMessage
 from tryon_api.per_container import PerContainer
+from tryon_api.tryon.deadline import Deadline
 
 logger = Logger()
 install_log_redaction(logger.registered_handler)
@@ -30,7 +31,8 @@ tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
-MessageRunner = Callable[[QueueMessage], None]
+# Runs one message; the float is the seconds left of the invocation (None: no Lambda context).
+MessageRunner = Callable[[QueueMessage, float | None], None]
 MESSAGE_KEYS = ("job_id", "message_kind", "attempt", "receive_count")
 
 
@@ -40,14 +42,27 @@ def build_message_runner() -> MessageRunner:
     from tryon_api.jobs.worker import handle_message
 
     dependencies = get_job_dependencies()
-    return lambda message: handle_message(message, dependencies)
+    margin = dependencies.settings.deadline_margin_seconds
+
+    def run(message: QueueMessage, seconds_left: float | None) -> None:
+        # The job ends (recorded as failed if need be) before Lambda would kill the invocation.
+        deadline = Deadline.after(seconds_left - margin) if seconds_left is not None else None
+        handle_message(message, dependencies, deadline)
+
+    return run
 
 
 _runner: PerContainer[MessageRunner] = PerContainer(build_message_runner)
 set_message_runner = _runner.set
 
 
-def run_record(record: SQSRecord) -> None:
+def seconds_left(context: LambdaContext | None) -> float | None:
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining_ms() / 1000.0 if callable(remaining_ms) else None
+
+
+def run_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    """One message; BatchProcessor passes the invocation's context by this parameter's name."""
     receive_count = record.attributes.approximate_receive_count
     try:
         message = decode_message(record.body)
@@ -63,7 +78,7 @@ def run_record(record: SQSRecord) -> None:
         job_id=message.job_id, message_kind=message.kind, attempt=message.attempt, receive_count=receive_count
     )
     try:
-        _runner.get()(message)
+        _runner.get()(message, seconds_left(lambda_context))
     except Exception as error:
         # The type only: a message could carry request data. The message is retried, then dead-lettered.
         logger.warning("job message failed", extra={"error_type": type(error).__name__})

@@ -40,7 +40,8 @@ class FailingOn:
         self.failing = failing
         self.seen: list[QueueMessage] = []
 
-    def __call__(self, message: QueueMessage) -> None:
+    def __call__(self, message: QueueMessage, seconds_left: float | None) -> None:
+        assert seconds_left is not None and 0 < seconds_left <= 60  # the invocation's context reached it
         self.seen.append(message)
         if message.job_id in self.failing:
             raise RuntimeError(f"model unavailable for {message.job_id}")
