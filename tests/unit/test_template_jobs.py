@@ -221,7 +221,6 @@ def test_the_api_function_may_submit_poll_and_delete_jobs_and_nothing_more(templ
         "dynamodb:GetItem": {table},
         "dynamodb:UpdateItem": {table},
         "dynamodb:DeleteItem": {table},
-        "dynamodb:ConditionCheckItem": {table},
         "s3:PutObject": {f"{bucket}/inputs/*"},
         "s3:GetObject": {f"{bucket}/results/*"},
         "s3:DeleteObject": {f"{bucket}/inputs/*", f"{bucket}/results/*"},
