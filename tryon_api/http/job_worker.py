@@ -29,7 +29,9 @@ logger = Logger()
 install_log_redaction(logger.registered_handler)
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose records all failed is answered like any other (every record in batchItemFailures),
+# not raised: an invocation error would also make the event source scale the worker down.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 # Runs one message; the float is the seconds left of the invocation (None: no Lambda context).
 MessageRunner = Callable[[QueueMessage, float | None], None]
