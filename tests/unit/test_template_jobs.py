@@ -247,7 +247,6 @@ def test_the_worker_may_run_jobs_and_read_the_webhook_secret_and_nothing_more(te
         "sqs:ReceiveMessage": {queue},
         "sqs:DeleteMessage": {queue},
         "sqs:GetQueueAttributes": {queue},
-        "sqs:ChangeMessageVisibility": {queue},
         "sqs:SendMessage": {queue},
         "secretsmanager:GetSecretValue": {"<WebhookSecret>"},
     }
