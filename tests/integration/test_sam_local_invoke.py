@@ -233,3 +233,22 @@ def test_each_worker_event_runs_in_the_built_worker_under_sams_environment(
     assert [r["event"] for r in records] == [p.name for p in WORKER_EVENTS]
     assert all(Path(r["module"]).resolve().is_relative_to(Path(sam_worker["code"])) for r in records)
     assert [r["response"] for r in records] == [{"batchItemFailures": []}] * len(WORKER_EVENTS)
+
+
+@pytest.mark.parametrize("path", WORKER_EVENTS, ids=lambda p: p.name)
+def test_each_worker_event_has_the_shape_of_sams_own_sqs_event(path: Path) -> None:
+    """`sam local invoke -e` passes the file as it is; SAM's `generate-event sqs receive-message`
+    template (shipped with the SAM CLI in .tools/) is the shape Lambda sends."""
+    if not TOOLS_PYTHON.exists():
+        pytest.fail("the SAM CLI is not installed in .tools/: run `make tools` (make test does)")
+    (sam_sample,) = (ROOT / ".tools").glob(
+        "lib/python3*/site-packages/samcli/lib/generated_sample_events/events/sqs/Sqs.json"
+    )
+    (reference,) = json.loads(sam_sample.read_text())["Records"]
+    records = json.loads(path.read_text())["Records"]
+    assert records
+    for record in records:
+        assert set(record) == set(reference)
+        assert set(record["attributes"]) == set(reference["attributes"])
+        assert record["eventSource"] == reference["eventSource"] == "aws:sqs"
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode(), usedforsecurity=False).hexdigest()
