@@ -120,17 +120,19 @@ sam-build: tools
 	else \
 		echo "sam build with $(PYTHON312)"; \
 		PATH="$$(dirname $(PYTHON312)):$$PATH" $(TOOLS)/bin/sam build && \
-		du -sh .aws-sam/build/TryOnFunction .aws-sam/build/DependenciesLayer; \
+		du -sh .aws-sam/build/TryOnFunction .aws-sam/build/JobWorkerFunction .aws-sam/build/DependenciesLayer; \
 	fi
 
 # The built package imports on its own (with the venv's packages standing in for the arm64 layer)
 # and holds neither the embedded backend nor tests.
 package-check: install sam-build
-	@if [ -d .aws-sam/build/TryOnFunction/tryon_api ]; then \
-		cd .aws-sam/build/TryOnFunction && TRYON_BACKEND=bedrock $(CURDIR)/$(PY) -c \
-		"import importlib.util as u, tryon_api.http.app; assert u.find_spec('tryon_api.backends.embedded') is None; assert u.find_spec('tryon_dev') is None; print('package ok:', tryon_api.http.app.__file__)"; \
-		test ! -e tests && test ! -e tryon_dev && test ! -e tryon_api/backends/embedded; \
-	fi
+	@for function in TryOnFunction JobWorkerFunction; do \
+		if [ -d .aws-sam/build/$$function/tryon_api ]; then \
+			(cd .aws-sam/build/$$function && TRYON_BACKEND=bedrock $(CURDIR)/$(PY) -c \
+			"import importlib.util as u, tryon_api.http.app, tryon_api.http.job_worker as w; assert u.find_spec('tryon_api.backends.embedded') is None; assert u.find_spec('tryon_dev') is None; print('package ok:', w.__file__)" && \
+			test ! -e tests && test ! -e tryon_dev && test ! -e tryon_api/backends/embedded) || exit 1; \
+		fi; \
+	done
 
 deploy-check: lint-template sam-build package-check
 
@@ -142,6 +144,9 @@ build-TryOnFunction:
 	cp -R . "$(ARTIFACTS_DIR)/tryon_api/"
 	rm -rf "$(ARTIFACTS_DIR)/tryon_api/backends/embedded"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
+
+# The jobs worker ships the same package (its handler is tryon_api.http.job_worker.lambda_handler).
+build-JobWorkerFunction: build-TryOnFunction
 
 # Preflight of the AWS account before and after deploying, in the region and with the parameters
 # sam deploy uses (samconfig.toml's, or the deployed stack's): each model's availability (Marketplace

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import io
 import json
 import sys
@@ -24,7 +25,9 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 
 from tests.photos import GRACE_HOPPER  # noqa: E402
-from tryon_dev.events import function_url_event  # noqa: E402
+from tryon_api.jobs.aws_stores import encode_message  # noqa: E402
+from tryon_api.jobs.interface import QueueMessage  # noqa: E402
+from tryon_dev.events import function_url_event, sqs_event  # noqa: E402
 
 API_KEY = "local-dev-key"  # what `python -m tryon_dev invoke` accepts by default
 # RFC 6761: a .invalid name never resolves, so this garment URL fails offline and everywhere.
@@ -197,12 +200,45 @@ def build_events() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]
     return events, expected
 
 
+# The jobs queue as template.yaml names it (Environment=dev) in the pinned account and region.
+JOBS_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:tryon-dev-jobs"
+
+
+def queue_message(number: int, message: QueueMessage, receive_count: int) -> dict[str, Any]:
+    """A message as ReceiveMessage returns it (AttributeNames=All), with pinned ids and times."""
+    body_text = encode_message(message)
+    return {
+        "MessageId": f"00000000-0000-4000-9000-{number:012d}",
+        "ReceiptHandle": f"AQEB-pinned-receipt-handle-{number}",
+        "MD5OfBody": hashlib.md5(body_text.encode(), usedforsecurity=False).hexdigest(),
+        "Body": body_text,
+        "Attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": str(PINNED_EPOCH_MS),
+            "SenderId": "AROAEXAMPLEROLEID:tryon-dev",
+            "ApproximateFirstReceiveTimestamp": str(PINNED_EPOCH_MS + 20),
+        },
+    }
+
+
+def build_worker_events() -> dict[str, dict[str, Any]]:
+    """Events of the jobs queue for `sam local invoke JobWorkerFunction -e events/worker/<name>`."""
+    run = QueueMessage("run", "Zm9yLXNhbS1sb2NhbC1pbnZva2U")
+    webhook = QueueMessage("webhook", "Zm9yLXNhbS1sb2NhbC1pbnZva2U", attempt=2)
+    return {
+        "worker/run-job.json": sqs_event([queue_message(1, run, 1)], JOBS_QUEUE_ARN),
+        "worker/run-and-webhook.json": sqs_event(
+            [queue_message(2, run, 1), queue_message(3, webhook, 1)], JOBS_QUEUE_ARN
+        ),
+    }
+
+
 def write(out: Path) -> list[Path]:
     events, expected = build_events()
-    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, content in {**events, "expected.json": expected}.items():
+    for name, content in {**events, "expected.json": expected, **build_worker_events()}.items():
         path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
         written.append(path)
     return written

@@ -2,8 +2,9 @@
 
 ``resolve`` evaluates the intrinsics the template uses (Ref, Sub, Join, Split, Select,
 FindInMap, GetAtt of the resources the dashboard names) with parameters at their defaults or at
-the values a test gives, the pseudo parameters of one account in us-east-1, and ``Ref`` of a
-function resource as its FunctionName (what CloudFormation returns).
+the values a test gives, the pseudo parameters of one account in us-east-1, ``Ref`` of a
+function resource as its FunctionName and ``GetAtt`` of a queue's QueueName as the name it
+declares (what CloudFormation returns).
 """
 
 from __future__ import annotations
@@ -67,7 +68,11 @@ def resolve(value: Any, template: dict[str, Any], parameters: dict[str, str] | N
             return resolve(resource["Properties"]["FunctionName"], template, parameters)
         return f"<{name}>"
     if "Fn::GetAtt" in value:
-        return "<{}>".format(".".join(value["Fn::GetAtt"]))
+        name, attribute = value["Fn::GetAtt"]
+        properties = template["Resources"].get(name, {}).get("Properties", {})
+        if attribute == "QueueName" and "QueueName" in properties:  # an SQS queue's own name
+            return resolve(properties["QueueName"], template, parameters)
+        return f"<{name}.{attribute}>"
     if "Fn::Split" in value:
         separator, text = value["Fn::Split"]
         return resolve(text, template, parameters).split(separator)

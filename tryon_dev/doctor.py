@@ -13,9 +13,10 @@ is not OK; the exit status is 1 when any check FAILs.
   (a 64 x 64 image for the Stability AI services, a one-word Converse for the vision model);
 - the API-key secret exists and holds at least one key (after the first deploy: the stack
   creates it);
-- ReservedConcurrency leaves the account's 100 unreserved executions that Lambda requires;
-- the Bedrock requests-per-minute quota of each model covers ReservedConcurrency requests in
-  flight (a request takes at least ``FASTEST_REQUEST_SECONDS`` and calls each model at most
+- ReservedConcurrency plus the jobs worker's WorkerConcurrency (both reserved by the stack)
+  leave the account's 100 unreserved executions that Lambda requires;
+- the Bedrock requests-per-minute quota of each model covers ReservedConcurrency requests and
+  WorkerConcurrency jobs in flight (a request takes at least ``FASTEST_REQUEST_SECONDS`` and calls each model at most
   ``MAX_ATTEMPTS_PER_CALL`` times).
 
 ``--subscribe`` (``make subscribe``) is the one-time step that accepts each configured model's
@@ -275,7 +276,8 @@ def check_secret(client: Any, secret_id: str) -> Check:
     return Check(name, "OK", f"exists and holds {len(keys)} key{'s' if len(keys) != 1 else ''}")
 
 
-def check_concurrency(client: Any, function_name: str, reserved: int) -> Check:
+def check_concurrency(client: Any, function_name: str, reserved: int, worker_name: str = "", worker: int = 0) -> Check:
+    """The API function's reservation and the jobs worker's, against the account's limit."""
     name = "reserved concurrency"
     try:
         limits = client.get_account_settings()["AccountLimit"]
@@ -284,25 +286,32 @@ def check_concurrency(client: Any, function_name: str, reserved: int) -> Check:
         return Check(name, "FAIL", f"{code}: {message[:160]}", "your credentials need lambda:GetAccountSettings")
     total = int(limits["ConcurrentExecutions"])
     unreserved = int(limits["UnreservedConcurrentExecutions"])
-    try:  # a deployed function already holds its reservation: it is given back on update
-        held = int(client.get_function_concurrency(FunctionName=function_name).get("ReservedConcurrentExecutions", 0))
-    except ClientError:
-        held = 0
-    left = unreserved + held - reserved
+    held_by = {}
+    for function in (function_name, worker_name) if worker_name else (function_name,):
+        try:  # a deployed function already holds its reservation: it is given back on update
+            answer = client.get_function_concurrency(FunctionName=function)
+            held_by[function] = int(answer.get("ReservedConcurrentExecutions", 0))
+        except ClientError:
+            held_by[function] = 0
+    held = sum(held_by.values())
+    left = unreserved + held - reserved - worker
     detail = (
-        f"ReservedConcurrency={reserved}; account limit {total}, unreserved {unreserved}"
-        + (f" (+{held} held by {function_name})" if held else "")
+        f"ReservedConcurrency={reserved}"
+        + (f" + WorkerConcurrency={worker}" if worker_name else "")
+        + f"; account limit {total}, unreserved {unreserved}"
+        + "".join(f" (+{n} held by {f})" for f, n in held_by.items() if n)
         + f": {left} would stay unreserved"
     )
     if left >= LAMBDA_UNRESERVED_FLOOR:
         return Check(name, "OK", detail)
-    fits = max(0, unreserved + held - LAMBDA_UNRESERVED_FLOOR)
+    fits = max(0, unreserved + held - worker - LAMBDA_UNRESERVED_FLOOR)
     return Check(
         name,
         "FAIL",
         detail + f", Lambda requires {LAMBDA_UNRESERVED_FLOOR}",
-        f"deploy with ReservedConcurrency={fits} or less (0 switches the API off), or ask for a higher "
-        "Lambda concurrent-executions quota (Service Quotas > AWS Lambda)",
+        f"deploy with ReservedConcurrency={fits} or less (0 switches the API off)"
+        + (" or a smaller WorkerConcurrency (at least 2)" if worker_name else "")
+        + ", or ask for a higher Lambda concurrent-executions quota (Service Quotas > AWS Lambda)",
     )
 
 
@@ -340,8 +349,9 @@ def requests_per_minute_quota(quotas: list[dict[str, Any]], model_id: str) -> di
     return min(candidates, key=lambda c: c[0])[1] if candidates else None
 
 
-def check_quotas(client: Any, model_ids: list[str], reserved: int) -> list[Check]:
-    needed = math.ceil(reserved * 60 / FASTEST_REQUEST_SECONDS * MAX_ATTEMPTS_PER_CALL)
+def check_quotas(client: Any, model_ids: list[str], reserved: int, worker: int = 0) -> list[Check]:
+    """Requests (the API's) and jobs (the worker's) in flight both call the models."""
+    needed = math.ceil((reserved + worker) * 60 / FASTEST_REQUEST_SECONDS * MAX_ATTEMPTS_PER_CALL)
     try:
         quotas = list(_all_quotas(client, "bedrock"))
     except ClientError as error:
@@ -369,11 +379,12 @@ def check_quotas(client: Any, model_ids: list[str], reserved: int) -> list[Check
             )
             continue
         value = float(quota["Value"])
-        detail = f"{quota['QuotaName']} = {value:g}/min; ReservedConcurrency={reserved} can send {needed}/min"
+        sources = f"ReservedConcurrency={reserved}" + (f" + WorkerConcurrency={worker}" if worker else "")
+        detail = f"{quota['QuotaName']} = {value:g}/min; {sources} can send {needed}/min"
         if value >= needed:
             checks.append(Check(name, "OK", detail))
         else:
-            fits = int(value * FASTEST_REQUEST_SECONDS / 60 / MAX_ATTEMPTS_PER_CALL)
+            fits = int(value * FASTEST_REQUEST_SECONDS / 60 / MAX_ATTEMPTS_PER_CALL) - worker
             checks.append(
                 Check(
                     name,
@@ -414,6 +425,7 @@ class Clients:
 def run_checks(parameters: dict[str, str], clients: Clients, invoke: bool = False) -> list[Check]:
     environment = parameters["Environment"]
     reserved = int(parameters["ReservedConcurrency"])
+    worker = int(parameters.get("WorkerConcurrency", 0))
     checks: list[Check] = []
     model_ids = [parameters[p] for p in MODEL_PARAMETERS]
     if parameters["Backend"] == "bedrock":
@@ -421,9 +433,10 @@ def run_checks(parameters: dict[str, str], clients: Clients, invoke: bool = Fals
         if invoke:
             checks.extend(check_model(clients.bedrock_runtime, p, parameters[p]) for p in MODEL_PARAMETERS)
     checks.append(check_secret(clients.secretsmanager, f"tryon/{environment}/api-keys"))
-    checks.append(check_concurrency(clients.lambda_, f"tryon-{environment}", reserved))
+    worker_name = f"tryon-{environment}-jobs-worker" if worker else ""
+    checks.append(check_concurrency(clients.lambda_, f"tryon-{environment}", reserved, worker_name, worker))
     if parameters["Backend"] == "bedrock":
-        checks.extend(check_quotas(clients.service_quotas, model_ids, reserved))
+        checks.extend(check_quotas(clients.service_quotas, model_ids, reserved, worker))
     return checks
 
 

@@ -27,6 +27,7 @@ from tryon_dev.account_emulator import AccountEmulator, AccountFacts, ModelAcces
 from tryon_dev.aws_emulator import AwsModelEmulator
 from tryon_dev.doctor import foundation_model_id
 from tryon_dev.stack_config import read_template
+from tryon_dev.stack_config import deploy_parameters
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -260,8 +261,12 @@ def test_a_fresh_account_gets_a_failure_and_what_to_do_for_each_problem(aws: Aws
     concurrency = line(lines, "reserved concurrency")
     assert concurrency.startswith("FAIL") and "ReservedConcurrency=50" in concurrency
     assert "deploy with ReservedConcurrency=0 or less" in concurrency or "Lambda concurrent-executions" in concurrency
+    assert "WorkerConcurrency=" in concurrency  # the jobs worker's reservation counts too
+    # Requests and jobs in flight both call the models: (50 + the worker's) x 6 a minute.
+    prod = deploy_parameters("prod")
+    needed = (int(prod["ReservedConcurrency"]) + int(prod["WorkerConcurrency"])) * 6
     inpaint = line(lines, "quota us.stability.stable-image-inpaint-v1:0")
-    assert inpaint.startswith("WARN") and "300/min" in inpaint and "L-2" in inpaint
+    assert inpaint.startswith("WARN") and f"{needed}/min" in inpaint and "L-2" in inpaint
     assert line(lines, "quota us.amazon.nova-2-lite-v1:0").startswith("WARN")  # none found
     assert lines[-1].endswith("FAIL") and not lines[-1].endswith(" 0 FAIL")
 

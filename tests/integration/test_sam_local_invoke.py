@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -28,6 +29,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.cfn_template import default, load_template
 from tryon_dev.aws_emulator import AwsModelEmulator
 
 pytestmark = pytest.mark.integration
@@ -194,3 +196,117 @@ def test_make_invoke_runs_sam_local_invoke_without_them(monkeypatch: pytest.Monk
     assert argv[1:] == ["local", "invoke", "TryOnFunction", "--event", "events/bad-mode.json", "--config-env", "prod"]
     assert not [k for k in env if k.startswith(("TRYON_", "POWERTOOLS_"))]
     assert env["PATH"] == os.environ["PATH"]
+
+
+# ---------------------------------------------------------------- the jobs worker: events/worker/
+
+WORKER_EVENTS = sorted((EVENTS / "worker").glob("*.json"))
+
+
+@pytest.fixture(scope="module")
+def sam_worker() -> dict[str, Any]:
+    """What SAM CLI resolves for `sam local invoke JobWorkerFunction` with samconfig's local settings."""
+    _require_build()
+    source = {k: v for k, v in _digest(ROOT / "tryon_api").items() if not k.startswith("backends/embedded")}
+    assert _digest(BUILD / "JobWorkerFunction" / "tryon_api") == source, "stale .aws-sam/build: run `make sam-build`"
+    result = subprocess.run(
+        [str(TOOLS_PYTHON), str(HERE / "sam_local_environment.py"), str(BUILD / "template.yaml"), "JobWorkerFunction"],
+        cwd=ROOT,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    resolved: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return resolved
+
+
+def test_sam_runs_the_worker_handler_from_its_own_build_with_the_jobs_variables(sam_worker: dict[str, Any]) -> None:
+    assert sam_worker["handler"] == "tryon_api.http.job_worker.lambda_handler"
+    assert Path(sam_worker["code"]) == BUILD / "JobWorkerFunction"
+    environment = sam_worker["environment"]
+    # SAM gives a resource's Ref as its logical id; `--env-vars` puts the deployed names there.
+    for name, resource in (
+        ("TRYON_JOBS_TABLE_NAME", "JobsTable"),
+        ("TRYON_JOBS_BUCKET_NAME", "JobsBucket"),
+        ("TRYON_JOBS_QUEUE_URL", "JobsQueue"),
+        ("TRYON_WEBHOOK_SECRET_ID", "WebhookSecret"),
+    ):
+        assert name in sam_worker["declared"] and environment[name] == resource
+    assert "TRYON_API_KEY_SECRET_ID" not in sam_worker["declared"]  # the worker never reads the API keys
+    template = load_template()
+    assert environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] == str(default(template, "WorkerTimeoutSeconds"))
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("tryon_api.jobs.worker") is None,
+    reason="needs tryon_api.jobs.worker (the jobs core, merged separately)",
+)
+def test_each_worker_event_runs_in_the_built_worker_under_sams_environment(
+    sam_worker: dict[str, Any], tmp_path: Path
+) -> None:
+    """The sample events through the built handler, its AWS calls answered by a moto server on
+    loopback (AWS_ENDPOINT_URL): their job id is unknown, so each message runs nothing and succeeds."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from tests.integration.jobs.aws_resources import create_jobs_resources
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        clients = {
+            name: boto3.client(name, region_name="us-east-1", endpoint_url=endpoint)
+            for name in ("dynamodb", "s3", "sqs", "secretsmanager")
+        }
+        names = create_jobs_resources(clients["dynamodb"], clients["s3"], clients["sqs"])
+        secret = clients["secretsmanager"].create_secret(Name="tryon/dev/webhook-secret", SecretString="s" * 48)
+        environment = {
+            **sam_worker["environment"],
+            # What `--env-vars` would give for a deployed stack: the names of its resources.
+            "TRYON_JOBS_TABLE_NAME": names["table"],
+            "TRYON_JOBS_BUCKET_NAME": names["bucket"],
+            "TRYON_JOBS_QUEUE_URL": names["queue_url"],
+            "TRYON_WEBHOOK_SECRET_ID": secret["ARN"],
+            "AWS_ENDPOINT_URL": endpoint,
+            "PYTHONPATH": sam_worker["code"],
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        results = tmp_path / "results.jsonl"
+        run = subprocess.run(
+            [sys.executable, str(HERE / "sam_invoke_driver.py"), str(results), *map(str, WORKER_EVENTS)],
+            cwd=sam_worker["code"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["event"] for r in records] == [p.name for p in WORKER_EVENTS]
+    assert all(Path(r["module"]).resolve().is_relative_to(Path(sam_worker["code"])) for r in records)
+    assert [r["response"] for r in records] == [{"batchItemFailures": []}] * len(WORKER_EVENTS)
+
+
+@pytest.mark.parametrize("path", WORKER_EVENTS, ids=lambda p: p.name)
+def test_each_worker_event_has_the_shape_of_sams_own_sqs_event(path: Path) -> None:
+    """`sam local invoke -e` passes the file as it is; SAM's `generate-event sqs receive-message`
+    template (shipped with the SAM CLI in .tools/) is the shape Lambda sends."""
+    if not TOOLS_PYTHON.exists():
+        pytest.fail("the SAM CLI is not installed in .tools/: run `make tools` (make test does)")
+    (sam_sample,) = (ROOT / ".tools").glob(
+        "lib/python3*/site-packages/samcli/lib/generated_sample_events/events/sqs/Sqs.json"
+    )
+    (reference,) = json.loads(sam_sample.read_text())["Records"]
+    records = json.loads(path.read_text())["Records"]
+    assert records
+    for record in records:
+        assert set(record) == set(reference)
+        assert set(record["attributes"]) == set(reference["attributes"])
+        assert record["eventSource"] == reference["eventSource"] == "aws:sqs"
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode(), usedforsecurity=False).hexdigest()

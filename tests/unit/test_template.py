@@ -70,8 +70,13 @@ def as_list(value: Any) -> list[Any]:
 # ------------------------------------------------------------------ least privilege
 
 
+def allow_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """What grants access; a Deny (the bucket's TLS-only policy) only takes it away."""
+    return [s for s in all_statements(template["Resources"]) if s["Effect"] == "Allow"]
+
+
 def test_no_wildcard_actions_anywhere(template: dict[str, Any]) -> None:
-    statements = list(all_statements(template["Resources"]))
+    statements = allow_statements(template)
     assert statements, "the template has IAM statements to check"
     for statement in statements:
         for action in as_list(statement["Action"]):
@@ -81,9 +86,9 @@ def test_no_wildcard_actions_anywhere(template: dict[str, Any]) -> None:
 def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(template: dict[str, Any]) -> None:
     wildcard = [
         s
-        for s in all_statements(template["Resources"])
+        for s in allow_statements(template)
         # The async prefix's objects are a prefix wildcard by nature (checked below).
-        if s.get("Sid") not in ASYNC_S3_SIDS
+        if s.get("Sid") not in ASYNC_S3_SIDS + JOBS_BUCKET_PREFIX_SIDS
         and any("*" in str(resolve(r, template)) for r in as_list(s.get("Resource", [])))
     ]
     by_sid = {s["Sid"]: s for s in wildcard}
@@ -124,18 +129,23 @@ def test_the_function_uses_the_explicit_role_not_sam_managed_policies(template: 
     assert "ManagedPolicyArns" not in template["Resources"]["TryOnFunctionRole"]["Properties"]
 
 
-def test_logs_are_written_only_to_the_stack_log_group(template: dict[str, Any]) -> None:
+def test_logs_are_written_only_to_the_stack_log_groups(template: dict[str, Any]) -> None:
+    """Each function writes to its own group (the API's, the jobs worker's), never creates one."""
     statements = [s for s in all_statements(template["Resources"]) if any("logs:" in a for a in as_list(s["Action"]))]
-    assert len(statements) == 1
-    assert statements[0]["Resource"] == {"Fn::GetAtt": ["TryOnLogGroup", "Arn"]}
-    assert "logs:CreateLogGroup" not in as_list(statements[0]["Action"])
+    assert sorted(str(s["Resource"]) for s in statements) == sorted(
+        str({"Fn::GetAtt": [group, "Arn"]}) for group in ("TryOnLogGroup", "JobWorkerLogGroup")
+    )
+    for statement in statements:
+        assert "logs:CreateLogGroup" not in as_list(statement["Action"])
 
 
 def test_the_secret_is_readable_only_by_arn(template: dict[str, Any]) -> None:
     statements = [
-        s for s in all_statements(template["Resources"]) if any("secretsmanager" in a for a in as_list(s["Action"]))
+        s
+        for s in all_statements(template["Resources"]["TryOnFunctionRole"])
+        if any("secretsmanager" in a for a in as_list(s["Action"]))
     ]
-    assert len(statements) == 1
+    assert len(statements) == 1  # the webhook secret's reader is the worker (test_template_jobs.py)
     assert as_list(statements[0]["Action"]) == ["secretsmanager:GetSecretValue"]
     assert statements[0]["Resource"] == {"Ref": "ApiKeySecret"}
 
@@ -219,6 +229,14 @@ def test_sagemaker_is_allowed_on_the_configured_endpoint_only(template: dict[str
 
 
 ASYNC_S3_SIDS = ("WriteRequestsUnderIn", "ReadAnswersUnderOut", "ListTheAsyncPrefix")
+# Objects of one job prefix of the jobs bucket (tests/unit/test_template_jobs.py checks which).
+JOBS_BUCKET_PREFIX_SIDS = (
+    "WriteJobInputs",
+    "ReadJobResults",
+    "EraseJobInputsAndResults",
+    "ReadAndEraseJobInputs",
+    "WriteAndEraseJobResults",
+)
 
 
 def test_async_sagemaker_is_allowed_on_its_endpoint_and_its_s3_prefix_only(template: dict[str, Any]) -> None:
@@ -346,6 +364,10 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
         "TRYON_SAGEMAKER_ASYNC_S3_URI",
         "TRYON_ALLOW_PRIVATE_GARMENT_URLS",
         "TRYON_API_KEYS",
+        "TRYON_JOBS_TABLE_NAME",
+        "TRYON_JOBS_BUCKET_NAME",
+        "TRYON_JOBS_QUEUE_URL",
+        "TRYON_WEBHOOK_SECRET_ID",
     }
     assert variables["TRYON_ALLOW_PRIVATE_GARMENT_URLS"] == "0"
     assert variables["TRYON_API_KEYS"] == ""  # deployed, the secret is the only source of keys
