@@ -84,7 +84,8 @@ class TryOnService:
                 data, self.backend.input_limits, check_time=_time_check(garment_deadline, GARMENT_TIMED_OUT)
             )
 
-    def generate(self, request: TryOnRequest, deadline: Deadline) -> TryOnResult:
+    def generate(self, request: TryOnRequest, deadline: Deadline, *, seed: int | None = None) -> TryOnResult:
+        """``seed``: a job's sample asks for its own; the synchronous call uses the request's."""
         person = self.load_person(request.selfie_bytes, deadline)
         garment = None
         if request.clothing_image_url:
@@ -93,7 +94,7 @@ class TryOnService:
             person=person,
             clothing_description=request.clothing_description,
             mode=request.mode,
-            seed=request_seed(request),
+            seed=request_seed(request) if seed is None else seed,
             garment=garment,
         )
         deadline.check()
