@@ -18,7 +18,8 @@ def local_jobs(
     data_dir: Path, backend: ScriptedBackend | None = None, **settings: Any
 ) -> tuple[JobDependencies, ScriptedBackend]:
     backend = backend or ScriptedBackend()
-    config = Settings(local_api_keys=("k",), webhook_secret=WEBHOOK_SECRET, jobs_data_dir=str(data_dir), **settings)
+    settings.setdefault("local_api_keys", ("k",))
+    config = Settings(webhook_secret=WEBHOOK_SECRET, jobs_data_dir=str(data_dir), **settings)
     fetcher = GarmentImageFetcher(allow_private=True, timeout_seconds=2, max_bytes=1024 * 1024)
     tryon = TryOnService(backend, fetcher, config.max_response_bytes)
     return build_local_job_dependencies(config, tryon), backend

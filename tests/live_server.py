@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -68,12 +69,15 @@ def live_server(
 @contextmanager
 def dev_server_process(*options: str, env: Mapping[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
     """``python -m tryon_dev serve --port 0 OPTIONS`` in a subprocess, as a developer starts it: its
-    URL and the banner lines printed up to it. No TRYON_ or AWS endpoint variable leaks in."""
+    URL and the banner lines printed up to it; the lines after it keep arriving in the same list
+    (read on a thread, so the server never blocks on a full pipe). No TRYON_ or AWS endpoint
+    variable leaks in; the jobs' data folder is a fresh temporary one unless ``env`` names one."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRYON_", "AWS_ENDPOINT_URL"))}
+    data_dir = tempfile.TemporaryDirectory(prefix="tryon-jobs-")
     process = subprocess.Popen(
         [sys.executable, "-m", "tryon_dev", "serve", "--port", "0", *options],
         cwd=ROOT,
-        env={**clean, **(env or {})},
+        env={**clean, "TRYON_JOBS_DATA_DIR": data_dir.name, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -87,6 +91,8 @@ def dev_server_process(*options: str, env: Mapping[str, str] | None = None) -> I
             match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner[-1])
             url = match.group(1) if match else None
         assert url, f"the dev server did not start: {banner}"
+        stdout = process.stdout
+        threading.Thread(target=lambda: banner.extend(iter(stdout.readline, "")), daemon=True).start()
         yield url, banner
     finally:
         process.terminate()
@@ -94,3 +100,4 @@ def dev_server_process(*options: str, env: Mapping[str, str] | None = None) -> I
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        data_dir.cleanup()

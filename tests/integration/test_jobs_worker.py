@@ -25,6 +25,11 @@ from tryon_api.tryon.interface import TryOnRequest
 REQUEST = TryOnRequest(selfie_bytes=solid_jpeg(), clothing_description="a green scarf", mode="studio")
 
 
+@pytest.fixture(autouse=True)
+def _no_metrics_left_over() -> None:
+    worker.metrics.clear_metrics()  # Powertools shares one metric set: other tests' metrics are not ours
+
+
 def next_message(deps: object) -> QueueMessage:
     received = deps.queue.receive()  # type: ignore[attr-defined]
     assert received is not None

@@ -79,6 +79,10 @@ class WebhookGuard:
             allowed_ports=allowed_ports,
         )
 
+    def check_garment(self, url: str, deadline: Deadline) -> FetchTarget:
+        """A garment URL checked at submit time (the synchronous call's messages), fetched later."""
+        return self.fetcher.check_target(url, deadline)
+
     def check(self, url: str, deadline: Deadline) -> FetchTarget:
         """The checked target (pinned addresses), or a 400 that names webhook_url."""
         if len(url) > MAX_WEBHOOK_URL_CHARS:
