@@ -171,7 +171,7 @@ samples: install
 benchmark-preview: install
 	$(PY) scripts/benchmark_preview.py
 
-.PHONY: openapi fuzz load
+.PHONY: openapi fuzz load load-jobs
 # The OpenAPI document generated from the code (a test checks the committed copy matches).
 openapi: install
 	$(PY) -m tryon_api.http.openapi docs/openapi.json
@@ -184,6 +184,11 @@ fuzz: install
 load: install
 	$(PY) scripts/load.py --backend embedded
 	$(PY) scripts/load.py --backend bedrock --model-delay 0.5 --faults 4
+
+# A burst of jobs above the local worker pool's concurrency, the server killed and restarted
+# mid-burst: every job finishes, none lost, each webhook delivered and verified.
+load-jobs: install
+	$(PY) scripts/load_jobs.py --jobs 24 --workers 2 --restart
 
 # The SageMaker model server (its own venv and tests). `-include`: sam build runs this Makefile
 # where model_server/ is absent.
