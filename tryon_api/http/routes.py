@@ -32,10 +32,6 @@ class Route:
     def matches(self, path: str) -> bool:
         return self.pattern.match(path) is not None
 
-    @property
-    def parameters(self) -> tuple[str, ...]:
-        return tuple(_PARAMETER.findall(self.path))
-
 
 GENERATE_IMAGE = Route(
     "POST",

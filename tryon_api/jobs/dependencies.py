@@ -10,9 +10,9 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tryon_api.jobs.interface import BlobStore, JobQueue, JobStore
 from tryon_api.jobs.webhooks import WebhookGuard, WebhookSender
@@ -39,7 +39,6 @@ class JobDependencies:
     # Powertools' idempotency records (DynamoDB on AWS, SQLite locally); used by POST /jobs only.
     idempotency: BasePersistenceLayer | None = None
     clock: Callable[[], float] = time.time
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def webhook_guard(settings: Settings) -> WebhookGuard:
