@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +57,9 @@ def _optional_integer(value: Any, name: str, low: int, high: int) -> int | None:
     if value is None:
         return None
     # JSON numbers only: true/false, "2" and 2.5 are refused (2.0 is the integer 2).
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{name} must be an integer from {low} to {high}")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):  # NaN, Infinity, 2.5
         raise BadRequest(f"{name} must be an integer from {low} to {high}")
     if not low <= value <= high:
         raise BadRequest(f"{name} must be an integer from {low} to {high}")
