@@ -24,8 +24,9 @@ $(STAMP): $(REQS)
 	$(PY) -m pip install --quiet --no-deps -r requirements-embedded-nodeps.txt
 	touch $(STAMP)
 
+# WEBHOOK_SECRET=...: the secret that signs job webhooks (passed in the environment, not the command line).
 run: install
-	$(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
+	$(if $(WEBHOOK_SECRET),TRYON_WEBHOOK_SECRET='$(WEBHOOK_SECRET)',) $(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
 		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),) \
 		$(if $(MODEL_URL),--sagemaker-model-url $(MODEL_URL),)
 
@@ -189,7 +190,7 @@ samples: install
 benchmark-preview: install
 	$(PY) scripts/benchmark_preview.py
 
-.PHONY: openapi fuzz load
+.PHONY: openapi fuzz load load-jobs
 # The OpenAPI document generated from the code (a test checks the committed copy matches).
 openapi: install
 	$(PY) -m tryon_api.http.openapi docs/openapi.json
@@ -202,6 +203,11 @@ fuzz: install
 load: install
 	$(PY) scripts/load.py --backend embedded
 	$(PY) scripts/load.py --backend bedrock --model-delay 0.5 --faults 4
+
+# A burst of jobs above the local worker pool's concurrency, the server killed and restarted
+# mid-burst: every job finishes, none lost, each webhook delivered and verified.
+load-jobs: install
+	$(PY) scripts/load_jobs.py --jobs 24 --workers 2 --restart
 
 # The SageMaker model server (its own venv and tests). `-include`: sam build runs this Makefile
 # where model_server/ is absent.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -19,9 +20,13 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.pop("AWS_PROFILE", None)
 for _name in [n for n in os.environ if n.startswith("TRYON_")]:
     del os.environ[_name]
+# Jobs submitted by in-process tests live in a temporary folder, never in the checkout.
+_JOBS_DATA = tempfile.TemporaryDirectory(prefix="tryon-test-jobs-")
+os.environ["TRYON_JOBS_DATA_DIR"] = _JOBS_DATA.name
 
 from aws_lambda_powertools.utilities import parameters  # noqa: E402
 
+from tryon_api.http.job_services import set_job_dependencies  # noqa: E402
 from tryon_api.http.services import set_services  # noqa: E402
 
 
@@ -29,9 +34,11 @@ from tryon_api.http.services import set_services  # noqa: E402
 def _fresh_state() -> Iterator[None]:
     parameters.clear_caches()
     set_services(None)
+    set_job_dependencies(None)
     yield
     parameters.clear_caches()
     set_services(None)
+    set_job_dependencies(None)
 
 
 @pytest.fixture

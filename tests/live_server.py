@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -70,14 +71,17 @@ def dev_server_process(
     *options: str, env: Mapping[str, str] | None = None, output: list[str] | None = None
 ) -> Iterator[tuple[str, list[str]]]:
     """``python -m tryon_dev serve --port 0 OPTIONS`` in a subprocess, as a developer starts it: its
-    URL and the banner lines printed up to it. No TRYON_ or AWS endpoint variable leaks in.
-    ``output``: every line the server prints, stdout and stderr together, is appended to it (the
-    whole log once the block ends)."""
+    URL and the banner lines printed up to it; the lines after it keep arriving in the same list
+    (read on a thread, so the server never blocks on a full pipe). ``output``: every line the
+    server prints, stdout and stderr together, is appended to it instead (the banner included; the
+    whole log once the block ends). No TRYON_ or AWS endpoint variable leaks in; the jobs' data
+    folder is a fresh temporary one unless ``env`` names one."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRYON_", "AWS_ENDPOINT_URL"))}
+    data_dir = tempfile.TemporaryDirectory(prefix="tryon-jobs-")
     process = subprocess.Popen(
         [sys.executable, "-m", "tryon_dev", "serve", "--port", "0", *options],
         cwd=ROOT,
-        env={**clean, **(env or {})},
+        env={**clean, "TRYON_JOBS_DATA_DIR": data_dir.name, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL if output is None else subprocess.STDOUT,
         text=True,
@@ -92,11 +96,13 @@ def dev_server_process(
             match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner[-1])
             url = match.group(1) if match else None
         assert url, f"the dev server did not start: {banner}"
+        lines = banner
         if output is not None:
             output.extend(banner)
-            stream = process.stdout
-            reader = threading.Thread(target=lambda: output.extend(iter(stream.readline, "")), daemon=True)
-            reader.start()
+            lines = output
+        stream = process.stdout
+        reader = threading.Thread(target=lambda: lines.extend(iter(stream.readline, "")), daemon=True)
+        reader.start()
         yield url, banner
     finally:
         process.terminate()
@@ -106,3 +112,4 @@ def dev_server_process(
             process.kill()
         if reader is not None:
             reader.join(timeout=10)
+        data_dir.cleanup()

@@ -51,3 +51,51 @@ def file_host() -> Iterator[FileHost]:
         yield host
     finally:
         host.close()
+
+
+class WebhookReceiver:
+    """Records every POST it gets (headers and raw body); answers ``status`` (settable: 500 to fail)."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.deliveries: list[tuple[dict[str, str], bytes]] = []
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.arrived:
+                    receiver.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    receiver.arrived.notify_all()
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[tuple[dict[str, str], bytes]]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.deliveries) >= count, timeout=timeout)
+            return list(self.deliveries)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+@contextmanager
+def webhook_receiver(status: int = 200) -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver(status)
+    try:
+        yield receiver
+    finally:
+        receiver.close()

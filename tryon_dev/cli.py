@@ -19,10 +19,16 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tryon_api.jobs.dependencies import SECRET_FILE
+from tryon_api.settings import Settings
 from tryon_dev.events import function_url_event
 from tryon_dev.invoke import decode_event_body, invoke
 from tryon_dev.server import make_server
+
+if TYPE_CHECKING:
+    from tryon_dev.job_workers import LocalJobWorkers
 
 
 def _configure_keys(api_key: str | None) -> str:
@@ -70,20 +76,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"AWS model emulator ({args.emulate_aws}) on {url}", flush=True)
         if args.sagemaker_model_url:
             print(f"  SageMaker invocations go to the model server at {args.sagemaker_model_url}", flush=True)
+    if args.webhook_secret:
+        os.environ["TRYON_WEBHOOK_SECRET"] = args.webhook_secret
     from tryon_api.http.services import get_services
 
     services = get_services()  # load the backend before the first request
+    workers = start_job_workers(services.settings)
     server = make_server(args.host, args.port)
     host, port = str(server.server_address[0]), int(server.server_address[1])
     print(f"try-on API ({services.settings.backend} backend) listening on http://{host}:{port}", flush=True)
     print(f"  POST http://{host}:{port}/generate_image   X-API-Key: {key}", flush=True)
+    print(f"  POST http://{host}:{port}/jobs             (GET, DELETE /jobs/{{id}})", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if workers is not None:
+            workers.stop()
     return 0
+
+
+def start_job_workers(settings: Settings) -> LocalJobWorkers | None:
+    """Jobs in SQLite and the data folder, run by a pool of threads (none when the jobs live on AWS)."""
+    if settings.jobs_table_name:
+        print("  jobs: on AWS (TRYON_JOBS_TABLE_NAME is set): no local workers", flush=True)
+        return None
+    from tryon_api.http.job_services import get_job_dependencies
+    from tryon_dev.job_workers import LocalJobWorkers
+
+    deps = get_job_dependencies()
+    workers = LocalJobWorkers(deps, settings.jobs_local_workers)
+    picked_up = workers.start()
+    data_dir = Path(settings.jobs_data_dir).resolve()
+    secret = "TRYON_WEBHOOK_SECRET" if settings.webhook_secret else f"generated, in {data_dir / SECRET_FILE}"
+    print(f"  jobs: {settings.jobs_local_workers} workers, data in {data_dir}", flush=True)
+    print(f"  webhook secret: {secret}", flush=True)
+    if picked_up:
+        print(f"  {picked_up} queued message(s) from the last run picked up again", flush=True)
+    return workers
 
 
 def summarise_body(body: bytes, out: Path | None) -> str:
@@ -160,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         "--sagemaker-model-url",
         metavar="URL",
         help="send SageMaker invocations to the model server at URL (make model-serve); implies --emulate-aws",
+    )
+    serve.add_argument(
+        "--webhook-secret",
+        help="the secret that signs job webhooks (default: TRYON_WEBHOOK_SECRET, else one kept in the data folder)",
     )
     serve.set_defaults(func=cmd_serve)
     inv = sub.add_parser("invoke", help="run the handler on a sample event")

@@ -18,11 +18,11 @@ def invoke(event: dict[str, Any], timeout_seconds: float | None = None) -> dict[
 
     timeout = timeout_seconds or get_services().settings.local_timeout_seconds
     response = handle_event(event, new_context(timeout))
-    _print_metrics(metrics)
+    print_metrics(metrics)
     return response
 
 
-def _print_metrics(metrics: Any) -> None:
+def print_metrics(metrics: Any) -> None:
     """Print the EMF metrics as Lambda would, without ever costing a request its answer.
 
     The dev server answers in threads, but Powertools Metrics and the EMF ``print`` are made for

@@ -1,4 +1,4 @@
-"""The import graph keeps one direction: http -> tryon <- backends -> garments, dev tools on top.
+"""The import graph keeps one direction: http -> jobs -> tryon <- backends -> garments, dev tools on top.
 
 Built from the source itself (every ``import``, at module level, in functions and under
 ``TYPE_CHECKING``), so a new import that points up a layer or closes a cycle fails here.
@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "tryon_dev": 5,
     "tryon_api.http": 4,
     "tryon_api.backends": 3,
+    "tryon_api.jobs": 2,  # above the pipeline it runs; beside (never importing) the backends
     "tryon_api.garments": 2,
     "tryon_api.tryon": 1,
     "tryon_api": 0,
@@ -108,6 +109,19 @@ def test_no_import_points_up_a_layer() -> None:
             if target_rank > source_rank:
                 upward.append(f"{module} ({source_layer}) imports {target} ({target_layer})")
     assert upward == []
+
+
+def test_jobs_sit_between_the_entry_points_and_the_pipeline() -> None:
+    graph = import_graph()
+    assert "tryon_api.tryon.pipeline" in graph["tryon_api.jobs.dependencies"]
+    crossing = [
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if (module.startswith("tryon_api.jobs") and target.startswith(("tryon_api.backends", "tryon_api.http")))
+        or (module.startswith(("tryon_api.backends", "tryon_api.garments")) and target.startswith("tryon_api.jobs"))
+    ]
+    assert crossing == []
 
 
 def test_there_is_no_import_cycle() -> None:

@@ -78,6 +78,26 @@ def generate_image(app: ThreadSafeFunctionUrlResolver) -> Response:
     return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
 
 
+def submit_job(app: ThreadSafeFunctionUrlResolver) -> Response:
+    from tryon_api.http import job_api  # the jobs code loads on the jobs routes only (cold start)
+
+    settings = app.context["services"].settings
+    deadline = request_deadline(app.lambda_context, settings.local_timeout_seconds, settings.deadline_margin_seconds)
+    return job_api.submit(app, deadline)
+
+
+def get_job(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
+    from tryon_api.http import job_api
+
+    return job_api.get(app, job_id)
+
+
+def delete_job(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
+    from tryon_api.http import job_api
+
+    return job_api.delete(app, job_id)
+
+
 def playground(app: ThreadSafeFunctionUrlResolver) -> Response:
     from tryon_api.http.playground import playground_page  # only for the page's own requests
 
@@ -93,8 +113,11 @@ def openapi_document(app: ThreadSafeFunctionUrlResolver) -> Response:
     return json_response(200, openapi_document())
 
 
-HANDLERS: dict[str, Callable[[ThreadSafeFunctionUrlResolver], Response]] = {
+HANDLERS: dict[str, Callable[..., Response]] = {
     routes.GENERATE_IMAGE.operation_id: generate_image,
+    routes.SUBMIT_JOB.operation_id: submit_job,
+    routes.GET_JOB.operation_id: get_job,
+    routes.DELETE_JOB.operation_id: delete_job,
     routes.PLAYGROUND.operation_id: playground,
     routes.OPENAPI_DOCUMENT.operation_id: openapi_document,
 }
@@ -104,7 +127,8 @@ def build_resolver() -> ThreadSafeFunctionUrlResolver:
     app = ThreadSafeFunctionUrlResolver()
     for route in routes.ROUTES:
         handler = HANDLERS[route.operation_id]
-        app.route(route.path, route.method)(lambda handler=handler: handler(app))
+        # Path parameters (``/jobs/<job_id>``) arrive as keyword arguments.
+        app.route(route.path, route.method)(lambda handler=handler, **parameters: handler(app, **parameters))
 
     @app.exception_handler(TryOnError)
     def handle_tryon_error(error: TryOnError) -> Response:

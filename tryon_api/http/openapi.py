@@ -22,7 +22,14 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, O
 
 from tryon_api.http import routes
 from tryon_api.http.body_limit import binary_body_limit
-from tryon_api.http.request_schema import ErrorResponse, GenerateImageRequest, GenerateImageResponse
+from tryon_api.http.request_schema import (
+    ErrorResponse,
+    GenerateImageRequest,
+    GenerateImageResponse,
+    JobAccepted,
+    JobDocument,
+    SubmitJobRequest,
+)
 from tryon_api.per_container import PerContainer
 from tryon_api.settings import MAX_EVENT_BODY_BYTES
 
@@ -100,6 +107,68 @@ GENERATE_IMAGE_RESPONSES: dict[int, OpenAPIResponse] = {
     **_COMMON_ERRORS,
 }
 
+_LOCATION: OpenAPIResponseHeader = {
+    "description": "The job's URL path, /jobs/{job_id}.",
+    "schema": {"type": "string"},
+}
+_JOB_NOT_FOUND = _error("An unknown id, or a job another API key submitted: `job not found`.")
+
+SUBMIT_JOB_RESPONSES: dict[int, OpenAPIResponse] = {
+    202: {
+        "description": "Queued. Poll the `Location`, or wait for the webhook.",
+        "headers": {"X-Request-Id": _REQUEST_ID, "Location": _LOCATION},
+        "content": {"application/json": {"model": JobAccepted}},
+    },
+    400: _error(
+        "The same refusals, with the same messages, as POST /generate_image (checked before anything is "
+        "queued); num_samples not 1 to 4; seed not 0 to 2147483647; a webhook_url that is malformed or not "
+        "allowed; an Idempotency-Key that is not 1 to 255 printable ASCII characters."
+    ),
+    401: GENERATE_IMAGE_RESPONSES[401],
+    409: _error("A submit with this Idempotency-Key is still being answered.", retry_after=True),
+    413: GENERATE_IMAGE_RESPONSES[413],
+    422: _error("The Idempotency-Key was already used with a different body, or the garment URL could not be reached."),
+    429: _error("This API key already has the most jobs queued or running that a key may have.", retry_after=True),
+    503: _error("A dependency (the secret store, the job store) is unavailable.", retry_after=True),
+    **_COMMON_ERRORS,
+}
+
+GET_JOB_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The job: its images (each with its seed) once succeeded, its error once failed.",
+        "headers": {"X-Request-Id": _REQUEST_ID},
+        "content": {"application/json": {"model": JobDocument}},
+    },
+    401: GENERATE_IMAGE_RESPONSES[401],
+    404: _JOB_NOT_FOUND,
+    405: _COMMON_ERRORS[405],
+    500: _COMMON_ERRORS[500],
+}
+
+DELETE_JOB_RESPONSES: dict[int, OpenAPIResponse] = {
+    204: {"description": "Erased: the job, its inputs and its results.", "headers": {"X-Request-Id": _REQUEST_ID}},
+    401: GENERATE_IMAGE_RESPONSES[401],
+    404: _JOB_NOT_FOUND,
+    405: _COMMON_ERRORS[405],
+    500: _COMMON_ERRORS[500],
+}
+
+_JOB_ID_PARAMETER = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "description": "The id POST /jobs answered.",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"},
+}
+_IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retried submit (same key, same body, same API key) answer the same job, for "
+    "the results' lifetime (24 h by default). The same key with another body: 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
 OPENAPI_DOCUMENT_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {
         "description": "This document (public: no API key).",
@@ -122,22 +191,28 @@ PLAYGROUND_RESPONSES: dict[int, OpenAPIResponse] = {
 _UNUSED_COMPONENTS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
-def _request_body() -> tuple[dict[str, Any], dict[str, Any]]:
-    schema = GenerateImageRequest.model_json_schema(ref_template=COMPONENT_SCHEMAS + "{model}")
+def _request_body(model: type[GenerateImageRequest], path: str, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=COMPONENT_SCHEMAS + "{model}")
     nested = schema.pop("$defs", {})
-    schema["description"] = "The JSON body of POST /generate_image; other fields are ignored."
+    schema["description"] = f"The JSON body of POST {path}; other fields are ignored."
     properties = schema["properties"]
     # What the pydantic model cannot say: the encodings, in JSON Schema 2020-12 terms.
     properties["selfie_base64"].update(contentEncoding="base64", contentMediaType="image/*")
-    for option in properties["clothing_image_url"]["anyOf"]:
-        if option.get("type") == "string":
-            option["format"] = "uri"
+    for name in ("clothing_image_url", "webhook_url"):
+        for option in properties.get(name, {}).get("anyOf", ()):
+            if option.get("type") == "string":
+                option["format"] = "uri"
     body = {
         "required": True,
-        "description": "The try-on request (JSON).",
-        "content": {"application/json": {"schema": {"$ref": COMPONENT_SCHEMAS + GenerateImageRequest.__name__}}},
+        "description": what,
+        "content": {"application/json": {"schema": {"$ref": COMPONENT_SCHEMAS + model.__name__}}},
     }
-    return body, {GenerateImageRequest.__name__: schema, **nested}
+    return body, {model.__name__: schema, **nested}
+
+
+def _openapi_path(path: str) -> str:
+    """``/jobs/<job_id>`` (Powertools' route) as OpenAPI writes it, ``/jobs/{job_id}``."""
+    return path.replace("<", "{").replace(">", "}")
 
 
 def _sort_responses(operation: dict[str, Any]) -> None:
@@ -146,6 +221,9 @@ def _sort_responses(operation: dict[str, Any]) -> None:
 
 RESPONSES: dict[str, dict[int, OpenAPIResponse]] = {
     routes.GENERATE_IMAGE.operation_id: GENERATE_IMAGE_RESPONSES,
+    routes.SUBMIT_JOB.operation_id: SUBMIT_JOB_RESPONSES,
+    routes.GET_JOB.operation_id: GET_JOB_RESPONSES,
+    routes.DELETE_JOB.operation_id: DELETE_JOB_RESPONSES,
     routes.PLAYGROUND.operation_id: PLAYGROUND_RESPONSES,
     routes.OPENAPI_DOCUMENT.operation_id: OPENAPI_DOCUMENT_RESPONSES,
 }
@@ -183,10 +261,18 @@ def _build() -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _UNUSED_COMPONENTS:
         schemas.pop(name, None)
-    body, request_schemas = _request_body()
-    schemas.update(request_schemas)
+    paths = document["paths"]
+    for route, model, what in (
+        (routes.GENERATE_IMAGE, GenerateImageRequest, "The try-on request (JSON)."),
+        (routes.SUBMIT_JOB, SubmitJobRequest, "The try-on job (JSON)."),
+    ):
+        body, request_schemas = _request_body(model, route.path, what)
+        schemas.update(request_schemas)
+        paths[route.path][route.method.lower()]["requestBody"] = body
+    paths[routes.SUBMIT_JOB.path]["post"]["parameters"] = [_IDEMPOTENCY_KEY_PARAMETER]
+    for route in (routes.GET_JOB, routes.DELETE_JOB):
+        paths[_openapi_path(route.path)][route.method.lower()]["parameters"] = [_JOB_ID_PARAMETER]
     document["components"]["schemas"] = dict(sorted(schemas.items()))
-    document["paths"][routes.GENERATE_IMAGE.path][routes.GENERATE_IMAGE.method.lower()]["requestBody"] = body
     for methods in document["paths"].values():
         for operation in methods.values():
             _sort_responses(operation)

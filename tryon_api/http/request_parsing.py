@@ -9,10 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tryon_api.jobs.interface import MAX_SAMPLES, MAX_SEED
 from tryon_api.tryon.errors import BadRequest
 from tryon_api.tryon.interface import MODES, Mode, TryOnRequest
 
@@ -25,7 +28,45 @@ MAX_URL_CHARS = 2048
 
 
 def parse_generate_request(body: str | bytes | None) -> TryOnRequest:
+    return _parse_tryon_fields(_load_json_object(body))
+
+
+@dataclass(frozen=True)
+class JobFields:
+    """POST /jobs' own fields; ``seed`` None: the request's own seed (as the synchronous call uses)."""
+
+    num_samples: int
+    seed: int | None
+    webhook_url: str | None
+
+
+def parse_job_request(body: str | bytes | None) -> tuple[TryOnRequest, JobFields]:
+    """The synchronous call's fields with its messages, then num_samples, seed and webhook_url."""
     payload = _load_json_object(body)
+    request = _parse_tryon_fields(payload)
+    num_samples = _optional_integer(payload.get("num_samples"), "num_samples", 1, MAX_SAMPLES)
+    seed = _optional_integer(payload.get("seed"), "seed", 0, MAX_SEED)
+    return request, JobFields(
+        num_samples=1 if num_samples is None else num_samples,
+        seed=seed,
+        webhook_url=_parse_url(payload.get("webhook_url"), "webhook_url"),
+    )
+
+
+def _optional_integer(value: Any, name: str, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    # JSON numbers only: true/false, "2" and 2.5 are refused (2.0 is the integer 2).
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{name} must be an integer from {low} to {high}")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):  # NaN, Infinity, 2.5
+        raise BadRequest(f"{name} must be an integer from {low} to {high}")
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be an integer from {low} to {high}")
+    return int(value)
+
+
+def _parse_tryon_fields(payload: dict[str, Any]) -> TryOnRequest:
     selfie_text = _required_string(payload, "selfie_base64")
     description = _required_string(payload, "clothing_description").strip()
     if not description:
@@ -35,7 +76,7 @@ def parse_generate_request(body: str | bytes | None) -> TryOnRequest:
     if not _is_unicode_text(description):
         raise BadRequest("clothing_description contains invalid characters")
     mode = _parse_mode(payload.get("mode"))
-    url = _parse_garment_url(payload.get("clothing_image_url"))
+    url = _parse_url(payload.get("clothing_image_url"), "clothing_image_url")
     return TryOnRequest(
         selfie_bytes=decode_base64_image(selfie_text, "selfie_base64"),
         clothing_description=description,
@@ -95,23 +136,24 @@ def _parse_mode(value: Any) -> Mode:
     raise BadRequest('mode must be "studio" or "environment"')
 
 
-def _parse_garment_url(value: Any) -> str | None:
+def _parse_url(value: Any, name: str) -> str | None:
+    """An optional absolute http(s) URL (the garment's or the webhook's): the same rules for both."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
-        raise BadRequest("clothing_image_url must be a string")
+        raise BadRequest(f"{name} must be a string")
     url = value.strip()
     if len(url) > MAX_URL_CHARS:
-        raise BadRequest(f"clothing_image_url must be at most {MAX_URL_CHARS} characters")
+        raise BadRequest(f"{name} must be at most {MAX_URL_CHARS} characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise BadRequest("clothing_image_url must be an absolute http or https URL") from None
+        raise BadRequest(f"{name} must be an absolute http or https URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise BadRequest("clothing_image_url must be an absolute http or https URL")
+        raise BadRequest(f"{name} must be an absolute http or https URL")
     if any(ch.isspace() or ord(ch) < 0x20 for ch in url) or not _is_unicode_text(url):
-        raise BadRequest("clothing_image_url must be an absolute http or https URL")
+        raise BadRequest(f"{name} must be an absolute http or https URL")
     return url
 
 

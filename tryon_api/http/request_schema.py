@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS, MAX_URL_CHARS
+from tryon_api.jobs.interface import MAX_SAMPLES, MAX_SEED
 from tryon_api.tryon.interface import Mode
 
 
@@ -39,3 +42,59 @@ class GenerateImageResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: str = Field(description="A short, lower-case message naming the field and the problem.")
+
+
+class SubmitJobRequest(GenerateImageRequest):
+    """The JSON body of ``POST /jobs``: the synchronous call's fields and the job's own."""
+
+    num_samples: StrictInt = Field(
+        default=1, ge=1, le=MAX_SAMPLES, description="How many images to make, each with its own seed (1 to 4)."
+    )
+    seed: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SEED,
+        description="The first sample's seed (sample n uses seed+n). Default: the request's own seed, as "
+        "POST /generate_image uses, so the same request gives the same images.",
+    )
+    webhook_url: StrictStr | None = Field(
+        default=None,
+        description="Optional absolute http(s) URL that gets the finished job's JSON, signed "
+        "(X-TryOn-Timestamp, X-TryOn-Signature). It passes the same checks as clothing_image_url.",
+        max_length=MAX_URL_CHARS,
+    )
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+
+
+class JobAccepted(BaseModel):
+    id: str = Field(description="The job's id: 128 random bits, URL-safe base64 (22 characters).")
+    status: Literal["queued"] = Field(description="Always 'queued' when accepted.")
+
+
+class JobImage(BaseModel):
+    image_base64: str = Field(description="One sample, base64 (standard alphabet).")
+    mime_type: str = Field(description="The sample's format, image/jpeg.")
+    seed: int = Field(description="The seed this sample was made with: send it back to reproduce it.")
+
+
+class JobFailure(BaseModel):
+    message: str = Field(description="The message POST /generate_image would have answered.")
+    status: int = Field(description="The status POST /generate_image would have answered.")
+
+
+class JobDocument(BaseModel):
+    """A job as GET /jobs/{job_id} and its webhook give it."""
+
+    id: str
+    status: JobStatus
+    created_at: str = Field(description="When the job was submitted (ISO 8601, UTC).")
+    updated_at: str = Field(description="When the job last changed (ISO 8601, UTC).")
+    num_samples: int
+    seed: int = Field(description="The first sample's seed.")
+    expires_at: str | None = Field(
+        default=None, description="Finished jobs: when the job and its images are removed (ISO 8601, UTC)."
+    )
+    images: list[JobImage] | None = Field(default=None, description="When succeeded: the samples, in seed order.")
+    error: JobFailure | None = Field(default=None, description="When failed: what the synchronous call would answer.")

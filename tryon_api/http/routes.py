@@ -6,7 +6,11 @@ it, the key check reads which routes are public, and the OpenAPI document is bui
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+
+# A path parameter as Powertools' resolver writes it: ``/jobs/<job_id>`` (one path segment).
+_PARAMETER = re.compile(r"<(\w+)>")
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,15 @@ class Route:
     description: str | None = None
     # Answered without an API key: the playground page and the API document hold no data.
     public: bool = False
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        segments = _PARAMETER.split(self.path)
+        regex = "".join(re.escape(part) if i % 2 == 0 else "[^/]+" for i, part in enumerate(segments))
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+
+    def matches(self, path: str) -> bool:
+        return self.pattern.match(path) is not None
 
 
 GENERATE_IMAGE = Route(
@@ -30,13 +43,25 @@ GENERATE_IMAGE = Route(
 PLAYGROUND = Route("GET", "/", "getPlayground", "The try-on playground page", public=True)
 OPENAPI_DOCUMENT = Route("GET", "/openapi.json", "getOpenApiDocument", "This API's OpenAPI document", public=True)
 
-ROUTES: tuple[Route, ...] = (GENERATE_IMAGE, PLAYGROUND, OPENAPI_DOCUMENT)
+SUBMIT_JOB = Route(
+    "POST",
+    "/jobs",
+    "submitJob",
+    "Submit a try-on job",
+    "Queue a try-on of 1 to 4 samples (seed, seed+1, ...); poll GET /jobs/{job_id} or get a signed webhook.",
+)
+GET_JOB = Route(
+    "GET", "/jobs/<job_id>", "getJob", "A job's status and, once it has succeeded, its images (each with its seed)"
+)
+DELETE_JOB = Route("DELETE", "/jobs/<job_id>", "deleteJob", "Erase a job, its inputs and its results")
+
+ROUTES: tuple[Route, ...] = (GENERATE_IMAGE, SUBMIT_JOB, GET_JOB, DELETE_JOB, PLAYGROUND, OPENAPI_DOCUMENT)
 
 
 def allowed_methods(path: str) -> tuple[str, ...]:
     """The methods a path answers; empty for an unknown path (404), else a wrong method is a 405."""
-    return tuple(route.method for route in ROUTES if route.path == path)
+    return tuple(route.method for route in ROUTES if route.matches(path))
 
 
 def is_public(method: str, path: str) -> bool:
-    return any(route.public and route.method == method and route.path == path for route in ROUTES)
+    return any(route.public and route.method == method and route.matches(path) for route in ROUTES)

@@ -20,6 +20,15 @@ IN_FLIGHT: frozenset[str] = frozenset({"queued", "running"})
 MAX_SAMPLES = 4
 MAX_SEED = 2**31 - 1
 
+
+def selfie_key(job_id: str) -> str:
+    return f"inputs/{job_id}/selfie"
+
+
+def result_key(job_id: str, index: int) -> str:
+    return f"results/{job_id}/{index}.jpg"
+
+
 # A queue message says what to do next for one job: run it, or (re)deliver its webhook.
 MessageKind = Literal["run", "webhook"]
 
@@ -104,6 +113,12 @@ class BlobStore(Protocol):
     def delete(self, keys: list[str]) -> None:
         """Delete these keys; missing keys are not an error."""
         ...
+
+
+class JobBlobs(Protocol):
+    """The part of a blob store that reading a finished job needs."""
+
+    def get(self, key: str) -> bytes: ...
 
 
 class JobQueue(Protocol):

@@ -37,9 +37,27 @@ class NotFound(TryOnError):
     default_message = "not found"
 
 
+class JobNotFound(NotFound):
+    """An unknown job id, or another API key's job: the same answer, so ids cannot be probed."""
+
+    default_message = "job not found"
+
+
 class MethodNotAllowed(TryOnError):
     status = 405
     default_message = "method not allowed"
+
+
+class IdempotencyKeyInProgress(TryOnError):
+    """A submit with this Idempotency-Key is still being answered."""
+
+    status = 409
+    default_message = "a request with this idempotency-key is still in progress, retry later"
+
+
+class IdempotencyKeyReused(TryOnError):
+    status = 422
+    default_message = "idempotency-key was already used with a different request"
 
 
 class PayloadTooLarge(TryOnError):

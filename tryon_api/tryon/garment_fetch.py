@@ -53,7 +53,7 @@ _SNIFF_BYTES: Final = 32
 # --- Connections pinned to the checked addresses ----------------------------------------------
 
 
-class _Watchdog:
+class SocketWatchdog:
     """Shuts down every socket of one fetch when its time budget ends."""
 
     def __init__(self, seconds: float) -> None:
@@ -63,7 +63,7 @@ class _Watchdog:
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
-    def __enter__(self) -> _Watchdog:
+    def __enter__(self) -> SocketWatchdog:
         self._timer.start()
         return self
 
@@ -85,7 +85,9 @@ class _Watchdog:
                     sock.shutdown(socket.SHUT_RDWR)
 
 
-def _connect_pinned(connection: HTTPConnection, addresses: Iterable[IPAddress], watchdog: _Watchdog) -> socket.socket:
+def _connect_pinned(
+    connection: HTTPConnection, addresses: Iterable[IPAddress], watchdog: SocketWatchdog
+) -> socket.socket:
     """Connect to the first reachable checked address: no name resolution at all happens here."""
     error: OSError | None = None
     timeout = connection.timeout if isinstance(connection.timeout, (int, float)) else None
@@ -109,7 +111,7 @@ def _connect_pinned(connection: HTTPConnection, addresses: Iterable[IPAddress], 
 
 
 class _PinnedHTTPConnection(HTTPConnection):
-    def __init__(self, *args: Any, pinned: tuple[IPAddress, ...], watchdog: _Watchdog, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pinned: tuple[IPAddress, ...], watchdog: SocketWatchdog, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pinned, self._watchdog = pinned, watchdog
 
@@ -120,7 +122,7 @@ class _PinnedHTTPConnection(HTTPConnection):
 class _PinnedHTTPSConnection(HTTPSConnection):
     """TLS to the pinned address; SNI and certificate check use ``host`` (the host name)."""
 
-    def __init__(self, *args: Any, pinned: tuple[IPAddress, ...], watchdog: _Watchdog, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pinned: tuple[IPAddress, ...], watchdog: SocketWatchdog, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pinned, self._watchdog = pinned, watchdog
 
@@ -139,7 +141,7 @@ class _PinnedHTTPSPool(HTTPSConnectionPool):
 class PinnedAddressAdapter(HTTPAdapter):
     """A requests adapter whose one pool connects to a checked target's addresses only."""
 
-    def __init__(self, target: FetchTarget, watchdog: _Watchdog, ca_bundle: str = DEFAULT_CA_BUNDLE_PATH) -> None:
+    def __init__(self, target: FetchTarget, watchdog: SocketWatchdog, ca_bundle: str = DEFAULT_CA_BUNDLE_PATH) -> None:
         super().__init__(max_retries=0)
         pool_args: dict[str, Any] = {"maxsize": 1, "block": False, "pinned": target.addresses, "watchdog": watchdog}
         self._target = target
@@ -212,7 +214,7 @@ class GarmentImageFetcher:
         if budget <= 0:
             raise UpstreamTimeout(GARMENT_TIMED_OUT)
         fetch_deadline = Deadline.after(budget)
-        with _Watchdog(budget) as watchdog, requests.Session() as session:
+        with SocketWatchdog(budget) as watchdog, requests.Session() as session:
             session.trust_env = False  # no proxies or .netrc from the environment
             try:
                 return self._fetch(session, url, fetch_deadline, watchdog)
@@ -233,7 +235,7 @@ class GarmentImageFetcher:
                     raise UpstreamTimeout(GARMENT_TIMED_OUT) from None
                 raise UnusableGarmentImage(UNREACHABLE) from None
 
-    def _fetch(self, session: requests.Session, url: str, deadline: Deadline, watchdog: _Watchdog) -> bytes:
+    def _fetch(self, session: requests.Session, url: str, deadline: Deadline, watchdog: SocketWatchdog) -> bytes:
         for _hop in range(MAX_REDIRECTS + 1):
             target = self.check_target(url, deadline)
             adapter = PinnedAddressAdapter(target, watchdog, self.ca_bundle)

@@ -84,7 +84,11 @@ class TryOnService:
                 data, self.backend.input_limits, check_time=_time_check(garment_deadline, GARMENT_TIMED_OUT)
             )
 
-    def generate(self, request: TryOnRequest, deadline: Deadline) -> TryOnResult:
+    def generate(
+        self, request: TryOnRequest, deadline: Deadline, *, seed: int | None = None, share: int = 1
+    ) -> TryOnResult:
+        """``seed``: a job's sample asks for its own; the synchronous call uses the request's.
+        ``share``: the answer holds this many images, so each gets that share of the size limit."""
         person = self.load_person(request.selfie_bytes, deadline)
         garment = None
         if request.clothing_image_url:
@@ -93,13 +97,15 @@ class TryOnService:
             person=person,
             clothing_description=request.clothing_description,
             mode=request.mode,
-            seed=request_seed(request),
+            seed=request_seed(request) if seed is None else seed,
             garment=garment,
         )
         deadline.check()
         result = self.backend.generate(job, deadline)
         with self.slots.hold(deadline):  # a model's answer may be decoded and re-encoded here
-            image_base64, mime_type = encode_response_image(result, self.max_response_bytes - RESPONSE_JSON_OVERHEAD)
+            image_base64, mime_type = encode_response_image(
+                result, (self.max_response_bytes - RESPONSE_JSON_OVERHEAD * share) // share
+            )
         logger.info(
             "generated",
             extra={

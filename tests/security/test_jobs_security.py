@@ -1,0 +1,137 @@
+"""Jobs against hostile callers: another key's job is invisible, a webhook URL that points inside
+is refused (at submit and again at delivery, where DNS may answer differently), and a replayed or
+forged webhook fails the verification docs/API.md shows."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.fakes import solid_jpeg
+from tests.jobs_fixtures import WEBHOOK_SECRET, local_jobs
+from tests.live_server import LiveServer, live_server
+from tests.loopback import webhook_receiver
+from tests.photos import b64
+from tests.webhook_doc import documented_verifier
+from tryon_api.jobs.webhooks import REPLAY_WINDOW_SECONDS, signature, signed_headers
+
+pytestmark = pytest.mark.integration
+OWNER_KEY, OTHER_KEY = "owner-key-7a1c", "other-key-2e9b"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    with live_server(f"{OWNER_KEY},{OTHER_KEY}", env={"TRYON_JOBS_DATA_DIR": str(tmp_path)}) as running:
+        yield running
+
+
+def job_body(**extra: Any) -> dict[str, Any]:
+    return {"selfie_base64": b64(solid_jpeg()), "clothing_description": "a grey coat", "mode": "studio", **extra}
+
+
+def send(server: LiveServer, method: str, path: str, key: str, body: Any = None) -> requests.Response:
+    return requests.request(method, server.url + path, json=body, headers={"X-API-Key": key}, timeout=30)
+
+
+def test_another_keys_job_is_a_404_like_an_unknown_one(server: LiveServer) -> None:
+    job_id = send(server, "POST", "/jobs", OWNER_KEY, job_body()).json()["id"]
+    for method in ("GET", "DELETE"):
+        theirs = send(server, method, f"/jobs/{job_id}", OTHER_KEY)
+        unknown = send(server, method, "/jobs/" + "Q" * 22, OTHER_KEY)
+        assert (
+            (theirs.status_code, theirs.json())
+            == (unknown.status_code, unknown.json())
+            == (
+                404,
+                {"error": "job not found"},
+            )
+        )
+    assert send(server, "GET", f"/jobs/{job_id}", OWNER_KEY).status_code == 200  # the other key deleted nothing
+    assert send(server, "GET", f"/jobs/{job_id}", "not-a-key").status_code == 401
+
+
+INSIDE = [
+    "http://127.0.0.1/hook",
+    "http://localhost/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.5/hook",
+    "http://192.168.1.10/hook",
+    "http://[::1]/hook",
+    "http://[::ffff:169.254.169.254]/hook",
+    "http://2130706433/hook",  # 127.0.0.1 as one number
+    "http://0x7f.1/hook",
+    "http://metadata.internal.test/hook",  # a name that resolves inside (patched DNS below)
+    "https://hooks.example.test:8443/hook",  # a port other than 80 and 443
+]
+
+
+@pytest.mark.parametrize("url", INSIDE)
+def test_a_webhook_url_pointing_inside_is_refused_before_anything_is_queued(
+    server: LiveServer, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "metadata.internal.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
+        if host == "hooks.example.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    answer = send(server, "POST", "/jobs", OWNER_KEY, job_body(webhook_url=url))
+    assert (answer.status_code, answer.json()) == (400, {"error": "webhook_url is not allowed"})
+    assert list(tmp_path.rglob("selfie")) == []
+
+
+def test_a_name_that_resolves_inside_at_delivery_is_not_delivered_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: public when submitted, loopback when the webhook is sent: nothing is sent."""
+    with webhook_receiver() as receiver:
+        deps, _ = local_jobs(tmp_path, allow_private_garment_urls=False)
+        port = receiver.server.server_address[1]
+        deps.webhook_guard.fetcher.allowed_ports = frozenset({port})
+
+        def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        result = deps.webhook_sender.deliver(f"http://rebinding.example.test:{port}/hook", b"{}")
+    assert not result.delivered and result.reason == "webhook_url is not allowed"
+    assert receiver.deliveries == []
+
+
+def test_a_fresh_genuine_delivery_passes_the_documented_verification() -> None:
+    verify = documented_verifier()
+    body = b'{"id":"x","status":"succeeded"}'
+    headers = signed_headers(WEBHOOK_SECRET, body)
+    assert verify(WEBHOOK_SECRET, body, headers["X-TryOn-Timestamp"], headers["X-TryOn-Signature"])
+
+
+def test_a_replayed_or_forged_delivery_fails_the_documented_verification() -> None:
+    verify = documented_verifier()
+    body = b'{"id":"x","status":"succeeded"}'
+    now = int(time.time())
+    old = now - REPLAY_WINDOW_SECONDS - 5
+    # A captured delivery replayed later: its own genuine signature, but an old timestamp.
+    assert not verify(WEBHOOK_SECRET, body, str(old), signature(WEBHOOK_SECRET, old, body))
+    future = now + REPLAY_WINDOW_SECONDS + 5
+    assert not verify(WEBHOOK_SECRET, body, str(future), signature(WEBHOOK_SECRET, future, body))
+    # The old delivery with a fresh timestamp pasted in: the signature no longer matches.
+    assert not verify(WEBHOOK_SECRET, body, str(now), signature(WEBHOOK_SECRET, old, body))
+    # Forged: another secret, an altered body, a bare or missing signature.
+    assert not verify(WEBHOOK_SECRET, body, str(now), signature("guessed-secret", now, body))
+    genuine = signature(WEBHOOK_SECRET, now, body)
+    assert not verify(WEBHOOK_SECRET, body.replace(b"succeeded", b"failed"), str(now), genuine)
+    assert not verify(WEBHOOK_SECRET, body, str(now), genuine.removeprefix("v1="))
+    assert not verify(WEBHOOK_SECRET, body, str(now), None)
+    assert not verify(WEBHOOK_SECRET, body, None, genuine)
+    assert not verify(WEBHOOK_SECRET, body, f"{now}.0", genuine)
+    assert verify(WEBHOOK_SECRET, body, str(now), genuine)  # and the genuine one passes

@@ -1,0 +1,151 @@
+"""POST /jobs, GET /jobs/{job_id} and DELETE /jobs/{job_id}: the HTTP side of jobs.
+
+Imported by the jobs routes only (``app`` imports it on their first request). A submit is checked
+as the synchronous call checks its request (the same fields, messages and statuses: the selfie is
+decoded, the garment URL passes the SSRF guard) before anything is stored or queued. Jobs belong to
+the key that made them: another key's job and an unknown id get the same 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+
+from tryon_api.http.auth import HTTP_OPTIONAL_WHITESPACE
+from tryon_api.http.job_services import get_job_dependencies
+from tryon_api.http.request_parsing import parse_job_request, raw_body
+from tryon_api.http.responses import json_response
+from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver
+from tryon_api.jobs.dependencies import JobDependencies
+from tryon_api.jobs.interface import Job, JobLimitReached, job_owner
+from tryon_api.jobs.records import job_document
+from tryon_api.jobs.submission import JOB_ID, JobOptions, delete_job, submit_job
+from tryon_api.tryon.deadline import Deadline
+from tryon_api.tryon.errors import (
+    BadRequest,
+    DependencyUnavailable,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    JobNotFound,
+    RateLimited,
+)
+from tryon_api.tryon.pipeline import request_seed
+
+API_KEY_HEADER = "x-api-key"
+IDEMPOTENCY_HEADER = "idempotency-key"
+# Printable ASCII, as Stripe's and the IETF draft's keys are (a UUID fits well within).
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Powertools' idempotency keys start with this (never with the store's job# / owner#).
+IDEMPOTENCY_PREFIX = "idempotency#submit-job"
+# Seconds a key at its in-flight limit is told to wait: about one job's run.
+IN_FLIGHT_RETRY_AFTER_SECONDS = 15
+TOO_MANY_JOBS = "too many jobs in flight for this api key, retry later"
+
+
+def _owner(app: ThreadSafeFunctionUrlResolver) -> str:
+    """The job owner of the (already verified) key this request carries."""
+    key = str(app.current_event.headers.get(API_KEY_HEADER) or "").strip(HTTP_OPTIONAL_WHITESPACE)
+    return job_owner(key)
+
+
+def _own_job(job_id: str, owner: str, deps: JobDependencies) -> Job:
+    job = deps.store.get(job_id) if JOB_ID.match(job_id) else None
+    if job is None or job.owner != owner:
+        raise JobNotFound()
+    return job
+
+
+def _location(job_id: str) -> dict[str, str]:
+    return {"Location": f"/jobs/{job_id}"}
+
+
+def submit(app: ThreadSafeFunctionUrlResolver, deadline: Deadline) -> Response:
+    deps = get_job_dependencies()
+    body = raw_body(app.current_event.body, app.current_event.is_base64_encoded)
+    request, fields = parse_job_request(body)
+    # Checked now as the synchronous call checks them, so a bad job never reaches the queue.
+    deps.tryon.load_person(request.selfie_bytes, deadline)
+    checks = Deadline.after(min(deps.settings.garment_fetch_timeout_seconds, deadline.remaining()))
+    if request.clothing_image_url:
+        deps.webhook_guard.check_garment(request.clothing_image_url, checks)
+    if fields.webhook_url:
+        deps.webhook_guard.check(fields.webhook_url, checks)
+    options = JobOptions(
+        num_samples=fields.num_samples,
+        seed=request_seed(request) if fields.seed is None else fields.seed,
+        webhook_url=fields.webhook_url,
+    )
+    owner = _owner(app)
+
+    def create() -> dict[str, Any]:
+        try:
+            job = submit_job(request, options, owner, deps)
+        except JobLimitReached:
+            raise RateLimited(TOO_MANY_JOBS, retry_after=IN_FLIGHT_RETRY_AFTER_SECONDS) from None
+        return {"id": job.id, "status": job.status}
+
+    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
+    answer = create() if key is None else _once_per_key(app, deps, key, owner, body, create)
+    return json_response(202, answer, _location(answer["id"]))
+
+
+def _once_per_key(
+    app: ThreadSafeFunctionUrlResolver,
+    deps: JobDependencies,
+    key: str,
+    owner: str,
+    body: str | bytes | None,
+    create: Any,
+) -> dict[str, Any]:
+    """Powertools' idempotency utility: a retried submit with the same key and body gets the first
+    answer; the same key with another body is refused; one still being answered is a 409."""
+    key = key.strip(HTTP_OPTIONAL_WHITESPACE)
+    if not IDEMPOTENCY_KEY.match(key) or deps.idempotency is None:
+        raise BadRequest("idempotency-key must be 1 to 255 printable ascii characters")
+    payload = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else (body or b"")
+    config = IdempotencyConfig(
+        event_key_jmespath="[owner, key]",
+        payload_validation_jmespath="request",
+        expires_after_seconds=deps.settings.jobs_result_ttl_hours * 3600,
+    )
+    if callable(getattr(app.lambda_context, "get_remaining_time_in_millis", None)):
+        config.register_lambda_context(app.lambda_context)
+
+    def submit_once(key_data: dict[str, str]) -> dict[str, Any]:
+        return dict(create())
+
+    once = idempotent_function(
+        data_keyword_argument="key_data",
+        persistence_store=deps.idempotency,
+        config=config,
+        key_prefix=IDEMPOTENCY_PREFIX,
+    )(submit_once)
+    try:
+        return dict(once(key_data={"owner": owner, "key": key, "request": hashlib.sha256(payload).hexdigest()}))
+    except IdempotencyValidationError:
+        raise IdempotencyKeyReused() from None
+    except IdempotencyAlreadyInProgressError:
+        raise IdempotencyKeyInProgress(retry_after=1) from None
+    except IdempotencyPersistenceLayerError:
+        raise DependencyUnavailable() from None
+
+
+def get(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
+    deps = get_job_dependencies()
+    job = _own_job(job_id, _owner(app), deps)
+    return json_response(200, job_document(job, deps.blobs))
+
+
+def delete(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
+    deps = get_job_dependencies()
+    delete_job(_own_job(job_id, _owner(app), deps), deps)
+    return Response(status_code=204, body="")
