@@ -92,3 +92,50 @@ def test_a_page_on_an_allowed_origin_reads_answers_and_another_origin_is_refused
             assert set(blocked) == {"refused"}, blocked  # fetch rejects: the page reads nothing
             assert "Failed to fetch" in blocked["refused"]
             assert [e for e in browser_page.errors if "CORS policy" in e and "preflight" in e], browser_page.errors
+
+
+JOB_ROUND_TRIP = """async ({url, key, body}) => {
+  try {
+    const headers = {"X-API-Key": key};
+    const submitted = await fetch(url + "/jobs", {
+      method: "POST",
+      headers: {...headers, "Content-Type": "application/json", "Idempotency-Key": "cart-42"},
+      body,
+    });
+    const location = submitted.headers.get("Location");
+    const accepted = await submitted.json();
+    const polled = await fetch(url + location, {headers});
+    const document = await polled.json();
+    const erased = await fetch(url + location, {method: "DELETE", headers});
+    const gone = await fetch(url + location, {headers});
+    return {
+      submitted: submitted.status, location, accepted,
+      polled: polled.status, jobId: document.id,
+      erased: erased.status, gone: gone.status,
+    };
+  } catch (error) {
+    return {refused: String(error)};
+  }
+}"""
+
+
+def test_a_page_on_an_allowed_origin_submits_polls_and_erases_a_job(
+    browser_page: BrowserPage, local_server: LocalServer, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """The jobs routes from another origin: GET and DELETE, the Idempotency-Key header and the
+    Location answer all pass the function URL's CORS as the template configures it."""
+    monkeypatch.setenv("TRYON_JOBS_DATA_DIR", str(tmp_path))
+    key = os.environ["TRYON_API_KEYS"]
+    selfie = base64.b64encode(GRACE_HOPPER.read_bytes()).decode()
+    body = json.dumps({"selfie_base64": selfie, "clothing_description": "red hoodie", "mode": "studio"})
+    with file_host() as shop:
+        shop_page = shop.publish("/index.html", PAGE, "text/html")
+        rules = cors_rules_from_template(overrides={"AllowedOrigins": shop.base_url})
+        with api_server(rules) as api:
+            browser_page.page.goto(shop_page)
+            result = browser_page.page.evaluate(JOB_ROUND_TRIP, {"url": api, "key": key, "body": body})
+    assert "refused" not in result, result
+    assert result["submitted"] == 202 and result["location"] == f"/jobs/{result['accepted']['id']}"
+    assert (result["polled"], result["jobId"]) == (200, result["accepted"]["id"])
+    assert (result["erased"], result["gone"]) == (204, 404)
+    assert not [e for e in browser_page.errors if "CORS" in e], browser_page.errors

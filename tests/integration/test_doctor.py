@@ -26,8 +26,7 @@ from tests.reliability.outage_fixtures import SecretStore
 from tryon_dev.account_emulator import AccountEmulator, AccountFacts, ModelAccess
 from tryon_dev.aws_emulator import AwsModelEmulator
 from tryon_dev.doctor import foundation_model_id
-from tryon_dev.stack_config import read_template
-from tryon_dev.stack_config import deploy_parameters
+from tryon_dev.stack_config import deploy_parameters, read_template
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -40,8 +40,9 @@ def test_the_rules_are_the_templates_function_url_cors() -> None:
     rules = cors_rules_from_template()
     assert list(rules.allow_origins) == cors["AllowOrigins"] == ["*"]
     assert list(rules.allow_methods) == cors["AllowMethods"]
-    assert set(rules.allow_headers) == {h.lower() for h in cors["AllowHeaders"]} == {"content-type", "x-api-key"}
-    assert {"x-request-id", "retry-after"} <= set(rules.expose_headers)
+    assert set(rules.allow_headers) == {h.lower() for h in cors["AllowHeaders"]}
+    assert {"content-type", "x-api-key", "idempotency-key"} == set(rules.allow_headers)
+    assert {"x-request-id", "retry-after", "location"} <= set(rules.expose_headers)
     assert rules.max_age == cors["MaxAge"]
     restricted = cors_rules_from_template(overrides={"AllowedOrigins": f"{SHOP},https://www.example.com"})
     assert restricted.allow_origins == (SHOP, "https://www.example.com")
@@ -57,6 +58,8 @@ def test_the_rules_are_the_templates_function_url_cors() -> None:
         (SHOP, "POST", "content-type,x-api-key", True),
         (SHOP, "POST", "X-API-Key, Content-Type", True),  # names are case-insensitive
         ("https://evil.example", "POST", "content-type,x-api-key", False),  # not in AllowedOrigins
+        (SHOP, "DELETE", "x-api-key", True),  # DELETE /jobs/{job_id}
+        (SHOP, "POST", "content-type,x-api-key,idempotency-key", True),  # POST /jobs, retried safely
         (SHOP, "PUT", "content-type", False),  # not in AllowMethods
         (SHOP, "POST", "content-type,x-other", False),  # not in AllowHeaders
     ],

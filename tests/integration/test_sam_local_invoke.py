@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
 import os
@@ -239,10 +238,6 @@ def test_sam_runs_the_worker_handler_from_its_own_build_with_the_jobs_variables(
     assert environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] == str(default(template, "WorkerTimeoutSeconds"))
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("tryon_api.jobs.worker") is None,
-    reason="needs tryon_api.jobs.worker (the jobs core, merged separately)",
-)
 def test_each_worker_event_runs_in_the_built_worker_under_sams_environment(
     sam_worker: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 
 from tests.cfn_template import TEMPLATE, default, load_template, resolve
+from tryon_api.http import routes
+from tryon_api.http.app import REQUEST_ID_HEADER
 from tryon_api.http.auth import parse_api_key_secret
+from tryon_api.http.routes import API_KEY_HEADER, IDEMPOTENCY_HEADER
 from tryon_api.settings import Settings
 
 MODEL_PARAMETERS = (
@@ -312,9 +315,13 @@ def test_the_url_is_public_buffered_and_allows_browser_posts(template: dict[str,
     url = function(template)["FunctionUrlConfig"]
     assert url["AuthType"] == "NONE"
     assert url["InvokeMode"] == "BUFFERED"
-    assert url["Cors"]["AllowMethods"] == ["POST"]
-    assert {h.lower() for h in url["Cors"]["AllowHeaders"]} == {"content-type", "x-api-key"}
-    assert "x-request-id" in {h.lower() for h in url["Cors"]["ExposeHeaders"]}
+    # A page on another origin may call every authenticated route, send what they read, and read
+    # back what they answer beside the body.
+    assert set(url["Cors"]["AllowMethods"]) == {r.method for r in routes.ROUTES if not r.public}
+    allowed = {h.lower() for h in url["Cors"]["AllowHeaders"]}
+    assert allowed == {"content-type", API_KEY_HEADER, IDEMPOTENCY_HEADER}
+    exposed = {h.lower() for h in url["Cors"]["ExposeHeaders"]}
+    assert exposed == {REQUEST_ID_HEADER.lower(), "retry-after", "location"}
 
 
 def test_reserved_concurrency_caps_cost(template: dict[str, Any]) -> None:

@@ -37,7 +37,6 @@ install_log_redaction(logger.registered_handler)
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
-API_KEY_HEADER = "x-api-key"
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
@@ -186,7 +185,7 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
         else:
             services = get_services()
             if not routes.is_public(method, path):
-                services.verifier.verify(headers.get(API_KEY_HEADER))
+                services.verifier.verify(headers.get(routes.API_KEY_HEADER))
                 if event_body_bytes(event) > services.settings.max_body_bytes:
                     raise body_too_large(services.settings.max_body_bytes)
             app = resolver()

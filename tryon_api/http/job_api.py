@@ -24,6 +24,7 @@ from tryon_api.http.auth import HTTP_OPTIONAL_WHITESPACE
 from tryon_api.http.job_services import get_job_dependencies
 from tryon_api.http.request_parsing import parse_job_request, raw_body
 from tryon_api.http.responses import json_response
+from tryon_api.http.routes import API_KEY_HEADER, IDEMPOTENCY_HEADER
 from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver
 from tryon_api.jobs.dependencies import JobDependencies
 from tryon_api.jobs.interface import Job, JobLimitReached, job_owner
@@ -40,8 +41,6 @@ from tryon_api.tryon.errors import (
 )
 from tryon_api.tryon.pipeline import request_seed
 
-API_KEY_HEADER = "x-api-key"
-IDEMPOTENCY_HEADER = "idempotency-key"
 # Printable ASCII, as Stripe's and the IETF draft's keys are (a UUID fits well within).
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Powertools' idempotency keys start with this (never with the store's job# / owner#).

@@ -1,7 +1,8 @@
 """The jobs' dependencies, built once per container for both entry points (the HTTP front and
 the SQS worker): SQLite and a data folder when ``TRYON_JOBS_TABLE_NAME`` is empty (local runs),
 else DynamoDB, S3 and SQS through the container's boto3 session, with Powertools' DynamoDB
-idempotency layer writing into the same table and the webhook secret read from Secrets Manager.
+idempotency layer writing into the same table and the webhook secret read from Secrets Manager
+when a delivery is signed (the worker's role may read it; the API's may not).
 
 Imported only by the jobs routes and the worker, so ``POST /generate_image`` pays nothing for it.
 """
@@ -9,6 +10,7 @@ Imported only by the jobs routes and the worker, so ``POST /generate_image`` pay
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 from tryon_api.backends.aws_clients import aws_session
 from tryon_api.http.services import get_services
@@ -36,13 +38,21 @@ def build_aws_job_dependencies(settings: Settings, tryon: TryOnService) -> JobDe
     adapters = aws_stores.build_aws_job_adapters(
         session, settings.jobs_table_name, settings.jobs_bucket_name, settings.jobs_queue_url
     )
-    if settings.webhook_secret_id:
-        provider = SecretsProvider(boto3_client=session.client("secretsmanager"))
-        secret = str(provider.get(settings.webhook_secret_id, max_age=settings.secret_max_age_seconds)).strip()
-    else:
-        secret = settings.webhook_secret
-    if not secret:
+    if not (settings.webhook_secret_id or settings.webhook_secret):
         raise SettingsError("TRYON_WEBHOOK_SECRET_ID (or TRYON_WEBHOOK_SECRET) is required with TRYON_JOBS_TABLE_NAME")
+    secret: str | Callable[[], str] = settings.webhook_secret
+    if settings.webhook_secret_id:
+        # Read when a delivery is signed, never at start-up: only the worker's role may read it.
+        provider = SecretsProvider(boto3_client=session.client("secretsmanager"))
+        secret_id, max_age = settings.webhook_secret_id, settings.secret_max_age_seconds
+
+        def read_webhook_secret() -> str:
+            value = str(provider.get(secret_id, max_age=max_age)).strip()
+            if not value:
+                raise SettingsError("the webhook secret is empty")
+            return value
+
+        secret = read_webhook_secret
     guard = webhook_guard(settings)
     return JobDependencies(
         store=adapters.store,

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 _PARAMETER = re.compile(r"<(\w+)>")
 
 
+# Request headers the routes read, as function URLs deliver them (lower-case).
+API_KEY_HEADER = "x-api-key"
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
 @dataclass(frozen=True)
 class Route:
     method: str

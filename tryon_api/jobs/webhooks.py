@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -105,9 +105,13 @@ class DeliveryResult:
 class WebhookSender:
     """POST a signed body to a webhook URL through the guard, pinned to the checked address."""
 
-    def __init__(self, guard: WebhookGuard, secret: str, timeout_seconds: float = DELIVERY_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, guard: WebhookGuard, secret: str | Callable[[], str], timeout_seconds: float = DELIVERY_TIMEOUT_SECONDS
+    ) -> None:
+        """``secret``: the key, or a function that reads it when a delivery is signed. On AWS only the
+        worker's role may read the webhook secret, so the API's container must never fetch it."""
         self.guard = guard
-        self.secret = secret
+        self.read_secret: Callable[[], str] = secret if callable(secret) else (lambda: secret)
         self.timeout_seconds = timeout_seconds
 
     def deliver(self, url: str, body: bytes, now: float | None = None) -> DeliveryResult:
@@ -120,7 +124,7 @@ class WebhookSender:
             target = self.guard.check(url, deadline)
         except BadRequest as refused:
             return DeliveryResult(False, None, refused.message)
-        headers = {**signed_headers(self.secret, body, now), "User-Agent": "tryon-webhook"}
+        headers = {**signed_headers(self.read_secret(), body, now), "User-Agent": "tryon-webhook"}
         with SocketWatchdog(self.timeout_seconds) as watchdog, requests.Session() as session:
             session.trust_env = False
             adapter = PinnedAddressAdapter(target, watchdog)

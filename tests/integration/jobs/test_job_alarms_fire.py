@@ -8,7 +8,6 @@ point), and our EMF series from the lines the worker prints while it runs jobs.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import os
 import time
@@ -36,7 +35,6 @@ JOB_ALARMS: dict[str, AlarmSpec] = {
 QUEUE = str(resolve({"Fn::GetAtt": ["JobsQueue", "QueueName"]}, TEMPLATE, PARAMETERS))
 DEAD_LETTERS = str(resolve({"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}, TEMPLATE, PARAMETERS))
 WORKER = str(resolve({"Ref": "JobWorkerFunction"}, TEMPLATE, PARAMETERS))
-CORE_WORKER = importlib.util.find_spec("tryon_api.jobs.worker") is not None
 
 
 def jobs_rows() -> list[tuple[str, Any]]:
@@ -124,15 +122,13 @@ def test_the_oldest_message_alarm_fires_while_a_failed_message_waits_out_its_vis
 # --------------------------------------------------------- the jobs worker's own EMF (core code)
 
 
-@pytest.mark.skipif(not CORE_WORKER, reason="needs tryon_api.jobs.worker (the jobs core, merged separately)")
 def test_job_and_webhook_failures_fire_their_alarms_from_the_workers_emf(jobs_aws: JobsAws) -> None:
-    from tryon_api.jobs.dependencies import JobDependencies, webhook_guard
-    from tryon_api.jobs.webhooks import RETRY_DELAYS_SECONDS, WebhookSender
-    from tryon_api.jobs.worker import handle_message
-
     from tests.fakes import ScriptedBackend, raising, solid_jpeg
     from tryon_api.jobs.aws_stores import DynamoDBJobStore, S3BlobStore, SqsJobQueue
+    from tryon_api.jobs.dependencies import JobDependencies, webhook_guard
     from tryon_api.jobs.interface import Job, QueueMessage, job_owner, selfie_key
+    from tryon_api.jobs.webhooks import RETRY_DELAYS_SECONDS, WebhookSender
+    from tryon_api.jobs.worker import handle_message
     from tryon_api.settings import Settings
     from tryon_api.tryon.deadline import Deadline
     from tryon_api.tryon.errors import UpstreamFailed
@@ -203,6 +199,10 @@ def test_job_and_webhook_failures_fire_their_alarms_from_the_workers_emf(jobs_aw
         QueueMessage("webhook", job.id, attempt=len(RETRY_DELAYS_SECONDS) + 1)
     )
     webhook_series = run_all(healthy)
+    # A body that is no job message (sent by hand, or corrupted): the worker counts it as it fails.
+    jobs_aws.sqs.send_message(QueueUrl=jobs_aws.queue_url, MessageBody='{"not": "a job message"}')
+    malformed_series = run_all(healthy)
+    assert malformed_series.keys() >= {(NAMESPACE, "JobMessagesFailed", frozenset({("service", "tryon")}))}
 
     states = {
         fault: {name: evaluate_alarm(spec, [series] * spec.evaluation_periods) for name, spec in JOB_ALARMS.items()}
@@ -217,7 +217,7 @@ def test_job_and_webhook_failures_fire_their_alarms_from_the_workers_emf(jobs_aw
         for value in values * threshold:
             many.add(key, value)
     assert evaluate_alarm(JOB_ALARMS["jobs-webhook-failures"], [many]) == "ALARM"
-    emitted = ok_series.keys() | failed_series.keys() | webhook_series.keys()
+    emitted = ok_series.keys() | failed_series.keys() | webhook_series.keys() | malformed_series.keys()
     for spec in JOB_ALARMS.values():
         for query in spec.queries:
             if query.namespace == NAMESPACE:

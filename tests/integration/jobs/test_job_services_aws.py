@@ -1,0 +1,150 @@
+"""The jobs' AWS dependencies as ``job_services`` builds them from settings, against a moto server
+through real boto3 clients: Powertools' DynamoDB idempotency records in the jobs table, and the
+webhook secret read from Secrets Manager only when a delivery is signed (the API's role may not
+read it: template.yaml, tests/integration/jobs/test_jobs_iam.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.integration.jobs.aws_resources import create_jobs_resources
+from tests.loopback import webhook_receiver
+from tests.photos import b64
+from tryon_api.backends.aws_clients import aws_session
+from tryon_api.http.app import handle_event
+from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
+from tryon_api.http.job_services import build_aws_job_dependencies, set_job_dependencies
+from tryon_api.http.services import Services, set_services
+from tryon_api.jobs.aws_stores import decode_message
+from tryon_api.jobs.webhooks import verify_signature
+from tryon_api.jobs.worker import handle_message
+from tryon_api.settings import Settings, SettingsError
+from tryon_api.tryon.garment_fetch import GarmentImageFetcher
+from tryon_api.tryon.pipeline import TryOnService
+from tryon_dev.events import function_url_event
+from tryon_dev.lambda_context import new_context
+
+pytestmark = pytest.mark.integration
+KEY = "aws-jobs-key"
+SECRET = "webhook-secret-from-secrets-manager"
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()  # moto's state is per process
+    for name, value in {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "emulated",
+        "AWS_SECRET_ACCESS_KEY": "emulated",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    aws_session.set(boto3.session.Session())
+    try:
+        yield endpoint
+    finally:
+        aws_session.reset()
+        set_job_dependencies(None)
+        server.stop()
+
+
+def operations_seen(session: Any) -> list[str]:
+    """Every AWS operation called through clients the session creates from now on."""
+    seen: list[str] = []
+    session.events.register(
+        "before-call.*.*", lambda model, **_: seen.append(f"{model.service_model.service_name}:{model.name}")
+    )
+    return seen
+
+
+def aws_settings(names: dict[str, str], secret_id: str, **extra: Any) -> Settings:
+    return Settings(
+        jobs_table_name=names["table"],
+        jobs_bucket_name=names["bucket"],
+        jobs_queue_url=names["queue_url"],
+        webhook_secret_id=secret_id,
+        local_api_keys=(KEY,),
+        **extra,
+    )
+
+
+def call(method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    raw = json.dumps(body).encode() if body is not None else b""
+    event = function_url_event(method, path, {"Content-Type": "application/json", "X-Api-Key": KEY, **headers}, raw)
+    response = handle_event(event, new_context(30))
+    text = base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response["body"]
+    return response["statusCode"], json.loads(text) if text else {}
+
+
+def test_submit_is_idempotent_in_dynamodb_and_the_worker_signs_with_the_secret_read_at_delivery(
+    moto_endpoint: str,
+) -> None:
+    session = aws_session.get()
+    clients = {name: session.client(name) for name in ("dynamodb", "s3", "sqs", "secretsmanager")}
+    names = create_jobs_resources(clients["dynamodb"], clients["s3"], clients["sqs"])
+    secret_arn = clients["secretsmanager"].create_secret(Name="tryon/dev/webhook", SecretString=SECRET)["ARN"]
+    seen = operations_seen(session)
+    with webhook_receiver() as receiver:
+        port = int(receiver.url.split(":")[2].split("/")[0])
+        settings = aws_settings(names, secret_arn, allow_private_garment_urls=True, garment_allowed_ports=(port,))
+        fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
+        tryon = TryOnService(ScriptedBackend(), fetcher, 6_000_000)
+        deps = build_aws_job_dependencies(settings, tryon)
+        assert not [op for op in seen if op.startswith("secretsmanager:")]  # nothing read at start-up
+        set_services(Services(settings=settings, verifier=ApiKeyVerifier(static_key_loader((KEY,))), tryon=tryon))
+        set_job_dependencies(deps)
+
+        body = {
+            "selfie_base64": b64(solid_jpeg()),
+            "clothing_description": "red hoodie",
+            "mode": "studio",
+            "webhook_url": receiver.url,
+        }
+        first = call("POST", "/jobs", body, {"Idempotency-Key": "order-17"})
+        again = call("POST", "/jobs", body, {"Idempotency-Key": "order-17"})
+        reused = call("POST", "/jobs", {**body, "clothing_description": "blue coat"}, {"Idempotency-Key": "order-17"})
+        assert first[0] == again[0] == 202 and again[1]["id"] == first[1]["id"]
+        assert reused[0] == 422
+        job_id = first[1]["id"]
+        # The idempotency record lives in the jobs table beside the job, with its TTL attribute.
+        items = clients["dynamodb"].scan(TableName=names["table"])["Items"]
+        records = [item for item in items if item["pk"]["S"].startswith("idempotency#")]
+        assert len(records) == 1 and "expires_at" in records[0]
+        assert not [op for op in seen if op.startswith("secretsmanager:")]  # the API path never reads it
+
+        # The worker: run the job, then deliver its webhook, signed with the secret's value.
+        for _ in range(2):
+            (message,) = clients["sqs"].receive_message(QueueUrl=names["queue_url"], WaitTimeSeconds=0)["Messages"]
+            handle_message(decode_message(message["Body"]), deps)
+            clients["sqs"].delete_message(QueueUrl=names["queue_url"], ReceiptHandle=message["ReceiptHandle"])
+        (headers, delivered), *_ = receiver.wait_for(1, timeout=10)
+    assert verify_signature(SECRET, delivered, headers["x-tryon-timestamp"], headers["x-tryon-signature"])
+    assert json.loads(delivered)["id"] == job_id and json.loads(delivered)["status"] == "succeeded"
+    assert seen.count("secretsmanager:GetSecretValue") == 1
+
+
+def test_the_aws_jobs_need_a_webhook_secret_and_an_empty_one_fails_the_delivery(moto_endpoint: str) -> None:
+    session = aws_session.get()
+    clients = {name: session.client(name) for name in ("dynamodb", "s3", "sqs", "secretsmanager")}
+    names = create_jobs_resources(clients["dynamodb"], clients["s3"], clients["sqs"])
+    fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
+    tryon = TryOnService(ScriptedBackend(), fetcher, 6_000_000)
+    with pytest.raises(SettingsError, match="TRYON_WEBHOOK_SECRET_ID"):
+        build_aws_job_dependencies(aws_settings(names, ""), tryon)
+    blank = clients["secretsmanager"].create_secret(Name="tryon/dev/blank", SecretString="  ")["ARN"]
+    deps = build_aws_job_dependencies(aws_settings(names, blank), tryon)
+    with pytest.raises(SettingsError, match="empty"):
+        deps.webhook_sender.read_secret()
