@@ -35,7 +35,6 @@ def build_scaled_pipeline(seed: int = 0) -> Any:
     import torch
     from diffusers import (
         AutoencoderKLQwenImage,
-        FlowMatchEulerDiscreteScheduler,
         QwenImageEditPlusPipeline,
         QwenImageTransformer2DModel,
     )
@@ -90,15 +89,7 @@ def build_scaled_pipeline(seed: int = 0) -> Any:
     vae = AutoencoderKLQwenImage(
         base_dim=48, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, temperal_downsample=[False, True, True]
     )
-    scheduler = FlowMatchEulerDiscreteScheduler(
-        base_image_seq_len=256,
-        base_shift=0.5,
-        max_image_seq_len=8192,
-        max_shift=0.9,
-        shift_terminal=0.02,
-        time_shift_type="exponential",
-        use_dynamic_shifting=True,
-    )
+    scheduler = tiny_model.build_scheduler()
     return QwenImageEditPlusPipeline(
         scheduler=scheduler,
         vae=vae,

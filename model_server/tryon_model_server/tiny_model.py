@@ -89,6 +89,21 @@ def build_text_encoder(tokenizer: Qwen2Tokenizer) -> Qwen2_5_VLForConditionalGen
     return Qwen2_5_VLForConditionalGeneration(config)
 
 
+def build_scheduler() -> FlowMatchEulerDiscreteScheduler:
+    """The published scheduler config of Qwen-Image (dynamic shifting, exponential time shift)."""
+    return FlowMatchEulerDiscreteScheduler(
+        base_image_seq_len=256,
+        base_shift=0.5,
+        max_image_seq_len=8192,
+        max_shift=0.9,
+        num_train_timesteps=1000,
+        shift=1.0,
+        shift_terminal=0.02,
+        time_shift_type="exponential",
+        use_dynamic_shifting=True,
+    )
+
+
 def build_pipeline(seed: int = 0) -> QwenImageEditPlusPipeline:
     torch.manual_seed(seed)
     transformer = QwenImageTransformer2DModel(
@@ -114,18 +129,7 @@ def build_pipeline(seed: int = 0) -> QwenImageEditPlusPipeline:
         latents_mean=[0.0] * Z_DIM,
         latents_std=[1.0] * Z_DIM,
     )
-    # The published scheduler config of Qwen-Image (dynamic shifting, exponential time shift).
-    scheduler = FlowMatchEulerDiscreteScheduler(
-        base_image_seq_len=256,
-        base_shift=0.5,
-        max_image_seq_len=8192,
-        max_shift=0.9,
-        num_train_timesteps=1000,
-        shift=1.0,
-        shift_terminal=0.02,
-        time_shift_type="exponential",
-        use_dynamic_shifting=True,
-    )
+    scheduler = build_scheduler()
     tokenizer = build_tokenizer()
     return QwenImageEditPlusPipeline(
         scheduler=scheduler,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.handler_calls import call_handler
 from tests.jobs_fixtures import local_jobs
 from tests.photos import b64
-from tryon_api.http.app import handle_event
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
 from tryon_api.http.job_services import set_job_dependencies
 from tryon_api.http.request_parsing import parse_generate_request
@@ -23,8 +23,6 @@ from tryon_api.jobs.dependencies import JobDependencies
 from tryon_api.jobs.local_queue import message_from_body
 from tryon_api.jobs.worker import handle_message
 from tryon_api.tryon.pipeline import request_seed
-from tryon_dev.events import function_url_event
-from tryon_dev.lambda_context import new_context
 
 KEY, OTHER_KEY = "jobs-key-one", "jobs-key-two"
 
@@ -47,15 +45,7 @@ def deps(tmp_path: Path) -> Iterator[JobDependencies]:
 def call(
     method: str, path: str, body: Any = None, *, key: str | None = KEY, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
-    if key is not None:
-        all_headers["X-Api-Key"] = key
-    response = handle_event(function_url_event(method, path, all_headers, raw), new_context(30))
-    text = response["body"]
-    if response.get("isBase64Encoded"):
-        text = base64.b64decode(text).decode()
-    return response["statusCode"], response["headers"], json.loads(text) if text else {}
+    return call_handler(method, path, body, key=key, headers=headers)
 
 
 def job_body(**extra: Any) -> dict[str, Any]:

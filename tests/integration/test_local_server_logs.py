@@ -20,7 +20,14 @@ from tests.photos import ASTRONAUT, b64, image_bytes, selfie_jpeg
 
 pytestmark = pytest.mark.integration
 KEY = "log-test-key"
-BANNER = re.compile(r"^(try-on API \(embedded backend\) listening on |  POST http://127\.0\.0\.1:\d+/generate_image )")
+# The banner tryon_dev/cli.py prints: the address, the two calls, the jobs' workers and webhook secret.
+BANNER = re.compile(
+    r"^(try-on API \(embedded backend\) listening on "
+    r"|  POST http://127\.0\.0\.1:\d+/generate_image "
+    r"|  POST http://127\.0\.0\.1:\d+/jobs "
+    r"|  jobs: \d+ workers, data in "
+    r"|  webhook secret: )"
+)
 WARNING_MARKS = ("Warning", "warning:", "warnings.warn", ".py:", ".cc:", "Traceback")
 
 
@@ -43,9 +50,9 @@ def test_rendering_writes_json_lines_and_no_library_warning() -> None:
         for body in requests_sent:
             response = requests.post(f"{url}/generate_image", json=body, headers={"X-API-Key": KEY}, timeout=120)
             assert response.status_code == 200, response.text[:300]
-    # The banner: the address, then the line to call it with; everything else is the log.
+    # Everything after the banner's five lines is the log.
     log = [line for line in output if BANNER.match(line) is None]
-    assert len(log) == len(output) - 2, output
+    assert len(log) == len(output) - 5, output
     assert sum('"answered"' in line for line in log) == len(requests_sent), log
     for line in log:
         assert not any(mark in line for mark in WARNING_MARKS), line

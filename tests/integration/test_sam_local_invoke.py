@@ -63,14 +63,14 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def sam() -> dict[str, Any]:
-    """What SAM CLI resolves for `sam local invoke TryOnFunction` with samconfig's local settings."""
+def sam_resolved(function: str) -> dict[str, Any]:
+    """What SAM CLI resolves for `sam local invoke FUNCTION` with samconfig's local settings, from
+    the build that `make sam-build` left (checked against the source first)."""
     _require_build()
     source = {k: v for k, v in _digest(ROOT / "tryon_api").items() if not k.startswith("backends/embedded")}
-    assert _digest(BUILD / "TryOnFunction" / "tryon_api") == source, "stale .aws-sam/build: run `make sam-build`"
+    assert _digest(BUILD / function / "tryon_api") == source, "stale .aws-sam/build: run `make sam-build`"
     result = subprocess.run(
-        [str(TOOLS_PYTHON), str(HERE / "sam_local_environment.py"), str(BUILD / "template.yaml"), "TryOnFunction"],
+        [str(TOOLS_PYTHON), str(HERE / "sam_local_environment.py"), str(BUILD / "template.yaml"), function],
         cwd=ROOT,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
         capture_output=True,
@@ -80,6 +80,11 @@ def sam() -> dict[str, Any]:
     )
     resolved: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return resolved
+
+
+@pytest.fixture(scope="module")
+def sam() -> dict[str, Any]:
+    return sam_resolved("TryOnFunction")
 
 
 def test_every_variable_the_env_file_sets_is_declared_and_reaches_the_function(sam: dict[str, Any]) -> None:
@@ -204,21 +209,7 @@ WORKER_EVENTS = sorted((EVENTS / "worker").glob("*.json"))
 
 @pytest.fixture(scope="module")
 def sam_worker() -> dict[str, Any]:
-    """What SAM CLI resolves for `sam local invoke JobWorkerFunction` with samconfig's local settings."""
-    _require_build()
-    source = {k: v for k, v in _digest(ROOT / "tryon_api").items() if not k.startswith("backends/embedded")}
-    assert _digest(BUILD / "JobWorkerFunction" / "tryon_api") == source, "stale .aws-sam/build: run `make sam-build`"
-    result = subprocess.run(
-        [str(TOOLS_PYTHON), str(HERE / "sam_local_environment.py"), str(BUILD / "template.yaml"), "JobWorkerFunction"],
-        cwd=ROOT,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
-    resolved: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return resolved
+    return sam_resolved("JobWorkerFunction")
 
 
 def test_sam_runs_the_worker_handler_from_its_own_build_with_the_jobs_variables(sam_worker: dict[str, Any]) -> None:

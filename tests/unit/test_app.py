@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.handler_calls import call_handler
 from tests.photos import b64
 from tryon_api.http.app import handle_event
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
@@ -53,15 +54,7 @@ def call(
     path: str = "/generate_image",
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
-    all_headers = {"Content-Type": "application/json", **(headers or {})}
-    if key is not None:
-        all_headers["X-Api-Key"] = key
-    response = handle_event(function_url_event(method, path, all_headers, raw), new_context(30))
-    text = response["body"]
-    if response.get("isBase64Encoded"):
-        text = base64.b64decode(text).decode()
-    return response["statusCode"], response["headers"], json.loads(text) if text else {}
+    return call_handler(method, path, body, key=key, headers=headers)
 
 
 def good_body(**extra: Any) -> dict[str, Any]:

@@ -127,7 +127,8 @@ def test_the_async_s3_client_retries_and_its_attempts_share_the_time_left(
     fresh_session: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings(backend="sagemaker", sagemaker_endpoint_name="ep", sagemaker_async_s3_uri="s3://bucket/p/")
-    backend, attempts = retry_handler_max_attempts(monkeypatch, lambda: create_backend(settings, model_client=object()))
+    runtime = boto3.client("sagemaker-runtime", region_name="us-east-1")  # its service model bounds the TTL
+    backend, attempts = retry_handler_max_attempts(monkeypatch, lambda: create_backend(settings, model_client=runtime))
     s3 = backend.s3_client
     config = s3.meta.config
     assert config.retries["mode"] == "standard"

@@ -5,7 +5,6 @@ read it: template.yaml, tests/integration/jobs/test_jobs_iam.py)."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -16,11 +15,11 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.handler_calls import call_handler
 from tests.integration.jobs.aws_resources import create_jobs_resources
 from tests.loopback import webhook_receiver
 from tests.photos import b64
 from tryon_api.backends.aws_clients import aws_session
-from tryon_api.http.app import handle_event
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
 from tryon_api.http.job_services import build_aws_job_dependencies, set_job_dependencies
 from tryon_api.http.services import Services, set_services
@@ -30,8 +29,6 @@ from tryon_api.jobs.worker import handle_message
 from tryon_api.settings import Settings, SettingsError
 from tryon_api.tryon.garment_fetch import GarmentImageFetcher
 from tryon_api.tryon.pipeline import TryOnService
-from tryon_dev.events import function_url_event
-from tryon_dev.lambda_context import new_context
 
 pytestmark = pytest.mark.integration
 KEY = "aws-jobs-key"
@@ -82,11 +79,8 @@ def aws_settings(names: dict[str, str], secret_id: str, **extra: Any) -> Setting
 
 
 def call(method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    raw = json.dumps(body).encode() if body is not None else b""
-    event = function_url_event(method, path, {"Content-Type": "application/json", "X-Api-Key": KEY, **headers}, raw)
-    response = handle_event(event, new_context(30))
-    text = base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response["body"]
-    return response["statusCode"], json.loads(text) if text else {}
+    status, _, answer = call_handler(method, path, body, key=KEY, headers=headers)
+    return status, answer
 
 
 def test_submit_is_idempotent_in_dynamodb_and_the_worker_signs_with_the_secret_read_at_delivery(
