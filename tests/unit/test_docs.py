@@ -228,7 +228,7 @@ def test_the_settings_table_is_what_the_settings_model_generates() -> None:
         assert f"| `{field.encode_name}` |" in document
 
 
-SAMPLE_SOURCE = '''
+SAMPLE_SOURCE = """
 class Sample(msgspec.Struct):
     # How many, within bounds.
     count: Annotated[int, Meta(ge=1, le=3600)] = 60
@@ -236,7 +236,7 @@ class Sample(msgspec.Struct):
     # written over two lines.
     keys: tuple[str, ...] = msgspec.field(default=(), name="OTHER_KEYS")
     undocumented: str = ""
-'''
+"""
 
 
 def test_the_generator_reads_names_bounds_defaults_and_comments() -> None:
