@@ -44,6 +44,6 @@ model-stage: model-install
 model-bench:
 	$(PYTHON) scripts/benchmark_model_server_gpu.py
 
-# The container image (needs Docker and a login to the AWS DLC registry, see the README).
+# The container image (needs Docker and a login to the AWS DLC registry, see docs/model-server.md).
 model-image:
 	docker build -f model_server/Dockerfile -t tryon-model-server .
