@@ -113,7 +113,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # Attempts per model call in our one retry layer (backends/model_calls.py: transient errors,
     # empty answers); botocore's own retries are off.
     model_max_attempts: Annotated[int, Meta(ge=1, le=10)] = 3
-    # Seconds a throttled caller is told to wait (Retry-After) when the model gives no hint.
+    # Seconds a caller is told to wait (Retry-After) with a throttling 429 or a 503 when the model
+    # gives no hint.
     model_retry_after_seconds: Annotated[int, Meta(ge=1, le=3600)] = 5
 
     # Jobs (POST /jobs). On AWS the table, bucket and queue are set by the template; unset, jobs
