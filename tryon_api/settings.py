@@ -146,7 +146,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # TRYON_JOBS_TABLE_NAME).
     jobs_queue_url: str = ""
     # Local runs: the folder holding the jobs' SQLite database, queue and files (blobs/), used
-    # when no table, bucket and queue are set; `rm -rf .tryon-data` starts afresh.
+    # when TRYON_JOBS_TABLE_NAME is empty; `rm -rf .tryon-data` starts afresh.
     jobs_data_dir: str = ".tryon-data"
     # How long a finished job and its images are kept before the store's own expiry removes them.
     jobs_result_ttl_hours: Annotated[int, Meta(ge=1, le=720)] = 24
