@@ -190,10 +190,14 @@ samples: install
 benchmark-preview: install
 	$(PY) scripts/benchmark_preview.py
 
-.PHONY: openapi fuzz load load-jobs
+.PHONY: openapi docs fuzz load load-jobs
 # The OpenAPI document generated from the code (a test checks the committed copy matches).
 openapi: install
 	$(PY) -m tryon_api.http.openapi docs/openapi.json
+
+# The settings table of docs/configuration.md, generated from tryon_api/settings.py (a test checks it).
+docs: install
+	$(PY) -m tryon_dev.settings_doc docs/configuration.md
 
 # Long fuzzing and load runs (their short versions are part of `make test`).
 fuzz: install

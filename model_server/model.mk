@@ -55,6 +55,7 @@ model-plan: model-install
 model-bench:
 	$(PYTHON) scripts/benchmark_model_server_gpu.py
 
-# The container image (needs Docker and a login to the AWS DLC registry, see the README).
+# The container image (needs Docker; its base image is on ECR Public, no login to pull it; see
+# docs/model-server.md, "Deploy, test, tear down").
 model-image:
 	docker build -f model_server/Dockerfile -t tryon-model-server .

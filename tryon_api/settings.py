@@ -70,65 +70,97 @@ def _env_name(field: str) -> str:
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
+    # The backend that generates: embedded (the offline CPU preview), bedrock or sagemaker.
     backend: BackendName = "embedded"
     # Name or ARN of the Secrets Manager secret holding the API key(s); empty: local keys only.
     api_key_secret_id: str = ""
-    # Keys for runs without Secrets Manager (comma separated).
+    # Keys for runs without Secrets Manager (comma separated; local only: declared empty in the
+    # template so that `sam local invoke --env-vars` can set it).
     local_api_keys: tuple[str, ...] = msgspec.field(default=(), name="TRYON_API_KEYS")
+    # How long the secret is cached.
     secret_max_age_seconds: Annotated[int, Meta(ge=1, le=86400)] = 300
+    # At most one forced re-read of the secret per interval when an unknown key arrives.
     secret_refresh_interval_seconds: Annotated[int, Meta(ge=0, le=3600)] = 60
-    # The request body limit, counted as the event carries the body (tryon_api/http/body_limit.py):
-    # larger is refused with 413. More than the default makes events Lambda refuses itself.
+    # The request body limit, counted as the event carries the body (base64 for a body that is not
+    # JSON or text; tryon_api/http/body_limit.py): larger is refused with 413. The default, also the
+    # most allowed, is Lambda's 6 MB event limit less 64 KiB for the envelope and headers
+    # (docs/API.md, "Request size"): more makes events Lambda refuses itself.
     max_body_bytes: Annotated[int, Meta(ge=1024, le=MAX_EVENT_BODY_BYTES)] = MAX_EVENT_BODY_BYTES
+    # Response body limit (the function URL's) that the response image is fitted to.
     max_response_bytes: Annotated[int, Meta(ge=64 * 1024, le=LAMBDA_URL_PAYLOAD_LIMIT)] = LAMBDA_URL_PAYLOAD_LIMIT
+    # Allow loopback/private garment URLs: local development and tests only.
     allow_private_garment_urls: bool = False
+    # Total deadline for fetching the garment image.
     garment_fetch_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 10.0
+    # Garment image size cap.
     garment_max_bytes: Annotated[int, Meta(ge=1024, le=100 * 1024 * 1024)] = 15 * 1024 * 1024
-    # Ports a garment URL may use (comma separated).
+    # Ports a garment URL may use (comma separated; any port when private URLs are allowed).
     garment_allowed_ports: Annotated[tuple[Port, ...], Meta(min_length=1)] = (80, 443)
     # Safety margin kept from the Lambda's remaining time for building the response.
     deadline_margin_seconds: Annotated[float, Meta(ge=0, le=30)] = 1.5
     # Request timeout of the local server (the Lambda uses its own remaining time).
     local_timeout_seconds: Annotated[float, Meta(ge=1, le=900)] = 120.0
-    # Embedded backend: images rendered at once (0: one per CPU). More only adds memory.
+    # Images decoded or rendered at once (0: one per CPU). The selfie, the garment and the model's
+    # answer are decoded, and the embedded backend renders, under these same slots; further
+    # requests wait (until their deadline: 504). More only adds memory.
     embedded_concurrency: Annotated[int, Meta(ge=0, le=64)] = 0
-    # Model backends (bedrock, sagemaker). Region empty: AWS_REGION / the SDK's default.
+    # Region of the Bedrock / SageMaker runtime clients. Empty: AWS_REGION / the SDK's default.
     model_region: Region = ""
+    # Bedrock: Stable Image Search and Replace (the garment change).
     bedrock_search_replace_model_id: ModelId = DEFAULT_SEARCH_REPLACE_MODEL_ID
+    # Bedrock: Stable Image Inpaint (the environment scene).
     bedrock_inpaint_model_id: ModelId = DEFAULT_INPAINT_MODEL_ID
+    # Bedrock: Stable Image Remove Background.
     bedrock_remove_background_model_id: ModelId = DEFAULT_REMOVE_BACKGROUND_MODEL_ID
+    # Bedrock: the Converse vision model that describes a garment photo.
     bedrock_vision_model_id: ModelId = DEFAULT_VISION_MODEL_ID
+    # The SageMaker try-on endpoint (required when the backend is sagemaker).
     sagemaker_endpoint_name: EndpointName = ""
     # Denoising steps asked of the SageMaker try-on container (contract v1 num_inference_steps);
     # 0: the container's own default.
     sagemaker_inference_steps: Annotated[int, Meta(ge=0, le=100)] = 0
     # Set: the endpoint is asynchronous. Request bodies are written under <prefix>in/ and sent with
     # InvokeEndpointAsync; answers are read where the endpoint writes them (<prefix>out/: the model
-    # stack's AsyncS3Uri is this same URI).
+    # stack's AsyncS3Uri is this same URI). Empty: real-time.
     sagemaker_async_s3_uri: S3Prefix = ""
-    # Model calls: botocore's connect timeout, the longest read timeout (each call's is also cut
-    # to the request's time left), and the attempts per call of our one retry layer
-    # (backends/model_calls.py; botocore's own retries are off).
+    # Model calls: botocore's connect timeout.
     model_connect_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 3.0
+    # The longest wait for one model answer; each call's is also cut to the request's time left.
     model_read_timeout_seconds: Annotated[float, Meta(ge=1, le=900)] = 85.0
+    # Attempts per model call in our one retry layer (backends/model_calls.py: transient errors,
+    # empty answers); botocore's own retries are off.
     model_max_attempts: Annotated[int, Meta(ge=1, le=10)] = 3
-    # Seconds a throttled caller is told to wait (Retry-After) when the model gives no hint.
+    # Seconds a caller is told to wait (Retry-After) with a throttling 429 or a 503 when the model
+    # gives no hint.
     model_retry_after_seconds: Annotated[int, Meta(ge=1, le=3600)] = 5
 
     # Jobs (POST /jobs). On AWS the table, bucket and queue are set by the template; unset, jobs
     # live in SQLite and a data folder (jobs_data_dir) and run in the local server's worker pool.
+
+    # The jobs' DynamoDB table (on AWS: set by the template). Empty: jobs run locally in SQLite.
     jobs_table_name: str = ""
+    # The S3 bucket of the jobs' selfies and results (on AWS: set by the template; required with
+    # TRYON_JOBS_TABLE_NAME).
     jobs_bucket_name: str = ""
+    # The SQS queue the jobs' worker reads (on AWS: set by the template; required with
+    # TRYON_JOBS_TABLE_NAME).
     jobs_queue_url: str = ""
+    # Local runs: the folder holding the jobs' SQLite database, queue and files (blobs/), used
+    # when TRYON_JOBS_TABLE_NAME is empty; `rm -rf .tryon-data` starts afresh.
     jobs_data_dir: str = ".tryon-data"
-    # How long a finished job's results are kept before the store's own expiry removes them.
+    # How long a finished job and its images are kept before the store's own expiry removes them.
     jobs_result_ttl_hours: Annotated[int, Meta(ge=1, le=720)] = 24
     # Jobs one API key may have queued or running at once (more: 429 with Retry-After).
     jobs_max_in_flight_per_key: Annotated[int, Meta(ge=1, le=1000)] = 20
-    # Local worker pool threads in the dev server (on AWS the worker's reserved concurrency).
+    # The local server's job worker threads (on AWS the worker's reserved concurrency,
+    # WorkerConcurrency, plays this part).
     jobs_local_workers: Annotated[int, Meta(ge=1, le=16)] = 2
-    # Webhook signing secret: a Secrets Manager secret on AWS, or the value itself locally.
+
+    # On AWS: the name or ARN of the Secrets Manager secret that signs webhooks (set by the
+    # template; read when a delivery is signed, never at start-up).
     webhook_secret_id: str = ""
+    # Locally: the secret that signs webhooks (`make run WEBHOOK_SECRET=...`); empty: one generated
+    # once and kept in the data folder (webhook-secret).
     webhook_secret: str = ""
 
     def __post_init__(self) -> None:

@@ -271,7 +271,7 @@ def check_secret(client: Any, secret_id: str) -> Check:
             name,
             "FAIL",
             "holds no API key: the API answers 503 to every request",
-            'put {"api_keys": ["<key>"]} into it (README, Rotating the API key)',
+            'put {"api_keys": ["<key>"]} into it (docs/deploying.md, Rotating the API key)',
         )
     return Check(name, "OK", f"exists and holds {len(keys)} key{'s' if len(keys) != 1 else ''}")
 

@@ -2,7 +2,7 @@
 
     serve [--model-dir DIR] [--host HOST] [--port PORT]
 
-Everything else is configured by environment variables (``settings.py``, README).
+Everything else is configured by environment variables (``settings.py``, docs/model-server.md).
 """
 
 from __future__ import annotations

@@ -413,7 +413,7 @@ def test_the_generated_secret_is_one_the_handler_accepts(template: dict[str, Any
     stored[generate["GenerateStringKey"]] = "A" * generate["PasswordLength"]
     assert parse_api_key_secret(json.dumps(stored)) == ("A" * generate["PasswordLength"],)
     assert generate["GenerateStringKey"] == "api_keys"  # the field rotation writes a list into
-    # The README's rotation: both keys live, then only the new one.
+    # The rotation in docs/deploying.md: both keys live, then only the new one.
     assert parse_api_key_secret('{"api_keys": ["old-key", "new-key"]}') == ("old-key", "new-key")
     assert parse_api_key_secret('{"api_keys": ["new-key"]}') == ("new-key",)
     assert generate["PasswordLength"] >= 32

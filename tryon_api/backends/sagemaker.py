@@ -2,7 +2,7 @@
 
 One ``InvokeEndpoint`` call per request, with a versioned JSON contract any container can
 implement, defined once in ``contracts/sagemaker-tryon.v1.schema.json`` (our own container is
-``model_server/``; README, "Hosting a try-on model on SageMaker"):
+``model_server/``; docs/model-server.md, "Hosting a try-on model on SageMaker"):
 
 request  ``{"contract_version": "1", "person_image_base64", "garment_image_base64" (or null),
             "garment_description", "mode": "studio"|"environment", "seed",

@@ -30,7 +30,7 @@ PHOTOS = {
         "centre": (208, 240, 222, 258),  # the chest's centre line, just below the neck
         "side": (60, 260, 120, 320),  # the chest's side (the upper arm and the torso)
         # The left shoulder and arm's outline; not the helmet held on the right, nor the flag at the photo's
-        # left border, which the segmentation partly takes for the person (a limit the README names).
+        # left border, which the segmentation partly takes for the person (a limit docs/embedded-preview.md names).
         "outline": (24, 200, 200, 512),
     },
     "grace_hopper": {
