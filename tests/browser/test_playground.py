@@ -14,6 +14,8 @@ from PIL import Image
 
 from tests.browser.conftest import OUTPUT_DIR, REPO, BrowserPage, LocalServer, sync_api
 from tests.photos import GRACE_HOPPER, image_bytes
+from tryon_api.http.body_limit import body_too_large
+from tryon_api.settings import Settings
 from tryon_api.tryon.errors import Unauthorized
 from tryon_api.tryon.garment_url import NOT_ALLOWED
 
@@ -248,7 +250,7 @@ def test_cancel_aborts_the_request(browser_page: BrowserPage, local_server: Loca
     ("status", "headers", "message", "hint", "meta"),
     [
         (429, {"Retry-After": "7"}, "too many requests, retry later", "Wait 7 seconds", "Retry-After: 7 s"),
-        (413, {}, "request body is too large: the limit is 6 MB", "6 MB limit", "HTTP 413"),
+        (413, {}, body_too_large(Settings().max_body_bytes).message, "API's size limit", "HTTP 413"),
         (502, {"X-Request-Id": "req-5xx-42"}, "the image model failed", "contact support", "Request id: req-5xx-42"),
         (503, {"Retry-After": "5"}, "authentication is unavailable, retry later", "server side", "HTTP 503"),
     ],
