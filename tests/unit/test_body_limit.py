@@ -19,7 +19,7 @@ import pytest
 from tests.fakes import ScriptedBackend
 from tests.unit.test_app import KEY, install
 from tryon_api.http.app import handle_event
-from tryon_api.http.body_limit import binary_body_limit
+from tryon_api.http.body_limit import binary_body_limit, event_body_bytes
 from tryon_api.settings import LAMBDA_INVOCATION_PAYLOAD_BYTES, MAX_EVENT_BODY_BYTES, Settings
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import new_context
@@ -115,3 +115,11 @@ def test_the_limit_cannot_be_set_above_what_fits_in_an_event() -> None:
 
     with pytest.raises(SettingsError, match="TRYON_MAX_BODY_BYTES"):
         Settings.from_env({"TRYON_MAX_BODY_BYTES": str(MAX_EVENT_BODY_BYTES + 1)})
+
+
+def test_a_text_body_is_counted_in_utf8_bytes_as_lambda_counts_the_event() -> None:
+    ascii_body = json.dumps({"clothing_description": "red hoodie"})
+    accented = json.dumps({"clothing_description": "rouge éclatant ✓"}, ensure_ascii=False)
+    assert event_body_bytes({"body": ascii_body}) == len(ascii_body)
+    assert event_body_bytes({"body": accented}) == len(accented.encode("utf-8")) > len(accented)
+    assert event_body_bytes({"body": None}) == event_body_bytes({}) == 0

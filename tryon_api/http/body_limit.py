@@ -18,7 +18,10 @@ from tryon_api.tryon.errors import PayloadTooLarge
 def event_body_bytes(event: Mapping[str, Any]) -> int:
     """The body's size in the event: its UTF-8 text, base64 included when the body is binary."""
     body = event.get("body") or ""
-    return len(body.encode("utf-8")) if isinstance(body, str) else len(body)
+    if not isinstance(body, str):
+        return len(body)
+    # JSON and base64 bodies are ASCII: one byte a character, counted without copying the body.
+    return len(body) if body.isascii() else len(body.encode("utf-8"))
 
 
 def binary_body_limit(max_body_bytes: int) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -92,7 +93,7 @@ def test_submit_is_idempotent_in_dynamodb_and_the_worker_signs_with_the_secret_r
     secret_arn = clients["secretsmanager"].create_secret(Name="tryon/dev/webhook", SecretString=SECRET)["ARN"]
     seen = operations_seen(session)
     with webhook_receiver() as receiver:
-        port = int(receiver.url.split(":")[2].split("/")[0])
+        port = urlsplit(receiver.url).port
         settings = aws_settings(names, secret_arn, allow_private_garment_urls=True, garment_allowed_ports=(port,))
         fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
         tryon = TryOnService(ScriptedBackend(), fetcher, 6_000_000)
