@@ -16,7 +16,7 @@ import botocore.retries.standard
 import pytest
 
 from tests.cfn_template import load_template
-from tryon_api.backends.aws_clients import (
+from tryon_api.aws_clients import (
     READ_TIMEOUT_LADDER,
     aws_session,
     bound_to_deadline,

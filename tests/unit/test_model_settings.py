@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tryon_api.backends.aws_clients import model_client_config
+from tryon_api.aws_clients import model_client_config
 from tryon_api.backends.factory import create_backend
 from tryon_api.settings import Settings, SettingsError
 

@@ -21,7 +21,7 @@ def create_backend(
         from tryon_api.backends.embedded import EmbeddedTryOnBackend
 
         return EmbeddedTryOnBackend(concurrency=settings.embedded_concurrency, slots=slots)
-    from tryon_api.backends.aws_clients import create_model_client, create_s3_client
+    from tryon_api.aws_clients import create_model_client, create_s3_client
     from tryon_api.backends.model_calls import RetryPolicy
 
     policy = RetryPolicy(

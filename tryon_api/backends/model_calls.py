@@ -50,7 +50,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from tryon_api.backends.aws_clients import bound_to_deadline
+from tryon_api.aws_clients import bound_to_deadline
 from tryon_api.backends.model_metrics import record_content_filtered, record_model_call
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from tryon_api.backends.aws_clients import aws_session
+from tryon_api.aws_clients import create_quick_client
 from tryon_api.http.services import get_services
 from tryon_api.jobs.dependencies import JobDependencies, build_local_job_dependencies, webhook_guard
 from tryon_api.per_container import PerContainer
@@ -32,18 +32,17 @@ def build_aws_job_dependencies(settings: Settings, tryon: TryOnService) -> JobDe
 
     if not (settings.jobs_bucket_name and settings.jobs_queue_url):
         raise SettingsError("TRYON_JOBS_BUCKET_NAME and TRYON_JOBS_QUEUE_URL are required with TRYON_JOBS_TABLE_NAME")
-    session = aws_session.get()
     # By name: the AWS adapters (and their clients) load only where the jobs live on AWS.
     aws_stores = importlib.import_module("tryon_api.jobs.aws_stores")
     adapters = aws_stores.build_aws_job_adapters(
-        session, settings.jobs_table_name, settings.jobs_bucket_name, settings.jobs_queue_url
+        create_quick_client, settings.jobs_table_name, settings.jobs_bucket_name, settings.jobs_queue_url
     )
     if not (settings.webhook_secret_id or settings.webhook_secret):
         raise SettingsError("TRYON_WEBHOOK_SECRET_ID (or TRYON_WEBHOOK_SECRET) is required with TRYON_JOBS_TABLE_NAME")
     secret: str | Callable[[], str] = settings.webhook_secret
     if settings.webhook_secret_id:
         # Read when a delivery is signed, never at start-up: only the worker's role may read it.
-        provider = SecretsProvider(boto3_client=session.client("secretsmanager"))
+        provider = SecretsProvider(boto3_client=create_quick_client("secretsmanager"))
         secret_id, max_age = settings.webhook_secret_id, settings.secret_max_age_seconds
 
         def read_webhook_secret() -> str:
@@ -66,7 +65,7 @@ def build_aws_job_dependencies(settings: Settings, tryon: TryOnService) -> JobDe
             table_name=settings.jobs_table_name,
             key_attr=IDEMPOTENCY_KEY_ATTR,
             expiry_attr=IDEMPOTENCY_EXPIRY_ATTR,
-            boto3_client=session.client("dynamodb"),
+            boto3_client=create_quick_client("dynamodb"),
         ),
     )
 

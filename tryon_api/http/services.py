@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from tryon_api.backends.aws_clients import create_secrets_client
+from tryon_api.aws_clients import create_secrets_client
 from tryon_api.backends.factory import create_backend
 from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, static_key_loader
 from tryon_api.per_container import PerContainer

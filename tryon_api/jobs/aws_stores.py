@@ -384,15 +384,15 @@ class AwsJobAdapters:
 
 
 def build_aws_job_adapters(
-    session: Any, table_name: str, bucket_name: str, queue_url: str, *, region: str | None = None
+    client: Callable[[str], Any], table_name: str, bucket_name: str, queue_url: str
 ) -> AwsJobAdapters:
-    """The three adapters over clients of ``session`` (the container's one boto3 session).
+    """The three adapters over clients made by ``client`` (``aws_clients.create_quick_client``).
 
     The endpoints come from the standard variables (``AWS_ENDPOINT_URL_DYNAMODB``...) when set."""
     if not (table_name and bucket_name and queue_url):
         raise ValueError("jobs on AWS need TRYON_JOBS_TABLE_NAME, TRYON_JOBS_BUCKET_NAME and TRYON_JOBS_QUEUE_URL")
     return AwsJobAdapters(
-        store=DynamoDBJobStore(session.client("dynamodb", region_name=region), table_name),
-        blobs=S3BlobStore(session.client("s3", region_name=region), bucket_name),
-        queue=SqsJobQueue(session.client("sqs", region_name=region), queue_url),
+        store=DynamoDBJobStore(client("dynamodb"), table_name),
+        blobs=S3BlobStore(client("s3"), bucket_name),
+        queue=SqsJobQueue(client("sqs"), queue_url),
     )

@@ -20,7 +20,7 @@ from tests.handler_calls import call_handler
 from tests.integration.jobs.aws_resources import create_jobs_resources
 from tests.loopback import webhook_receiver
 from tests.photos import b64
-from tryon_api.backends.aws_clients import aws_session
+from tryon_api.aws_clients import aws_session
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
 from tryon_api.http.job_services import build_aws_job_dependencies, set_job_dependencies
 from tryon_api.http.services import Services, set_services

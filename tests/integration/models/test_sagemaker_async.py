@@ -20,7 +20,7 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from tests.integration.models.helpers import ENDPOINT, FAST_RETRIES
-from tryon_api.backends.aws_clients import QUICK_CALL_MAX_ATTEMPTS, aws_session
+from tryon_api.aws_clients import QUICK_CALL_MAX_ATTEMPTS, aws_session
 from tryon_api.backends.factory import create_backend
 from tryon_api.backends.sagemaker import S3Location, SageMakerTryOnBackend
 from tryon_api.settings import Settings

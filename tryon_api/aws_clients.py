@@ -1,4 +1,7 @@
-"""The boto3 clients of the model backends: built once per container from the settings.
+"""Every boto3 client of the Lambda code comes from here: built once per container, with bounded
+connect and read timeouts and a bounded number of attempts.
+
+Model clients (Bedrock, SageMaker):
 
 Retries: off in botocore (standard mode, one attempt in total), because ``model_calls`` is the
 one retry layer and it knows the request's deadline; botocore's adaptive mode stacked its own
@@ -24,14 +27,13 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
 
 from tryon_api.per_container import PerContainer
 from tryon_api.settings import Settings
-from tryon_api.tryon.deadline import Deadline
 
 # Read timeouts (s) a call may get when the deadline is nearer than the configured one.
 READ_TIMEOUT_LADDER = (600.0, 300.0, 180.0, 120.0, 90.0, 60.0, 45.0, 30.0, 20.0, 15.0, 10.0, 5.0, 3.0, 2.0, 1.0, 0.5)
@@ -49,6 +51,13 @@ S3_READ_TIMEOUT_SECONDS = 10.0
 # rules and the list of services are read once, not per client). Clients are created from it
 # only at start-up or under DeadlineBoundClient's lock, since client creation is not thread-safe.
 aws_session: PerContainer[boto3.session.Session] = PerContainer(boto3.session.Session)
+
+
+class Deadline(Protocol):
+    """What a call needs of the request's deadline (``tryon.deadline.Deadline`` is one)."""
+
+    def remaining(self) -> float: ...
+
 
 _call_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("model_call_deadline", default=None)
 
@@ -145,6 +154,19 @@ def create_s3_client(settings: Settings) -> DeadlineBoundClient:
         return session.client("s3", region_name=settings.model_region or None, config=quick_call_config(read_timeout))
 
     return DeadlineBoundClient(build, S3_READ_TIMEOUT_SECONDS, attempts=QUICK_CALL_MAX_ATTEMPTS)
+
+
+# Quick calls without a per-call deadline (jobs' table, bucket, queue; key and token stores;
+# moderation and person checks): the worst case of all attempts is what bounds them.
+QUICK_CALL_READ_TIMEOUT_SECONDS = 5.0
+
+
+def create_quick_client(
+    service: str, *, read_timeout: float = QUICK_CALL_READ_TIMEOUT_SECONDS, region: str | None = None
+) -> Any:
+    """A client for small, fast calls: standard retries (``QUICK_CALL_MAX_ATTEMPTS`` in total),
+    short connect and read timeouts. The endpoint comes from ``AWS_ENDPOINT_URL_<SERVICE>`` when set."""
+    return aws_session.get().client(service, region_name=region, config=quick_call_config(read_timeout))
 
 
 def create_secrets_client() -> Any:
