@@ -163,6 +163,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # once and kept in the data folder (webhook-secret).
     webhook_secret: str = ""
 
+    # The person check (a selfie showing nobody is a 422 before any model is called).
+
+    # Who looks for a person in the selfie: local (the embedded preview's MediaPipe face model;
+    # local runs) or rekognition (Amazon Rekognition DetectFaces; the template's choice).
+    person_detector: Literal["local", "rekognition"] = "local"
+
     def __post_init__(self) -> None:
         if self.backend == "sagemaker" and not self.sagemaker_endpoint_name:
             raise SettingsError("TRYON_SAGEMAKER_ENDPOINT_NAME is required when TRYON_BACKEND is sagemaker")
