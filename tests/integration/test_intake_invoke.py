@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.photos import b64, image_bytes, selfie_jpeg
-from tests.unit.test_images import gps_exif, heic_bytes, png_header_only, quadrants
+from tests.unit.test_images import gps_exif, heic_bytes, png_header_only
 from tryon_api.http.services import build_services, set_services
 from tryon_api.settings import Settings
 from tryon_dev.events import function_url_event
@@ -84,9 +84,12 @@ def test_rotated_selfie_is_answered_upright() -> None:
     use_settings()
     exif = Image.Exif()
     exif[0x0112] = 8
-    status, body = post(image_bytes(quadrants((800, 500)), "JPEG", exif=exif))
+    # The portrait stored on its side (as a phone writes it), with the tag that turns it upright:
+    # the person check only finds the face once the intake has turned it.
+    upright = Image.open(io.BytesIO(selfie())).convert("RGB")
+    status, body = post(image_bytes(upright.transpose(Image.Transpose.ROTATE_270), "JPEG", exif=exif))
     assert status == 200, body
-    assert Image.open(io.BytesIO(base64.b64decode(body["image_base64"]))).size == (500, 800)
+    assert Image.open(io.BytesIO(base64.b64decode(body["image_base64"]))).size == upright.size
 
 
 @pytest.mark.parametrize(

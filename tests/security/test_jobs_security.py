@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.fakes import solid_jpeg
 from tests.jobs_fixtures import WEBHOOK_SECRET, local_jobs
 from tests.live_server import LiveServer, live_server
 from tests.loopback import webhook_receiver
-from tests.photos import b64
+from tests.photos import b64, selfie_jpeg
 from tests.webhook_doc import documented_verifier
 from tryon_api.jobs.webhooks import REPLAY_WINDOW_SECONDS, signature, signed_headers
 
@@ -32,7 +31,7 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def job_body(**extra: Any) -> dict[str, Any]:
-    return {"selfie_base64": b64(solid_jpeg()), "clothing_description": "a grey coat", "mode": "studio", **extra}
+    return {"selfie_base64": b64(selfie_jpeg()), "clothing_description": "a grey coat", "mode": "studio", **extra}
 
 
 def send(server: LiveServer, method: str, path: str, key: str, body: Any = None) -> requests.Response:
