@@ -25,8 +25,9 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 # WEBHOOK_SECRET=...: the secret that signs job webhooks (passed in the environment, not the command line).
+# ALLOW_LOCAL_URLS=1: garment and webhook URLs on this machine or a private network, on any port.
 run: install
-	$(if $(WEBHOOK_SECRET),TRYON_WEBHOOK_SECRET='$(WEBHOOK_SECRET)',) $(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
+	$(if $(WEBHOOK_SECRET),TRYON_WEBHOOK_SECRET='$(WEBHOOK_SECRET)',) $(if $(filter 1 yes true,$(ALLOW_LOCAL_URLS)),TRYON_ALLOW_PRIVATE_GARMENT_URLS=1,) $(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
 		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),) \
 		$(if $(MODEL_URL),--sagemaker-model-url $(MODEL_URL),)
 

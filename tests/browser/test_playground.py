@@ -17,7 +17,7 @@ from tests.photos import GRACE_HOPPER, image_bytes
 from tryon_api.http.body_limit import body_too_large
 from tryon_api.settings import Settings
 from tryon_api.tryon.errors import Unauthorized
-from tryon_api.tryon.garment_url import NOT_ALLOWED
+from tryon_api.tryon.garment_url import NOT_ALLOWED, PRIVATE_ADDRESS
 
 expect = sync_api.expect
 DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -200,7 +200,7 @@ def test_private_garment_url_shows_the_not_allowed_hint(browser_page: BrowserPag
     page.get_by_label("Garment image URL").fill("http://127.0.0.1:9/jacket.jpg")
 
     page.get_by_role("button", name="Generate").click()
-    expect(page.locator("#error-message")).to_have_text(NOT_ALLOWED)
+    expect(page.locator("#error-message")).to_have_text(f"{NOT_ALLOWED}: {PRIVATE_ADDRESS}")
     expect(page.locator("#error-hint")).to_contain_text("public http(s) address")
 
 

@@ -18,6 +18,7 @@ from tests.photos import b64, image_bytes, selfie_jpeg
 from tests.unit.test_images import gps_exif, heic_bytes, png_header_only
 from tryon_api.http.services import build_services, set_services
 from tryon_api.settings import Settings
+from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 from tryon_dev.events import function_url_event
 from tryon_dev.invoke import invoke
 
@@ -119,7 +120,10 @@ def test_hostile_selfies_get_400_with_a_clear_message(data: bytes, message: str)
 )
 def test_private_garment_urls_get_400_and_no_connection(url: str, no_connections: list[Any]) -> None:
     use_settings()
-    assert post(selfie(), clothing_image_url=url) == (400, {"error": "clothing_image_url is not allowed"})
+    assert post(selfie(), clothing_image_url=url) == (
+        400,
+        {"error": f"clothing_image_url is not allowed: {PRIVATE_ADDRESS}"},
+    )
     assert no_connections == []
 
 
@@ -174,4 +178,7 @@ def test_unusable_garments_get_422(garment_server: str, path: str, message: str)
 def test_loopback_garment_is_refused_by_default(garment_server: str) -> None:
     use_settings()
     status, body = post(selfie(), clothing_image_url=f"{garment_server}/jacket.jpg")
-    assert (status, body) == (400, {"error": "clothing_image_url is not allowed"})
+    assert (status, body) == (
+        400,
+        {"error": f"clothing_image_url is not allowed: {PRIVATE_ADDRESS}"},
+    )

@@ -19,6 +19,7 @@ from tests.photos import ASTRONAUT, GRACE_HOPPER, b64, image_bytes, selfie_jpeg
 from tryon_api.http.body_limit import binary_body_limit, body_too_large
 from tryon_api.http.services import set_services
 from tryon_api.settings import MAX_EVENT_BODY_BYTES
+from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 
 pytestmark = pytest.mark.integration
 DESCRIPTION = "Black leather jacket with white t-shirt underneath"
@@ -150,7 +151,7 @@ ERROR_ROWS = [
         "garment url not allowed",
         with_selfie(clothing_image_url="http://169.254.169.254/latest/meta-data/"),
         400,
-        "clothing_image_url is not allowed",
+        f"clothing_image_url is not allowed: {PRIVATE_ADDRESS}",
     ),
     (
         "garment url unreachable",

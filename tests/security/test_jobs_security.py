@@ -19,6 +19,7 @@ from tests.loopback import webhook_receiver
 from tests.photos import b64, selfie_jpeg
 from tests.webhook_doc import documented_verifier
 from tryon_api.jobs.webhooks import REPLAY_WINDOW_SECONDS, signature, signed_headers
+from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 
 pytestmark = pytest.mark.integration
 OWNER_KEY, OTHER_KEY = "owner-key-7a1c", "other-key-2e9b"
@@ -85,7 +86,9 @@ def test_a_webhook_url_pointing_inside_is_refused_before_anything_is_queued(
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     answer = send(server, "POST", "/jobs", OWNER_KEY, job_body(webhook_url=url))
-    assert (answer.status_code, answer.json()) == (400, {"error": "webhook_url is not allowed"})
+    reason = "port 8443 is not allowed (use 80 or 443)" if ":8443" in url else PRIVATE_ADDRESS
+    assert (answer.status_code, answer.json()) == (400, {"error": f"webhook_url is not allowed: {reason}"})
+    assert "10.1.2.3" not in answer.text  # never what an inside name resolved to
     assert list(tmp_path.rglob("selfie")) == []
 
 
@@ -103,7 +106,7 @@ def test_a_name_that_resolves_inside_at_delivery_is_not_delivered_to(
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
         result = deps.webhook_sender.deliver(f"http://rebinding.example.test:{port}/hook", b"{}")
-    assert not result.delivered and result.reason == "webhook_url is not allowed"
+    assert not result.delivered and result.reason == f"webhook_url is not allowed: {PRIVATE_ADDRESS}"
     assert receiver.deliveries == []
 
 
