@@ -12,7 +12,7 @@ export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
 .PHONY: doctor subscribe smoke invoke
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-person-check benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
 
@@ -80,6 +80,11 @@ benchmark-intake: install
 # worst single request per image format at the pixel limit (peak RSS, CPU seconds).
 benchmark-decoding: install
 	$(PY) scripts/benchmark_decoding.py
+
+# The latency the person check adds per request: the local face model, and the real boto3 client
+# against the loopback Rekognition emulator (the real service's round trip is not measured).
+benchmark-person-check: install
+	$(PY) scripts/benchmark_person_check.py
 
 # Importing the handler and building its container, against a bare `import boto3` plus one client.
 benchmark-cold-start: install
