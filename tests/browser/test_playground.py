@@ -17,7 +17,7 @@ from tests.photos import GRACE_HOPPER, image_bytes
 from tryon_api.http.body_limit import body_too_large
 from tryon_api.http.wait_hint import wait_hint
 from tryon_api.settings import Settings
-from tryon_api.tryon.errors import Unauthorized
+from tryon_api.tryon.errors import NoPersonFound, Unauthorized
 from tryon_api.tryon.garment_url import NOT_ALLOWED, PRIVATE_ADDRESS
 
 expect = sync_api.expect
@@ -257,6 +257,7 @@ def test_cancel_aborts_the_request(browser_page: BrowserPage, local_server: Loca
     [
         (429, {"Retry-After": "7"}, "too many requests, retry later", "Wait 7 seconds", "Retry-After: 7 s"),
         (413, {}, body_too_large(Settings().max_body_bytes).message, "API's size limit", "HTTP 413"),
+        (422, {}, NoPersonFound.default_message, "face and upper body are clearly visible", "HTTP 422"),
         (502, {"X-Request-Id": "req-5xx-42"}, "the image model failed", "contact support", "Request id: req-5xx-42"),
         (503, {"Retry-After": "5"}, "authentication is unavailable, retry later", "server side", "HTTP 503"),
     ],
