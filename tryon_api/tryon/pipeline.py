@@ -73,8 +73,9 @@ class TryOnService:
         self.person_detector = person_detector
 
     def load_person(self, selfie: bytes, deadline: Deadline, *, check_person: bool = True) -> Image.Image:
-        """The decoded selfie; with ``check_person``, a 422 when nobody is in it (POST /jobs runs
-        this at submit time, so its worker decodes without checking again)."""
+        """The decoded selfie; with ``check_person``, a 422 when nobody is in it. POST /jobs decodes
+        without it and calls ``require_person`` after its cheaper URL checks; a job's run never
+        checks again (the worker's role may not call Rekognition)."""
         with self.slots.hold(deadline):
             person = load_image(
                 selfie,
