@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "tryon_api.backends": 3,
     "tryon_api.jobs": 2,  # above the pipeline it runs; beside (never importing) the backends
     "tryon_api.garments": 2,
+    "tryon_api.moderation": 2,  # implements the pipeline's ContentModeration, beside the jobs
     "tryon_api.tryon": 1,
     "tryon_api": 0,
 }

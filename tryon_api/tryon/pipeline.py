@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,14 @@ from PIL import Image
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import GARMENT_TIMED_OUT, UpstreamTimeout
 from tryon_api.tryon.image_intake import load_garment_image, load_image
-from tryon_api.tryon.interface import GarmentFetcher, GenerationInput, TryOnBackend, TryOnRequest
+from tryon_api.tryon.interface import (
+    ContentModeration,
+    GarmentFetcher,
+    GenerationInput,
+    PersonFinding,
+    TryOnBackend,
+    TryOnRequest,
+)
 from tryon_api.tryon.response_image import encode_response_image
 from tryon_api.tryon.work_slots import WorkSlots
 
@@ -59,13 +67,19 @@ class TryOnService:
         *,
         slots: WorkSlots | None = None,
         garment_timeout_seconds: float = 10.0,
+        moderation: ContentModeration | None = None,
+        find_people: Callable[[Image.Image], PersonFinding] | None = None,
     ) -> None:
+        """``moderation``: checks the request before the backend and each image after it.
+        ``find_people``: the person check, whose age ranges set the minors rule."""
         self.backend = backend
         self.fetch_garment = fetch_garment
         self.max_response_bytes = max_response_bytes
         # Decoding takes a slot of the same limiter the backend renders under (when it renders).
         self.slots = slots or WorkSlots()
         self.garment_timeout_seconds = garment_timeout_seconds
+        self.moderation = moderation
+        self.find_people = find_people
 
     def load_person(self, selfie: bytes, deadline: Deadline) -> Image.Image:
         with self.slots.hold(deadline):
@@ -93,6 +107,9 @@ class TryOnService:
         garment = None
         if request.clothing_image_url:
             garment = self.load_garment(request.clothing_image_url, deadline)
+        finding = self.find_people(person) if self.find_people is not None else None
+        if self.moderation is not None:  # before any model is paid for
+            self.moderation.check_request(request.clothing_description, garment, finding)
         job = GenerationInput(
             person=person,
             clothing_description=request.clothing_description,
@@ -106,6 +123,8 @@ class TryOnService:
             image_base64, mime_type = encode_response_image(
                 result, (self.max_response_bytes - RESPONSE_JSON_OVERHEAD * share) // share
             )
+        if self.moderation is not None:  # before the image is returned or stored
+            self.moderation.check_output(base64.b64decode(image_base64), finding)
         logger.info(
             "generated",
             extra={
