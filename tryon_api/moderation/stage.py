@@ -15,6 +15,7 @@ generated image before it is returned or stored.
 from __future__ import annotations
 
 import io
+from functools import partial
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -78,12 +79,13 @@ class ModerationStage:
         level = self.level_for(person)
         if level == "off":
             return
-        for checker in self.text_checkers:
-            self._judge("input_text", checker.name, lambda c=checker: c.check_text(description, level))
+        for text_checker in self.text_checkers:
+            self._judge("input_text", text_checker.name, partial(text_checker.check_text, description, level))
         if garment is not None and self.image_checker is not None:
-            image = encode_for_check(garment)
-            checker = self.image_checker
-            self._judge("input_image", checker.name, lambda: checker.check_image(image, level, "input_image"))
+            image, image_checker = encode_for_check(garment), self.image_checker
+            self._judge(
+                "input_image", image_checker.name, partial(image_checker.check_image, image, level, "input_image")
+            )
 
     def check_output(self, jpeg: bytes, person: PersonFinding | None) -> None:
         """After generation: the exact bytes that would be returned or stored."""
@@ -91,7 +93,7 @@ class ModerationStage:
         if level == "off" or self.image_checker is None:
             return
         checker, image = self.image_checker, ImageToCheck(jpeg, "jpeg")
-        self._judge("output_image", checker.name, lambda: checker.check_image(image, level, "output_image"))
+        self._judge("output_image", checker.name, partial(checker.check_image, image, level, "output_image"))
 
     def _judge(self, stage: Stage, checker: str, check: Callable[[], Verdict]) -> None:
         try:
