@@ -15,8 +15,8 @@ generated image before it is returned or stored.
 from __future__ import annotations
 
 import io
-from functools import partial
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
