@@ -98,7 +98,10 @@ def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(temp
     assert set(by_sid) == {
         "XRayWriteHasNoResourceLevelPermissions",
         "InvokeTheirFoundationModelsOnlyThroughTheProfiles",
+        "RekognitionModerationHasNoResourceLevelPermissions",
     }
+    rekognition = by_sid["RekognitionModerationHasNoResourceLevelPermissions"]
+    assert rekognition["Resource"] == "*" and rekognition["Action"] == "rekognition:DetectModerationLabels"
     xray = by_sid["XRayWriteHasNoResourceLevelPermissions"]
     assert xray["Resource"] == "*" and "Condition" not in xray
     assert as_list(xray["Action"]) == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
@@ -375,6 +378,10 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
         "TRYON_JOBS_BUCKET_NAME",
         "TRYON_JOBS_QUEUE_URL",
         "TRYON_WEBHOOK_SECRET_ID",
+        "TRYON_MODERATION",
+        "TRYON_MODERATION_GUARDRAIL_ID",
+        "TRYON_MODERATION_GUARDRAIL_VERSION",
+        "TRYON_MODERATION_IMAGE_SERVICE",
     }
     assert variables["TRYON_ALLOW_PRIVATE_GARMENT_URLS"] == "0"
     assert variables["TRYON_API_KEYS"] == ""  # deployed, the secret is the only source of keys
@@ -389,6 +396,7 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
     assert settings.allow_private_garment_urls is False
     assert settings.api_key_secret_id == "<ApiKeySecret>"
     assert settings.local_api_keys == ()
+    assert (settings.moderation, settings.moderation_image_service) == ("permissive", "rekognition")
 
 
 def test_the_package_is_the_handler_without_the_embedded_backend(template: dict[str, Any]) -> None:

@@ -249,6 +249,9 @@ def test_the_worker_may_run_jobs_and_read_the_webhook_secret_and_nothing_more(te
         "sqs:GetQueueAttributes": {queue},
         "sqs:SendMessage": {queue},
         "secretsmanager:GetSecretValue": {"<WebhookSecret>"},
+        # Every job sample is moderated as the synchronous answer is (test_template_moderation.py).
+        "bedrock:ApplyGuardrail": {"<ModerationGuardrail.GuardrailArn>"},
+        "rekognition:DetectModerationLabels": {"*"},
     }
     assert props(template, "JobWorkerFunction")["Role"] == {"Fn::GetAtt": ["JobWorkerFunctionRole", "Arn"]}
     assert "Policies" not in props(template, "JobWorkerFunction")  # no SAM-managed policies
