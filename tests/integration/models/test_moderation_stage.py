@@ -24,7 +24,7 @@ from tests.cfn_template import load_template, resolve
 from tests.handler_calls import call_handler
 from tests.integration.jobs.aws_resources import create_jobs_resources
 from tests.integration.models.helpers import API_KEY, post, request_body
-from tryon_api.aws_clients import aws_session, quick_call_config
+from tryon_api.aws_clients import QUICK_CALL_READ_TIMEOUT_SECONDS, aws_session, quick_call_config
 from tryon_api.http.job_services import build_aws_job_dependencies, set_job_dependencies
 from tryon_api.http.services import Services
 from tryon_api.jobs.aws_stores import decode_message
