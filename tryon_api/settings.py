@@ -175,7 +175,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # TRYON_MODERATION_IMAGE_SERVICE=guardrail): its id or ARN. Empty: the local check only.
     moderation_guardrail_id: str = ""
     # The guardrail's published version (the template's GuardrailVersion).
-    moderation_guardrail_version: Annotated[str, Meta(pattern=r"^$|^([0-9]{1,8}|DRAFT)$")] = ""
+    moderation_guardrail_version: str = ""
     # What checks the garment photo and every generated image: rekognition
     # (DetectModerationLabels), guardrail (ApplyGuardrail's image filter) or none (local runs).
     moderation_image_service: Literal["none", "rekognition", "guardrail"] = "none"
@@ -248,6 +248,6 @@ def _explain(cls: type[Settings], error: msgspec.ValidationError) -> str:
         return message
     hints = typing.get_type_hints(cls, include_extras=True)
     for field in msgspec.structs.fields(cls):
-        if f"`$.{field.encode_name}" in message:
+        if f"`$.{field.encode_name}`" in message:
             return f"{field.encode_name} {_rule(hints[field.name])}"
     return "invalid settings: " + message
