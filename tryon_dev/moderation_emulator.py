@@ -307,6 +307,26 @@ def error_response(error: EmulatedError) -> tuple[int, dict[str, str], bytes]:
     return error.status, headers, json.dumps(body).encode()
 
 
+def emulator_client_factory(url: str) -> Callable[..., Any]:
+    """``create_quick_client``'s clients (standard retries, short timeouts) on the emulator's port:
+    what tests and the local server hand ``build_moderation`` (bedrock-runtime's variable may
+    already point at the model emulator, so the endpoint is given per client)."""
+    import boto3
+
+    from tryon_api.aws_clients import QUICK_CALL_READ_TIMEOUT_SECONDS, quick_call_config
+
+    session = boto3.session.Session()
+
+    def create(
+        service: str, *, region: str | None = None, read_timeout: float = QUICK_CALL_READ_TIMEOUT_SECONDS
+    ) -> Any:
+        return session.client(
+            service, endpoint_url=url, region_name=region or "us-east-1", config=quick_call_config(read_timeout)
+        )
+
+    return create
+
+
 def _decode_blob(value: Any, code: str) -> bytes:
     if not isinstance(value, str) or not value:
         raise EmulatedError(400, code, "The image bytes are missing.")

@@ -24,7 +24,7 @@ from tests.cfn_template import load_template, resolve
 from tests.handler_calls import call_handler
 from tests.integration.jobs.aws_resources import create_jobs_resources
 from tests.integration.models.helpers import API_KEY, post, request_body
-from tryon_api.aws_clients import QUICK_CALL_READ_TIMEOUT_SECONDS, aws_session, quick_call_config
+from tryon_api.aws_clients import aws_session
 from tryon_api.http.job_services import build_aws_job_dependencies, set_job_dependencies
 from tryon_api.http.services import Services
 from tryon_api.jobs.aws_stores import decode_message
@@ -39,6 +39,7 @@ from tryon_dev.moderation_emulator import (
     EXPLICIT_NUDITY,
     SWIMWEAR,
     ModerationEmulator,
+    emulator_client_factory,
 )
 
 pytestmark = pytest.mark.integration
@@ -65,21 +66,6 @@ def moderation(moderation_emulator: ModerationEmulator) -> Iterator[ModerationEm
     moderation_emulator.image_modality = True
 
 
-def emulator_clients(url: str) -> Callable[..., Any]:
-    """Clients as ``create_quick_client`` builds them (standard retries, short timeouts), on the
-    emulator's port: bedrock-runtime's variable already points at the model emulator."""
-    session = boto3.session.Session()
-
-    def create(
-        service: str, *, region: str | None = None, read_timeout: float = QUICK_CALL_READ_TIMEOUT_SECONDS
-    ) -> Any:
-        return session.client(
-            service, endpoint_url=url, region_name=region or "us-east-1", config=quick_call_config(read_timeout)
-        )
-
-    return create
-
-
 def moderated(
     services: Services,
     emulator: ModerationEmulator,
@@ -97,7 +83,7 @@ def moderated(
             **overrides,
         },
     )
-    services.tryon.moderation = build_moderation(settings, emulator_clients(emulator.url))
+    services.tryon.moderation = build_moderation(settings, emulator_client_factory(emulator.url))
     services.tryon.find_people = find_people
     return services
 
