@@ -31,7 +31,8 @@ _ONE_AS = ("i", "l")
 # Cyrillic and Greek letters that look Latin (the common evasion of word lists).
 _LOOKALIKES = str.maketrans(
     {"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "к": "k", "і": "i", "ѕ": "s", "ј": "j",
-     "ԁ": "d", "ո": "n", "ı": "i", "ν": "v", "ο": "o", "α": "a", "ε": "e", "τ": "t", "κ": "k", "ι": "i", "ρ": "p", "ѵ": "v"}
+     "ԁ": "d", "ո": "n", "ı": "i", "ν": "v", "ο": "o", "α": "a", "ε": "e", "τ": "t", "κ": "k", "ι": "i", "ρ": "p",
+     "ѵ": "v"}
 )  # fmt: skip
 _TOKEN = re.compile(r"[^\W\d_]+")
 _REPEATS = re.compile(r"(.)\1{2,}")  # three or more: "naaaked" (two are spelling: "stripped")
