@@ -56,6 +56,12 @@ def start_aws_emulation(backend: str, sagemaker_model_url: str | None = None) ->
         sagemaker_model_url=sagemaker_model_url,
     )
     emulator.start()
+    # Images are moderated as deployed, by Rekognition's DetectModerationLabels (emulated: it
+    # labels nothing, so the calls show without refusing; the description gets the local check).
+    from tryon_dev.moderation_emulator import ModerationEmulator
+
+    os.environ["AWS_ENDPOINT_URL_REKOGNITION"] = ModerationEmulator().start().url
+    os.environ.setdefault("TRYON_MODERATION_IMAGE_SERVICE", "rekognition")
     os.environ["TRYON_BACKEND"] = backend
     os.environ.setdefault("TRYON_SAGEMAKER_ENDPOINT_NAME", "tryon-vton")
     os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url
