@@ -82,8 +82,10 @@ def _render(job: Job, deps: JobDependencies, deadline: Deadline | None) -> tuple
             seed = job.seed + index
             sample_deadline = Deadline.after(min(per_sample, deadline.remaining()) if deadline else per_sample)
             # The samples share one answer (GET /jobs/{id}, the webhook): each gets its share of the size limit.
-            # Each sample passes the pipeline's output moderation before it is stored here.
-            result = deps.tryon.generate(request, sample_deadline, seed=seed, share=job.num_samples)
+            # The first sample's run checks the inputs; every sample's image is checked before it is stored.
+            result = deps.tryon.generate(
+                request, sample_deadline, seed=seed, share=job.num_samples, check_inputs=index == 0
+            )
             key = result_key(job.id, index)
             deps.blobs.put(key, base64.b64decode(result.image_base64), result.mime_type)
             images.append(JobImage(seed=seed, mime_type=result.mime_type, blob_key=key))

@@ -99,16 +99,24 @@ class TryOnService:
             )
 
     def generate(
-        self, request: TryOnRequest, deadline: Deadline, *, seed: int | None = None, share: int = 1
+        self,
+        request: TryOnRequest,
+        deadline: Deadline,
+        *,
+        seed: int | None = None,
+        share: int = 1,
+        check_inputs: bool = True,
     ) -> TryOnResult:
         """``seed``: a job's sample asks for its own; the synchronous call uses the request's.
-        ``share``: the answer holds this many images, so each gets that share of the size limit."""
+        ``share``: the answer holds this many images, so each gets that share of the size limit.
+        ``check_inputs``: False for a job's later samples, whose inputs the first one checked
+        (every generated image is checked whatever it says)."""
         person = self.load_person(request.selfie_bytes, deadline)
         garment = None
         if request.clothing_image_url:
             garment = self.load_garment(request.clothing_image_url, deadline)
         finding = self.find_people(person) if self.find_people is not None else None
-        if self.moderation is not None:  # before any model is paid for
+        if self.moderation is not None and check_inputs:  # before any model is paid for
             self.moderation.check_request(request.clothing_description, garment, finding)
         job = GenerationInput(
             person=person,

@@ -288,6 +288,7 @@ def test_every_job_sample_is_checked_before_it_is_stored(
     assert job["status"] == "succeeded" and len(job["images"]) == 2
     assert len(stored) == 2
     assert moderation.count(DETECT_MODERATION_LABELS) == 2  # one per sample
+    assert moderation.count(APPLY_GUARDRAIL) == 1  # the description, once for the job
 
 
 def test_a_refused_job_sample_leaves_nothing_in_the_jobs_bucket(
