@@ -40,3 +40,8 @@ def test_a_decoded_garment_is_sent_as_rgb_jpeg() -> None:
     assert image.format == "jpeg" and image.data.startswith(b"\xff\xd8\xff")
     with Image.open(io.BytesIO(image.data)) as opened:
         assert opened.size == (300, 200) and opened.mode == "RGB"
+
+
+def test_a_small_garment_is_enlarged_to_the_services_smallest_side() -> None:
+    with Image.open(io.BytesIO(encode_for_check(Image.new("RGB", (64, 128), "navy")).data)) as opened:
+        assert opened.size == (80, 160)

@@ -53,10 +53,19 @@ def appears_to_be_a_minor(person: PersonFinding | None) -> bool:
     return person is not None and any(low < ADULT_AGE for low, _ in person.age_ranges)
 
 
+# Rekognition's image operations want at least 80 px a side; a smaller garment is enlarged to it.
+MIN_CHECKED_SIDE = 80
+
+
 def encode_for_check(image: Image.Image) -> ImageToCheck:
     """A decoded input (the garment photo) as the services take it."""
+    picture = image.convert("RGB")
+    if min(picture.size) < MIN_CHECKED_SIDE:
+        scale = MIN_CHECKED_SIDE / min(picture.size)
+        picture = picture.resize((max(MIN_CHECKED_SIDE, round(picture.width * scale)),
+                                  max(MIN_CHECKED_SIDE, round(picture.height * scale))))  # fmt: skip
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=90)
+    picture.save(buffer, "JPEG", quality=90)
     return ImageToCheck(buffer.getvalue(), "jpeg")
 
 
