@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
 import math
 import threading
@@ -29,6 +30,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
+from PIL import Image
+
 from tryon_dev.aws_model_errors import check_signature
 from tryon_dev.aws_model_requests import EmulatedError
 from tryon_dev.aws_shapes import check_output
@@ -38,6 +41,7 @@ APPLY_GUARDRAIL = "ApplyGuardrail"
 DETECT_MODERATION_LABELS = "DetectModerationLabels"
 GUARDRAIL_MAX_IMAGE_BYTES = 4 * 1024 * 1024
 REKOGNITION_MAX_IMAGE_BYTES = 5_242_880
+REKOGNITION_MIN_SIDE, REKOGNITION_MAX_SIDE = 80, 10_000
 TEXT_UNIT_CHARACTERS = 1000
 DENIED_TOPIC = "Undressing or sexualizing a real person"
 BLOCKED_MESSAGE = "Sorry, this request cannot be processed."
@@ -287,6 +291,12 @@ class ModerationEmulator(LoopbackService):
             raise EmulatedError(400, "ImageTooLargeException", "Image size is too large.")
         if image_format(data) is None:
             raise EmulatedError(400, "InvalidImageFormatException", "Request has invalid image format.")
+        # "The minimum image dimensions is 80 pixels for both height and width"; DetectModerationLabels'
+        # maximum is 10K pixels (Rekognition Developer Guide, Guidelines and quotas).
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+        if min(width, height) < REKOGNITION_MIN_SIDE or max(width, height) > REKOGNITION_MAX_SIDE:
+            raise EmulatedError(400, "InvalidParameterException", "Request has invalid parameters.")
         confidence = body.get("MinConfidence", 50.0)
         if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or not 0 <= confidence <= 100:
             raise EmulatedError(400, "InvalidParameterException", "MinConfidence must be between 0 and 100.")

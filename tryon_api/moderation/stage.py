@@ -53,7 +53,8 @@ def appears_to_be_a_minor(person: PersonFinding | None) -> bool:
     return person is not None and any(low < ADULT_AGE for low, _ in person.age_ranges)
 
 
-# Rekognition's image operations want at least 80 px a side; a smaller garment is enlarged to it.
+# "The minimum image dimensions is 80 pixels for both height and width" (Rekognition Developer
+# Guide, Guidelines and quotas): a smaller garment photo is enlarged to it for the check.
 MIN_CHECKED_SIDE = 80
 
 
