@@ -45,4 +45,3 @@ def tryon_prompt(description: str, mode: str, has_garment_image: bool) -> EditPr
             "fitted to the body with natural folds, in the colours, materials and patterns described."
         )
     return EditPrompt(prompt=f"{dress} {KEEP_PERSON} {BACKGROUNDS[mode]}", negative_prompt=NEGATIVE_PROMPT)
-
