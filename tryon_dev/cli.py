@@ -57,11 +57,16 @@ def start_aws_emulation(backend: str, sagemaker_model_url: str | None = None) ->
         sagemaker_model_url=sagemaker_model_url,
     )
     emulator.start()
-    # The deployed person check too: Rekognition DetectFaces, emulated on its own loopback port.
+    # The deployed checks too, on one loopback Rekognition endpoint: the person check (DetectFaces)
+    # and image moderation (DetectModerationLabels: it labels nothing, so the calls show without
+    # refusing; the description gets the local check).
+    from tryon_dev.moderation_emulator import ModerationEmulator
     from tryon_dev.person_check_emulator import RekognitionEmulator
 
-    os.environ["AWS_ENDPOINT_URL_REKOGNITION"] = RekognitionEmulator().start().url
+    rekognition = ModerationEmulator(faces=RekognitionEmulator())
+    os.environ["AWS_ENDPOINT_URL_REKOGNITION"] = rekognition.start().url
     os.environ.setdefault("TRYON_PERSON_DETECTOR", "rekognition")
+    os.environ.setdefault("TRYON_MODERATION_IMAGE_SERVICE", "rekognition")
     os.environ["TRYON_BACKEND"] = backend
     os.environ.setdefault("TRYON_SAGEMAKER_ENDPOINT_NAME", "tryon-vton")
     os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url

@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "tryon_api.person_check": 3,  # beside the backends: its local adapter uses the preview's models
     "tryon_api.jobs": 2,  # above the pipeline it runs; beside (never importing) the backends
     "tryon_api.garments": 2,
+    "tryon_api.moderation": 2,  # implements the pipeline's ContentModeration, beside the jobs
     "tryon_api.tryon": 1,
     "tryon_api": 0,
 }

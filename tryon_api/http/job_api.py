@@ -72,7 +72,7 @@ def submit(app: ThreadSafeFunctionUrlResolver, deadline: Deadline) -> Response:
     body = raw_body(app.current_event.body, app.current_event.is_base64_encoded)
     request, fields = parse_job_request(body)
     # Checked now as the synchronous call checks them, so a bad job never reaches the queue.
-    person = deps.tryon.load_person(request.selfie_bytes, deadline, check_person=False)
+    person = deps.tryon.load_person(request.selfie_bytes, deadline)
     checks = Deadline.after(min(deps.settings.garment_fetch_timeout_seconds, deadline.remaining()))
     if request.clothing_image_url:
         deps.webhook_guard.check_garment(request.clothing_image_url, checks)

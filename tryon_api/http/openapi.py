@@ -97,14 +97,14 @@ GENERATE_IMAGE_RESPONSES: dict[int, OpenAPIResponse] = {
     ),
     422: _error(
         "No person can be found in the selfie: `selfie_base64 shows no person` (checked before any model is "
-        "called); the garment URL was fetched but is not a usable image; or the model's content filter refused "
-        "the request."
+        "called); the garment URL was fetched but is not a usable image; or content moderation (the description, "
+        "the garment photo, the generated image) or the model's content filter refused the request."
     ),
     429: _error("Too many requests (the model's throttling or the API's own limit).", retry_after=True),
     502: _error("The image model failed."),
     503: _error(
-        "A dependency (the secret store, the person check, the model endpoint) is unavailable; authentication "
-        "fails closed.",
+        "A dependency (the secret store, the person check, content moderation, the model endpoint) is "
+        "unavailable; authentication and moderation fail closed.",
         retry_after=True,
     ),
     504: _error("The image model did not answer in time."),

@@ -76,16 +76,24 @@ def _render(job: Job, deps: JobDependencies, deadline: Deadline | None) -> tuple
         clothing_image_url=job.clothing_image_url,
     )
     per_sample = deps.settings.local_timeout_seconds
-    images = []
-    for index in range(job.num_samples):
-        seed = job.seed + index
-        sample_deadline = Deadline.after(min(per_sample, deadline.remaining()) if deadline else per_sample)
-        # The samples share one answer (GET /jobs/{id}, the webhook): each gets its share of the size limit.
-        # The person check ran at submit time (the worker's role may not call Rekognition).
-        result = deps.tryon.generate(request, sample_deadline, seed=seed, share=job.num_samples, check_person=False)
-        key = result_key(job.id, index)
-        deps.blobs.put(key, base64.b64decode(result.image_base64), result.mime_type)
-        images.append(JobImage(seed=seed, mime_type=result.mime_type, blob_key=key))
+    images: list[JobImage] = []
+    try:
+        for index in range(job.num_samples):
+            seed = job.seed + index
+            sample_deadline = Deadline.after(min(per_sample, deadline.remaining()) if deadline else per_sample)
+            # The samples share one answer (GET /jobs/{id}, the webhook): each gets its share of the size limit.
+            # The first sample's run checks the inputs; every sample's image is checked before it is stored.
+            result = deps.tryon.generate(
+                request, sample_deadline, seed=seed, share=job.num_samples, check_inputs=index == 0
+            )
+            key = result_key(job.id, index)
+            deps.blobs.put(key, base64.b64decode(result.image_base64), result.mime_type)
+            images.append(JobImage(seed=seed, mime_type=result.mime_type, blob_key=key))
+    except Exception:
+        # A failed job keeps no image: the samples stored before the failing one go too.
+        if images:
+            deps.blobs.delete([image.blob_key for image in images])
+        raise
     return tuple(images)
 
 

@@ -114,6 +114,12 @@ class DependencyUnavailable(TryOnError):
         super().__init__(message, retry_after=retry_after)
 
 
+class ModerationUnavailableError(DependencyUnavailable):
+    """A content-moderation service could not answer: fail closed, never an unmoderated image."""
+
+    default_message = "content moderation is unavailable, retry later"
+
+
 # The garment URL's fetch and decode ran out of their time budget (the fetcher and the pipeline).
 GARMENT_TIMED_OUT = "clothing_image_url did not answer in time"
 
