@@ -148,9 +148,13 @@ def test_the_secret_is_readable_only_by_arn(template: dict[str, Any]) -> None:
         for s in all_statements(template["Resources"]["TryOnFunctionRole"])
         if any("secretsmanager" in a for a in as_list(s["Action"]))
     ]
-    assert len(statements) == 1  # the webhook secret's reader is the worker (test_template_jobs.py)
-    assert as_list(statements[0]["Action"]) == ["secretsmanager:GetSecretValue"]
-    assert statements[0]["Resource"] == {"Ref": "ApiKeySecret"}
+    # The API keys and the browser tokens' signing key; the webhook secret's reader is the worker
+    # (test_template_jobs.py).
+    assert sorted(str(s["Resource"]) for s in statements) == sorted(
+        str({"Ref": name}) for name in ("ApiKeySecret", "TokenSigningSecret")
+    )
+    for statement in statements:
+        assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
 
 
 def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[str, Any]) -> None:
