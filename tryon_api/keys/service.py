@@ -159,8 +159,8 @@ class KeyService:
             raise Unauthorized()
         try:
             secret = self._token_secret()
-        except Exception:  # noqa: BLE001 - whatever the secret store said: no token can be checked
-            logger.error("the token signing secret could not be read")
+        except Exception as exc:  # noqa: BLE001 - whatever the secret store said: no token can be checked
+            _log_secret_failure(exc)
             raise DependencyUnavailable(AUTH_UNAVAILABLE) from None
         claims = read_token(token.strip(HTTP_OPTIONAL_WHITESPACE), secret)
         if claims is None or claims.expires_at <= self._clock() or origin is None or origin != claims.origin:
@@ -273,10 +273,17 @@ class KeyService:
         )
         try:
             secret = self._token_secret()
-        except Exception:  # noqa: BLE001
-            logger.error("the token signing secret could not be read")
+        except Exception as exc:  # noqa: BLE001 - whatever the secret store said: no token can be signed
+            _log_secret_failure(exc)
             raise DependencyUnavailable(AUTH_UNAVAILABLE) from None
         return sign_token(claims, secret), claims.expires_at
+
+
+def _log_secret_failure(exc: BaseException) -> None:
+    # The kind and AWS error code only: a message may name the secret.
+    cause = exc.__cause__ or exc
+    code = getattr(cause, "response", {}).get("Error", {}).get("Code", "")
+    logger.error("the token signing secret could not be read", extra={"cause": type(cause).__name__, "code": code})
 
 
 def _month_window(now: float) -> int:
