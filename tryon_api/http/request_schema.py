@@ -98,3 +98,39 @@ class JobDocument(BaseModel):
     )
     images: list[JobImage] | None = Field(default=None, description="When succeeded: the samples, in seed order.")
     error: JobFailure | None = Field(default=None, description="When failed: what the synchronous call would answer.")
+
+
+class ClientTokenRequest(BaseModel):
+    """The JSON body of ``POST /client_tokens``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    origin: StrictStr = Field(
+        description="The web page's exact origin (scheme, lower-case host, optional port), e.g. "
+        "https://shop.example: the token works only in requests whose Origin header is this.",
+        pattern=r"^https?://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$",
+    )
+    ttl_seconds: StrictInt = Field(default=600, ge=60, le=3600, description="The token's lifetime in seconds.")
+    max_images: StrictInt = Field(
+        default=4, ge=1, le=20, description="The most images the token may make (a job counts its samples)."
+    )
+
+
+class ClientToken(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>`; never store it.")
+    expires_at: str = Field(description="When it stops working, ISO 8601 UTC.")
+
+
+class KeyLimits(BaseModel):
+    per_minute: int | None = Field(description="Generating requests per UTC minute; null: unlimited.")
+    per_month: int | None = Field(description="Images per UTC calendar month; null: unlimited.")
+
+
+class UsageReport(BaseModel):
+    key_id: str = Field(description="The key's public id (a plain key's: legacy-<digest>).")
+    name: str | None = Field(description="The key's name; null for a plain key.")
+    month: str = Field(description="The UTC month reported, YYYY-MM.")
+    images: int = Field(description="Images counted this month (a job counts its samples when it is accepted).")
+    requests: int = Field(description="Generating requests accepted this month.")
+    limits: KeyLimits
+    resets_at: str = Field(description="When the month (UTC) turns and the quota starts afresh, ISO 8601.")
