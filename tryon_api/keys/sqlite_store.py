@@ -56,7 +56,7 @@ class SqliteKeyStore:
     def __init__(self, path: str | Path) -> None:
         try:
             self._db = SqliteDatabase(path, SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # e.g. a read-only folder (sam local invoke's /var/task)
             raise CounterStoreUnavailable(type(exc).__name__) from None
 
     def create(self, record: KeyRecord) -> None:
