@@ -41,7 +41,7 @@ def post(url: str, headers: dict[str, str], body: bytes) -> tuple[int, Message, 
     """Status, headers (looked up case-insensitively, as HTTP names are) and JSON body."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.status, answer.headers, json.loads(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, error.headers, json.loads(error.read())
@@ -50,8 +50,9 @@ def post(url: str, headers: dict[str, str], body: bytes) -> tuple[int, Message, 
 def test_keys_made_with_the_cli_are_limited_counted_reported_and_revoked_by_the_dev_server(tmp_path: Path) -> None:
     created = keys_cli(tmp_path, "create", "--name", "shop", "--per-minute", "2", "--per-month", "10")[-1]
     key, key_id = created["key"], created["id"]
+    partner = keys_cli(tmp_path, "create", "--name", "partner", "--per-month", "10")[-1]
     assert key.startswith(key_id + ".") and created["per_minute"] == 2
-    assert [k["id"] for k in keys_cli(tmp_path, "list")] == [key_id]
+    assert [k["id"] for k in keys_cli(tmp_path, "list")] == [key_id, partner["id"]]
     assert "key" not in keys_cli(tmp_path, "list")[0]  # the secret is shown once only
     with dev_server_process("--data-dir", str(tmp_path)) as (url, _):
         headers = {"content-type": "application/json", "x-api-key": key}
@@ -70,14 +71,16 @@ def test_keys_made_with_the_cli_are_limited_counted_reported_and_revoked_by_the_
                 "Access-Control-Request-Headers": "authorization,content-type",
             },
         )
-        with urllib.request.urlopen(preflight, timeout=30) as answer:  # noqa: S310 - loopback
+        with urllib.request.urlopen(preflight, timeout=30) as answer:
             assert "authorization" in answer.headers["Access-Control-Allow-Headers"].lower()
         usage = keys_cli(tmp_path, "usage", key_id)
         assert (usage[0]["images"], usage[0]["requests"], usage[0]["per_month"]) == (2, 2, 10)
-        assert keys_cli(tmp_path, "revoke", key_id) == [{"id": key_id, "state": "revoked"}]
-        status, _, answer = post(f"{url}/generate_image", headers, GENERATE_BODY)
-        assert (status, answer) == (401, {"error": "missing or invalid api key"})  # within the cache's age (30 s)
-    assert keys_cli(tmp_path, "list")[0]["state"] == "revoked"
+        partner_headers = {**headers, "x-api-key": partner["key"]}
+        assert post(f"{url}/generate_image", partner_headers, GENERATE_BODY)[0] == 200
+        assert keys_cli(tmp_path, "revoke", partner["id"]) == [{"id": partner["id"], "state": "revoked"}]
+        status, _, answer = post(f"{url}/generate_image", partner_headers, GENERATE_BODY)
+        assert (status, answer) == (401, {"error": "missing or invalid api key"})  # at once, cached or not
+    assert [k["state"] for k in keys_cli(tmp_path, "list")] == ["active", "revoked"]
 
 
 def test_the_cli_refuses_a_bad_limit(tmp_path: Path) -> None:
