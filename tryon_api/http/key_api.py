@@ -18,6 +18,8 @@ from tryon_api.http.responses import json_response
 from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver
 from tryon_api.keys.interface import Caller, seconds_until_next_month
 from tryon_api.keys.service import (
+    DEFAULT_TOKEN_IMAGES,
+    DEFAULT_TOKEN_TTL_SECONDS,
     MAX_TOKEN_IMAGES,
     MAX_TOKEN_TTL,
     MIN_TOKEN_IMAGES,
@@ -27,8 +29,6 @@ from tryon_api.keys.service import (
 )
 from tryon_api.tryon.errors import BadRequest, Unauthorized
 
-DEFAULT_TOKEN_TTL_SECONDS = 600
-DEFAULT_TOKEN_IMAGES = 4
 MAX_TOKEN_REQUEST_BYTES = 4096
 
 

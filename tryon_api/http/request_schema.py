@@ -8,6 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS, MAX_URL_CHARS
 from tryon_api.jobs.interface import MAX_SAMPLES, MAX_SEED
+from tryon_api.keys.credentials import ORIGIN
+from tryon_api.keys.service import (
+    DEFAULT_TOKEN_IMAGES,
+    DEFAULT_TOKEN_TTL_SECONDS,
+    MAX_TOKEN_IMAGES,
+    MAX_TOKEN_TTL,
+    MIN_TOKEN_IMAGES,
+    MIN_TOKEN_TTL,
+)
 from tryon_api.tryon.interface import Mode
 
 
@@ -108,11 +117,19 @@ class ClientTokenRequest(BaseModel):
     origin: StrictStr = Field(
         description="The web page's exact origin (scheme, lower-case host, optional port), e.g. "
         "https://shop.example: the token works only in requests whose Origin header is this.",
-        pattern=r"^https?://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$",
+        pattern=ORIGIN.pattern,
     )
-    ttl_seconds: StrictInt = Field(default=600, ge=60, le=3600, description="The token's lifetime in seconds.")
+    ttl_seconds: StrictInt = Field(
+        default=DEFAULT_TOKEN_TTL_SECONDS,
+        ge=MIN_TOKEN_TTL,
+        le=MAX_TOKEN_TTL,
+        description="The token's lifetime in seconds.",
+    )
     max_images: StrictInt = Field(
-        default=4, ge=1, le=20, description="The most images the token may make (a job counts its samples)."
+        default=DEFAULT_TOKEN_IMAGES,
+        ge=MIN_TOKEN_IMAGES,
+        le=MAX_TOKEN_IMAGES,
+        description="The most images the token may make (a job counts its samples).",
     )
 
 
