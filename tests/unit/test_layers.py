@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "tryon_api.http": 4,
     "tryon_api.backends": 3,
     "tryon_api.jobs": 2,  # above the pipeline it runs; beside (never importing) the backends
+    "tryon_api.keys": 2,  # who is calling and may they: under the front that asks, beside the jobs
     "tryon_api.garments": 2,
     "tryon_api.tryon": 1,
     "tryon_api": 0,
@@ -120,6 +121,16 @@ def test_jobs_sit_between_the_entry_points_and_the_pipeline() -> None:
         for target in targets
         if (module.startswith("tryon_api.jobs") and target.startswith(("tryon_api.backends", "tryon_api.http")))
         or (module.startswith(("tryon_api.backends", "tryon_api.garments")) and target.startswith("tryon_api.jobs"))
+    ]
+    assert crossing == []
+
+
+def test_keys_know_nothing_of_http_or_the_backends() -> None:
+    crossing = [
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        for target in targets
+        if module.startswith("tryon_api.keys") and target.startswith(("tryon_api.http", "tryon_api.backends"))
     ]
     assert crossing == []
 
