@@ -112,10 +112,11 @@ class KeyService:
         self, operation: str, api_key: str | None, authorization: str | None, origin: str | None
     ) -> Caller:
         """The verified caller, or ``Unauthorized`` (one answer for every bad credential)."""
-        if api_key is not None and authorization is not None:
-            raise Unauthorized()
-        if authorization is not None:
+        if authorization is not None and (api_key is None or _is_bearer(authorization)):
+            if api_key is not None:  # a key and a token: which one is meant is anyone's guess
+                raise Unauthorized()
             return self._token_caller(operation, authorization, origin)
+        # (An Authorization of another scheme beside an API key, as some proxies add, is not ours.)
         if api_key is None:
             raise Unauthorized()
         presented = api_key.strip(HTTP_OPTIONAL_WHITESPACE)
@@ -278,6 +279,10 @@ class KeyService:
             _log_secret_failure(exc)
             raise DependencyUnavailable(AUTH_UNAVAILABLE) from None
         return sign_token(claims, secret), claims.expires_at
+
+
+def _is_bearer(authorization: str) -> bool:
+    return authorization.strip(HTTP_OPTIONAL_WHITESPACE)[:7].lower() == "bearer "
 
 
 def _log_secret_failure(exc: BaseException) -> None:

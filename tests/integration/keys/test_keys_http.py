@@ -250,3 +250,17 @@ def test_a_bad_token_request_is_a_400_naming_the_field(payload: object, message:
     _, key = new_key(store)
     answer = call("POST", "/client_tokens", {"x-api-key": key}, json.dumps(payload).encode())
     assert (answer["statusCode"], body(answer)) == (400, {"error": message})
+
+
+def test_an_authorization_header_of_another_scheme_beside_an_api_key_is_not_ours(
+    key_store: StoreUnderTest, tmp_path: Path
+) -> None:
+    """Some proxies add their own Authorization: the API key still decides; a Bearer beside it is
+    ambiguous and refused."""
+    install_keys(key_store.store, tmp_path)
+    _, key = new_key(key_store.store)
+    assert generate({"x-api-key": key, "authorization": "Basic dXNlcjpwYXNz"})["statusCode"] == 200
+    assert generate({"x-api-key": LEGACY_KEY, "authorization": "Basic dXNlcjpwYXNz"})["statusCode"] == 200
+    token = mint(key)["token"]
+    both = generate({"x-api-key": key, "authorization": f"Bearer {token}", "origin": SHOP})
+    assert (both["statusCode"], body(both)) == (401, {"error": "missing or invalid api key"})
