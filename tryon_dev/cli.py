@@ -92,7 +92,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"try-on API ({services.settings.backend} backend) listening on http://{host}:{port}", flush=True)
     print(f"  POST http://{host}:{port}/generate_image   X-API-Key: {key}", flush=True)
     print(f"  POST http://{host}:{port}/jobs             (GET, DELETE /jobs/{{id}})", flush=True)
-    print("  named keys with limits: python -m tryon_dev keys create --name NAME (make keys ARGS=...)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
