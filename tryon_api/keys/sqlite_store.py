@@ -4,11 +4,13 @@ transaction holding SQLite's write lock, so the check and the increment are one 
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from tryon_api.jobs.sqlite_db import SqliteDatabase
 from tryon_api.keys.interface import CounterStoreUnavailable, KeyRecord, MonthUsage, QuotaRefused
 
+TOKEN_ROW_GRACE_SECONDS = 3600
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
@@ -143,6 +145,10 @@ class SqliteKeyStore:
                     raise QuotaRefused("quota")
                 if token is not None:
                     token_id, max_images, expires_at = token
+                    # Spent tokens' rows go once they have expired (DynamoDB's TTL does this on AWS).
+                    db.execute(
+                        "DELETE FROM token_images WHERE expires_at < ?", (time.time() - TOKEN_ROW_GRACE_SECONDS,)
+                    )
                     spent = db.execute("SELECT images FROM token_images WHERE token_id = ?", (token_id,)).fetchone()
                     if (int(spent["images"]) if spent else 0) + images > max_images:
                         raise QuotaRefused("token")
