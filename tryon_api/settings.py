@@ -188,6 +188,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     moderation_image_service: Literal["none", "rekognition", "guardrail"] = "none"
     # Rekognition's MinConfidence: labels below it are not returned, so not refused.
     moderation_min_confidence: Annotated[float, Meta(ge=0, le=100)] = 50.0
+    # API keys (tryon_api/keys/): named keys with limits, usage and browser tokens. On AWS the
+    # records and counters live in DynamoDB; unset, in SQLite in the data folder (jobs_data_dir).
+
+    # The keys' DynamoDB table (on AWS: set by the template). Empty: keys live locally in SQLite.
+    keys_table_name: str = ""
+    # On AWS: the name or ARN of the Secrets Manager secret that signs browser tokens (set by the
+    # template; required with TRYON_KEYS_TABLE_NAME). Locally one is generated into the data folder.
+    token_secret_id: str = ""
+    # How long a container trusts a key record it has read: a revoked key stops within this on
+    # every warm container (and at once for requests that count images).
+    key_record_max_age_seconds: Annotated[int, Meta(ge=0, le=60)] = 30
 
     def __post_init__(self) -> None:
         if self.backend == "sagemaker" and not self.sagemaker_endpoint_name:

@@ -19,7 +19,7 @@ from tests.cfn_template import TEMPLATE, default, load_template, resolve
 from tryon_api.http import routes
 from tryon_api.http.app import REQUEST_ID_HEADER
 from tryon_api.http.auth import parse_api_key_secret
-from tryon_api.http.routes import API_KEY_HEADER, IDEMPOTENCY_HEADER
+from tryon_api.http.routes import API_KEY_HEADER, AUTHORIZATION_HEADER, IDEMPOTENCY_HEADER
 from tryon_api.settings import Settings
 
 MODEL_PARAMETERS = (
@@ -179,9 +179,13 @@ def test_the_secret_is_readable_only_by_arn(template: dict[str, Any]) -> None:
         for s in all_statements(template["Resources"]["TryOnFunctionRole"])
         if any("secretsmanager" in a for a in as_list(s["Action"]))
     ]
-    assert len(statements) == 1  # the webhook secret's reader is the worker (test_template_jobs.py)
-    assert as_list(statements[0]["Action"]) == ["secretsmanager:GetSecretValue"]
-    assert statements[0]["Resource"] == {"Ref": "ApiKeySecret"}
+    # The API keys and the browser tokens' signing key; the webhook secret's reader is the worker
+    # (test_template_jobs.py).
+    assert sorted(str(s["Resource"]) for s in statements) == sorted(
+        str({"Ref": name}) for name in ("ApiKeySecret", "TokenSigningSecret")
+    )
+    for statement in statements:
+        assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
 
 
 def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[str, Any]) -> None:
@@ -352,9 +356,11 @@ def test_the_url_is_public_buffered_and_allows_browser_posts(template: dict[str,
     # back what they answer beside the body.
     assert set(url["Cors"]["AllowMethods"]) == {r.method for r in routes.ROUTES if not r.public}
     allowed = {h.lower() for h in url["Cors"]["AllowHeaders"]}
-    assert allowed == {"content-type", API_KEY_HEADER, IDEMPOTENCY_HEADER}
+    # Authorization: a page's browser token (POST /client_tokens), never an API key.
+    assert allowed == {"content-type", API_KEY_HEADER, IDEMPOTENCY_HEADER, AUTHORIZATION_HEADER}
     exposed = {h.lower() for h in url["Cors"]["ExposeHeaders"]}
-    assert exposed == {REQUEST_ID_HEADER.lower(), "retry-after", "location"}
+    # RateLimit and RateLimit-Policy: a limited key's budget, readable by the page that spends it.
+    assert exposed == {REQUEST_ID_HEADER.lower(), "retry-after", "location", "ratelimit", "ratelimit-policy"}
 
 
 def test_reserved_concurrency_caps_cost(template: dict[str, Any]) -> None:
@@ -413,6 +419,8 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
         "TRYON_MODERATION_GUARDRAIL_ID",
         "TRYON_MODERATION_GUARDRAIL_VERSION",
         "TRYON_MODERATION_IMAGE_SERVICE",
+        "TRYON_KEYS_TABLE_NAME",
+        "TRYON_TOKEN_SECRET_ID",
     }
     assert variables["TRYON_ALLOW_PRIVATE_GARMENT_URLS"] == "0"
     assert variables["TRYON_API_KEYS"] == ""  # deployed, the secret is the only source of keys
@@ -428,6 +436,7 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
     assert settings.api_key_secret_id == "<ApiKeySecret>"
     assert settings.local_api_keys == ()
     assert (settings.moderation, settings.moderation_image_service) == ("permissive", "rekognition")
+    assert (settings.keys_table_name, settings.token_secret_id) == ("<KeysTable>", "<TokenSigningSecret>")
 
 
 def test_the_package_is_the_handler_without_the_embedded_backend(template: dict[str, Any]) -> None:

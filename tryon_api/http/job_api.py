@@ -51,7 +51,11 @@ TOO_MANY_JOBS = "too many jobs in flight for this api key, retry later"
 
 
 def _owner(app: ThreadSafeFunctionUrlResolver) -> str:
-    """The job owner of the (already verified) key this request carries."""
+    """The job owner of the (already verified) credential: the API key, or the browser token
+    (whose jobs are its own alone)."""
+    caller = app.context.get("caller")
+    if caller is not None:
+        return job_owner(caller.owner_seed)
     key = str(app.current_event.headers.get(API_KEY_HEADER) or "").strip(HTTP_OPTIONAL_WHITESPACE)
     return job_owner(key)
 
@@ -87,11 +91,23 @@ def submit(app: ThreadSafeFunctionUrlResolver, deadline: Deadline) -> Response:
     )
     owner = _owner(app)
 
+    services = app.context.get("services")
+    caller = app.context.get("caller")
+    keys = getattr(services, "keys", None)
+
     def create() -> dict[str, Any]:
+        # The job's images count against the month's quota before it is queued.
+        refund = keys.reserve_images(caller, options.num_samples) if keys is not None and caller is not None else None
         try:
             job = submit_job(request, options, owner, deps)
         except JobLimitReached:
+            if refund is not None:
+                refund()
             raise RateLimited(TOO_MANY_JOBS, retry_after=IN_FLIGHT_RETRY_AFTER_SECONDS) from None
+        except BaseException:
+            if refund is not None:
+                refund()
+            raise
         return {"id": job.id, "status": job.status}
 
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)

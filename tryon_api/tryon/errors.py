@@ -101,6 +101,18 @@ class RateLimited(TryOnError):
         super().__init__(message, retry_after=retry_after)
 
 
+class KeyRateLimitExceeded(RateLimited):
+    """The key's requests-per-minute limit (Retry-After: until the UTC minute turns)."""
+
+    default_message = "rate limit exceeded for this api key"
+
+
+class ImageQuotaExhausted(RateLimited):
+    """The key's images-per-month quota (Retry-After: until the UTC month turns)."""
+
+    default_message = "monthly image quota exhausted for this api key"
+
+
 class UpstreamFailed(TryOnError):
     status = 502
     default_message = "the image model failed"
