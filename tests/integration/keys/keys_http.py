@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.fakes import ScriptedBackend
 from tests.jobs_fixtures import WEBHOOK_SECRET
-from tests.photos import b64
+from tests.photos import b64, selfie_jpeg
 from tryon_api.http.app import handle_event
 from tryon_api.http.job_services import set_job_dependencies
 from tryon_api.http.services import Services, build_verifier, set_services
@@ -28,7 +28,7 @@ LEGACY_KEY = "plain-legacy-key-0123456789"
 TOKEN_SECRET = b"test-token-signing-secret-0123456789-abcdefghijklmnop"
 SHOP = "https://shop.example"
 GENERATE_BODY = json.dumps(
-    {"selfie_base64": b64(solid_jpeg()), "clothing_description": "blue shirt", "mode": "studio"}
+    {"selfie_base64": b64(selfie_jpeg()), "clothing_description": "blue shirt", "mode": "studio"}
 ).encode()
 
 
