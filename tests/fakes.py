@@ -6,6 +6,7 @@ import io
 
 from PIL import Image, ImageOps
 
+from tryon_api.jobs.dependencies import JobDependencies
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import TryOnError
 from tryon_api.tryon.interface import GeneratedImage, GenerationInput, ImageLimits
@@ -38,3 +39,8 @@ def solid_jpeg(size: tuple[int, int] = (400, 500), colour: tuple[int, int, int] 
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+def no_jobs() -> JobDependencies:
+    """The jobs getter of services built for tests that never call the jobs routes."""
+    raise AssertionError("these test services serve no jobs")

@@ -213,7 +213,7 @@ def sam_worker() -> dict[str, Any]:
 
 
 def test_sam_runs_the_worker_handler_from_its_own_build_with_the_jobs_variables(sam_worker: dict[str, Any]) -> None:
-    assert sam_worker["handler"] == "tryon_api.http.job_worker.lambda_handler"
+    assert sam_worker["handler"] == "tryon_api.entrypoints.queue_worker.lambda_handler"
     assert Path(sam_worker["code"]) == BUILD / "JobWorkerFunction"
     environment = sam_worker["environment"]
     # SAM gives a resource's Ref as its logical id; `--env-vars` puts the deployed names there.

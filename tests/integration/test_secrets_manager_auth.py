@@ -10,10 +10,11 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.fakes import ScriptedBackend, no_jobs, solid_jpeg
 from tests.photos import b64
-from tryon_api.http.app import handle_event
-from tryon_api.http.services import Services, build_verifier, set_services
+from tryon_api.entrypoints.function_url import handle_event
+from tryon_api.entrypoints.wiring import build_verifier, set_services
+from tryon_api.http.dependencies import Services
 from tryon_api.settings import Settings
 from tryon_api.tryon.garment_fetch import GarmentImageFetcher
 from tryon_api.tryon.pipeline import TryOnService
@@ -34,7 +35,9 @@ def install(client: object, secret_id: str = SECRET) -> None:
     settings = Settings(api_key_secret_id=secret_id)
     fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
     set_services(
-        Services(settings, build_verifier(settings, client), TryOnService(ScriptedBackend(), fetcher, 6_000_000))
+        Services(
+            settings, build_verifier(settings, client), TryOnService(ScriptedBackend(), fetcher, 6_000_000), no_jobs
+        )
     )
 
 
@@ -89,7 +92,10 @@ def test_new_key_is_picked_up_after_the_refresh_interval(secrets_client) -> None
     fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
     set_services(
         Services(
-            settings, build_verifier(settings, secrets_client), TryOnService(ScriptedBackend(), fetcher, 6_000_000)
+            settings,
+            build_verifier(settings, secrets_client),
+            TryOnService(ScriptedBackend(), fetcher, 6_000_000),
+            no_jobs,
         )
     )
     assert status_for("k-old")[0] == 200

@@ -26,7 +26,8 @@ from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_reco
 from tests.fuzz.strategies import small_photo
 from tests.reliability.outage_fixtures import SECRET_ID, SecretStore, dev_server, secret_store
 from tryon_api.backends.model_calls import RetryPolicy
-from tryon_api.http.services import Services, build_services, set_services
+from tryon_api.entrypoints.wiring import build_services, set_services
+from tryon_api.http.dependencies import Services
 from tryon_api.settings import (
     DEFAULT_INPAINT_MODEL_ID,
     DEFAULT_REMOVE_BACKGROUND_MODEL_ID,

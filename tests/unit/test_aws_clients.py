@@ -24,8 +24,8 @@ from tryon_api.aws_clients import (
     read_timeout_for,
 )
 from tryon_api.backends.factory import create_backend
-from tryon_api.http import services
-from tryon_api.http.services import build_verifier
+from tryon_api.entrypoints import wiring
+from tryon_api.entrypoints.wiring import build_verifier
 from tryon_api.settings import Settings
 from tryon_api.tryon.deadline import Deadline
 
@@ -110,8 +110,8 @@ def test_the_secret_client_retries_briefly_and_all_its_attempts_fit_the_shortest
 ) -> None:
     settings = Settings(api_key_secret_id="tryon/test/api-keys")
     built: list[Any] = []
-    real_create = services.create_secrets_client
-    monkeypatch.setattr(services, "create_secrets_client", lambda: built.append(real_create()) or built[-1])
+    real_create = wiring.create_secrets_client
+    monkeypatch.setattr(wiring, "create_secrets_client", lambda: built.append(real_create()) or built[-1])
     _, attempts = retry_handler_max_attempts(monkeypatch, lambda: build_verifier(settings))
     client = built[0]  # the client the verifier reads the secret with
     config = client.meta.config
