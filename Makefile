@@ -130,7 +130,7 @@ package-check: install sam-build
 	@for function in TryOnFunction JobWorkerFunction; do \
 		if [ -d .aws-sam/build/$$function/tryon_api ]; then \
 			(cd .aws-sam/build/$$function && TRYON_BACKEND=bedrock $(CURDIR)/$(PY) -c \
-			"import importlib.util as u, tryon_api.http.app, tryon_api.entrypoints.queue_worker as w; assert u.find_spec('tryon_api.backends.embedded') is None; assert u.find_spec('tryon_dev') is None; print('package ok:', w.__file__)" && \
+			"import importlib.util as u, tryon_api.entrypoints.function_url, tryon_api.entrypoints.queue_worker as w; assert u.find_spec('tryon_api.backends.embedded') is None; assert u.find_spec('tryon_dev') is None; print('package ok:', w.__file__)" && \
 			test ! -e tests && test ! -e tryon_dev && test ! -e tryon_api/backends/embedded) || exit 1; \
 		fi; \
 	done

@@ -18,6 +18,7 @@ import pytest
 from tests.cfn_template import load_template
 from tryon_api.aws_clients import (
     READ_TIMEOUT_LADDER,
+    NoTimeLeft,
     aws_session,
     bound_to_deadline,
     create_model_client,
@@ -134,12 +135,14 @@ def test_the_async_s3_client_retries_and_its_attempts_share_the_time_left(
     assert config.retries["mode"] == "standard"
     assert attempts == config.retries["total_max_attempts"] >= 2
     assert config.connect_timeout <= 2 and config.read_timeout <= 10
-    for remaining in (60.0, 20.0, 9.0, 4.0, 1.5):
+    for remaining in (60.0, 20.0, 9.0, 4.0, 1.6):
         with bound_to_deadline(Deadline.after(remaining)):
             near = s3.meta.config
-            assert near.retries == config.retries
-            # Every attempt's read timeout together ends before the deadline.
-            assert near.read_timeout * near.retries["total_max_attempts"] <= max(remaining, 1.5)
+            assert near.retries["mode"] == "standard" and near.read_timeout <= config.read_timeout
+            # Every attempt (connect, read, botocore's longest pause before it) ends before the deadline.
+            assert worst_case_seconds(near, near.retries["total_max_attempts"]) <= remaining
+    with bound_to_deadline(Deadline.after(0.2)), pytest.raises(NoTimeLeft):
+        s3.get_object(Bucket="bucket", Key="p/out/answer.out")  # not sent: no attempt fits
 
 
 def test_a_failing_secret_read_is_retried_by_the_verifier_s_own_client(
