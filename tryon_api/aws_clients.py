@@ -47,12 +47,13 @@ NO_SDK_RETRIES = {"mode": "standard", "total_max_attempts": 1}
 # Quick calls: botocore's standard retry mode (jittered exponential backoff).
 QUICK_CALL_MAX_ATTEMPTS = 3
 QUICK_CALL_CONNECT_TIMEOUT_SECONDS = 1.0
-# Read timeouts of quick calls without a nearer deadline: the secrets, and the jobs' table,
-# bucket and queue (small items; a job's result image is a few MB at most).
+# Read timeouts of quick calls without a nearer deadline (botocore's read timeout bounds each wait
+# for bytes, not a whole transfer, so a few MB of image still fits): the API-key secret, and the
+# rest (the jobs' table, bucket and queue, the webhook secret, the async endpoint's S3 objects).
+# Chosen so that the worst case of all attempts stays under the shortest function timeout the
+# template allows (30 s): 3 x (1 + 4) s plus botocore's longest pauses (13 s) is 28 s.
 SECRET_READ_TIMEOUT_SECONDS = 3.0
 QUICK_CALL_READ_TIMEOUT_SECONDS = 4.0
-# The longest read timeout of the async endpoint's S3 calls (its answer is at most a few MB).
-S3_READ_TIMEOUT_SECONDS = 10.0
 # botocore's longest pause before retry n (1-based) in standard mode: throttling's 1 s base
 # doubled per retry (capped at 20 s), plus the 5 s an x-amz-retry-after header may add
 # (botocore.retries.standard.ExponentialBackoff).
@@ -225,7 +226,7 @@ def create_quick_client(
 def create_s3_client(settings: Settings) -> DeadlineBoundClient:
     """The asynchronous endpoint's S3 client (its calls run inside ``bound_to_deadline``, under
     ``call_model``), in the model's region."""
-    return create_quick_client("s3", read_timeout=S3_READ_TIMEOUT_SECONDS, region=settings.model_region or None)
+    return create_quick_client("s3", region=settings.model_region or None)
 
 
 def create_secrets_client() -> DeadlineBoundClient:
