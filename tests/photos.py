@@ -26,7 +26,3 @@ def b64(data: bytes) -> str:
 
 def selfie_jpeg() -> bytes:
     return GRACE_HOPPER.read_bytes()
-
-
-def astronaut_png() -> bytes:
-    return ASTRONAUT.read_bytes()

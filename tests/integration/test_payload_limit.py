@@ -33,8 +33,9 @@ from tryon_api.jobs.worker import handle_message
 from tryon_api.settings import LAMBDA_INVOCATION_PAYLOAD_BYTES, Settings
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.interface import GeneratedImage, GenerationInput, ImageLimits
+from tryon_api.tryon.jpeg_structure import is_clean_progressive_jpeg
 from tryon_api.tryon.pipeline import RESPONSE_JSON_OVERHEAD
-from tryon_api.tryon.response_image import base64_length, encode_jpeg, is_clean_progressive_jpeg
+from tryon_api.tryon.response_image import base64_length, encode_jpeg
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import new_context
 

@@ -21,7 +21,13 @@ POWERTOOLS_CLIENT_USERS = {
     "DynamoDBPersistenceLayer",
 }
 # Powertools' module-level shortcuts that always use a default client.
-POWERTOOLS_DEFAULT_CLIENT_CALLS = {"get_secret", "get_secrets_by_name", "get_parameter", "get_parameters", "get_app_config"}
+POWERTOOLS_DEFAULT_CLIENT_CALLS = {
+    "get_secret",
+    "get_secrets_by_name",
+    "get_parameter",
+    "get_parameters",
+    "get_app_config",
+}
 
 
 def client_builds(source: str) -> list[str]:

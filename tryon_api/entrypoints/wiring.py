@@ -17,8 +17,8 @@ Where a new capability is wired (its package has ``interface.py``, its adapters 
 - what only jobs use (result URLs): one field of ``JobDependencies`` (jobs/dependencies.py) and
   one line in its builder, ``build_job_dependencies``.
 
-Tests replace what a container has built with ``set_services`` / ``set_job_dependencies``, or
-``reset()`` everything to rebuild it from the environment on next use.
+Tests replace the HTTP services with ``set_services``, or ``reset()`` everything to rebuild it from
+the environment on next use.
 """
 
 from __future__ import annotations
@@ -129,7 +129,6 @@ _job_dependencies: PerContainer[JobDependencies] = PerContainer(lambda: containe
 get_services = _services.get
 set_services = _services.set
 get_job_dependencies = _job_dependencies.get
-set_job_dependencies = _job_dependencies.set
 
 
 def reset() -> None:

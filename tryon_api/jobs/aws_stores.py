@@ -149,11 +149,6 @@ def _cancellation_codes(error: Exception) -> list[str]:
     return [reason.get("Code", "None") for reason in response.get("CancellationReasons", [])]
 
 
-def _error_code(error: Exception) -> str:
-    response = getattr(error, "response", {}) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
 class DynamoDBJobStore:
     """``JobStore`` on one DynamoDB table (on demand, key ``pk``, TTL on ``expires_at``)."""
 
