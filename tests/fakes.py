@@ -22,12 +22,12 @@ class ScriptedBackend:
         self.error = error
         self.jobs: list[GenerationInput] = []
 
-    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
-        self.jobs.append(job)
+    def generate(self, generation: GenerationInput, deadline: Deadline) -> GeneratedImage:
+        self.jobs.append(generation)
         if self.error is not None:
             raise self.error
         buffer = io.BytesIO()
-        ImageOps.mirror(job.person).save(buffer, "PNG")
+        ImageOps.mirror(generation.person).save(buffer, "PNG")
         return GeneratedImage(buffer.getvalue(), "image/png")
 
 

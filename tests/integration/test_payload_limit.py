@@ -83,7 +83,7 @@ class FixedImageBackend:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
+    def generate(self, generation: GenerationInput, deadline: Deadline) -> GeneratedImage:
         return GeneratedImage(self.data, "image/jpeg")
 
 
