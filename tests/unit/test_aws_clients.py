@@ -18,11 +18,16 @@ import pytest
 
 from tests.cfn_template import load_template
 from tryon_api.aws_clients import (
+    QUICK_CALL_CONNECT_TIMEOUT_SECONDS,
+    QUICK_CALL_MAX_ATTEMPTS,
+    QUICK_CALL_READ_TIMEOUT_SECONDS,
     READ_TIMEOUT_LADDER,
     NoTimeLeft,
     aws_session,
     bound_to_deadline,
     create_model_client,
+    quick_call_budget,
+    quick_call_config,
     read_timeout_for,
 )
 from tryon_api.backends.factory import create_backend
@@ -200,3 +205,24 @@ def test_a_failing_secret_read_is_retried_by_the_verifier_s_own_client(
         server.server_close()
         thread.join(timeout=5)
     assert targets == ["secretsmanager.GetSecretValue"] * 2
+
+
+@pytest.mark.parametrize("remaining", [0.5, 1.4, 1.5, 2.0, 4.0, 9.0, 13.0, 20.0, 28.5, 60.0, 178.5])
+def test_a_quick_call_s_worst_case_ends_before_the_deadline(remaining: float) -> None:
+    budget = quick_call_budget(QUICK_CALL_READ_TIMEOUT_SECONDS, remaining)
+    if budget is None:  # not even one attempt of the shortest read fits
+        assert remaining < QUICK_CALL_CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_LADDER[-1]
+        return
+    read_timeout, attempts = budget
+    config = quick_call_config(read_timeout, attempts)
+    assert 1 <= attempts <= QUICK_CALL_MAX_ATTEMPTS and read_timeout <= QUICK_CALL_READ_TIMEOUT_SECONDS
+    assert worst_case_seconds(config, attempts) <= remaining  # botocore's own backoff constants
+    if remaining >= worst_case_seconds(quick_call_config(QUICK_CALL_READ_TIMEOUT_SECONDS), QUICK_CALL_MAX_ATTEMPTS):
+        assert budget == (QUICK_CALL_READ_TIMEOUT_SECONDS, QUICK_CALL_MAX_ATTEMPTS)  # far deadlines cut nothing
+
+
+def test_outside_a_deadline_a_quick_client_keeps_its_configured_timeouts() -> None:
+    assert quick_call_budget(QUICK_CALL_READ_TIMEOUT_SECONDS, None) == (
+        QUICK_CALL_READ_TIMEOUT_SECONDS,
+        QUICK_CALL_MAX_ATTEMPTS,
+    )
