@@ -1,6 +1,6 @@
-"""The jobs' AWS dependencies as ``job_services`` builds them from settings, against a moto server
-through real boto3 clients: Powertools' DynamoDB idempotency records in the jobs table, and the
-webhook secret read from Secrets Manager only when a delivery is signed (the API's role may not
+"""The jobs' AWS dependencies as ``build_aws_job_dependencies`` builds them from settings, against a
+moto server through real boto3 clients: Powertools' DynamoDB idempotency records in the jobs
+table, and the webhook secret read from Secrets Manager only when a delivery is signed (the API's role may not
 read it: template.yaml, tests/integration/jobs/test_jobs_iam.py)."""
 
 from __future__ import annotations
