@@ -80,7 +80,9 @@ def stack(emulator: AwsModelEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterat
             local_timeout_seconds=60.0,  # generous: a loaded machine must not turn into 504s
             deadline_margin_seconds=0.5,
         )
-        services = build_services(settings, secrets_client=store.client())
+        # The function's own secret client (aws_clients), pointed at the store by the standard variable.
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", store.url)
+        services = build_services(settings)
         services.tryon.backend.policy = replace(  # type: ignore[attr-defined]
             FAST_RETRIES, retry_after_seconds=settings.model_retry_after_seconds
         )
@@ -126,7 +128,8 @@ def test_faults_and_a_secret_store_outage_get_documented_statuses_and_recover(
 
         # A model slower than the request's time: a 504 at the deadline; the next one is fine.
         normal = services.settings
-        services.settings = msgspec.structs.replace(normal, local_timeout_seconds=2.0)
+        # (2.5 s with the margin: time enough for the key check's own bounded secret read.)
+        services.settings = msgspec.structs.replace(normal, local_timeout_seconds=3.0)
         emulator.set_delay(REMOVE_BACKGROUND, 4.0)
         check(post(url), 504, "did not answer in time")
         emulator.reset()
