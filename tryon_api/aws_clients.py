@@ -63,8 +63,10 @@ RETRY_AFTER_EXTRA_SECONDS = 5.0
 
 # The container's one boto3 session: every client shares its loaded service data (the endpoint
 # rules and the list of services are read once, not per client). Clients are created from it
-# only at start-up or under DeadlineBoundClient's lock, since client creation is not thread-safe.
+# only at start-up or under ``_client_creation``, since client creation is not thread-safe.
 aws_session: PerContainer[boto3.session.Session] = PerContainer(boto3.session.Session)
+# One lock for every client made on demand: the session is shared by all of them.
+_client_creation = threading.Lock()
 
 
 class Deadline(Protocol):
@@ -166,13 +168,12 @@ class DeadlineBoundClient:
         self._factory = factory
         self._budget = budget
         self._clients: dict[tuple[float, int], Any] = {}
-        self._lock = threading.Lock()
         unbounded = budget(None)
         assert unbounded is not None
         self.base = self.client_for(*unbounded)
 
     def client_for(self, read_timeout: float, attempts: int) -> Any:
-        with self._lock:
+        with _client_creation:
             client = self._clients.get((read_timeout, attempts))
             if client is None:
                 client = self._clients[(read_timeout, attempts)] = self._factory(read_timeout, attempts)
