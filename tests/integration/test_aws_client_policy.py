@@ -211,9 +211,16 @@ def test_a_request_against_moto_uses_only_clients_that_follow_the_policy(
     assert policy_breaches(created_clients, SHORTEST_FUNCTION_TIMEOUT) == []
 
 
-@pytest.mark.parametrize("idempotency_key", [None, "order-17"])
-def test_post_jobs_answers_504_inside_the_function_timeout_when_the_table_never_answers(
-    created_clients: list[tuple[str, Any]], monkeypatch: pytest.MonkeyPatch, idempotency_key: str | None
+@pytest.mark.parametrize(
+    ("method", "path", "idempotency_key"),
+    [("POST", "/jobs", None), ("POST", "/jobs", "order-17"), ("GET", "/jobs/" + "A" * 22, None)],
+)
+def test_the_jobs_routes_answer_504_inside_the_function_timeout_when_the_table_never_answers(
+    created_clients: list[tuple[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    idempotency_key: str | None,
 ) -> None:
     with stalled_endpoint() as stalled:
         for service in ("DYNAMODB", "S3", "SQS"):
@@ -223,7 +230,8 @@ def test_post_jobs_answers_504_inside_the_function_timeout_when_the_table_never_
         monkeypatch.setenv("TRYON_API_KEYS", KEY)
         body = {"selfie_base64": b64(solid_jpeg()), "clothing_description": "red hoodie", "mode": "studio"}
         headers = {"x-api-key": KEY} | ({"idempotency-key": idempotency_key} if idempotency_key else {})
-        event = function_url_event("POST", "/jobs", headers, json.dumps(body).encode())
+        raw = json.dumps(body).encode() if method == "POST" else b""
+        event = function_url_event(method, path, headers, raw)
         started = time.monotonic()
         response = handle_event(event, new_context(SHORTEST_FUNCTION_TIMEOUT))
         took = time.monotonic() - started
