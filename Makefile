@@ -143,7 +143,7 @@ package-check: install sam-build
 	@for function in TryOnFunction JobWorkerFunction; do \
 		if [ -d .aws-sam/build/$$function/tryon_api ]; then \
 			(cd .aws-sam/build/$$function && TRYON_BACKEND=bedrock $(CURDIR)/$(PY) -c \
-			"import importlib.util as u, tryon_api.http.app, tryon_api.http.job_worker as w; assert u.find_spec('tryon_api.backends.embedded') is None; assert u.find_spec('tryon_dev') is None; print('package ok:', w.__file__)" && \
+			"import importlib.util as u, tryon_api.entrypoints.function_url, tryon_api.entrypoints.queue_worker as w; assert u.find_spec('tryon_api.backends.embedded') is None; assert u.find_spec('tryon_dev') is None; print('package ok:', w.__file__)" && \
 			test ! -e tests && test ! -e tryon_dev && test ! -e tryon_api/backends/embedded) || exit 1; \
 		fi; \
 	done
@@ -159,7 +159,7 @@ build-TryOnFunction:
 	rm -rf "$(ARTIFACTS_DIR)/tryon_api/backends/embedded"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
-# The jobs worker ships the same package (its handler is tryon_api.http.job_worker.lambda_handler).
+# The jobs worker ships the same package (its handler is tryon_api.entrypoints.queue_worker.lambda_handler).
 build-JobWorkerFunction: build-TryOnFunction
 
 # Preflight of the AWS account before and after deploying, in the region and with the parameters

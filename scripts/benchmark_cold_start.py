@@ -32,8 +32,8 @@ print(time.perf_counter() - started)
 HANDLER = """
 import time
 started = time.perf_counter()
-import tryon_api.http.app
-from tryon_api.http.services import get_services
+import tryon_api.entrypoints.function_url
+from tryon_api.entrypoints.wiring import get_services
 get_services()
 print(time.perf_counter() - started)
 """
@@ -41,8 +41,8 @@ print(time.perf_counter() - started)
 # The first request for the OpenAPI document pays for what only it needs (pydantic, the models).
 FIRST_DOCUMENT_REQUEST = """
 import time
-import tryon_api.http.app as app
-from tryon_api.http.services import get_services
+import tryon_api.entrypoints.function_url as app
+from tryon_api.entrypoints.wiring import get_services
 get_services()
 from tryon_dev.events import function_url_event
 event = function_url_event("GET", "/openapi.json", {}, b"")

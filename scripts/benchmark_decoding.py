@@ -72,7 +72,7 @@ def bench_http() -> None:
 
     from tests.loopback import file_host
     from tests.photos import selfie_jpeg
-    from tryon_api.http.services import set_services
+    from tryon_api.entrypoints import wiring
     from tryon_dev.server import make_server
 
     key = "bench-key"
@@ -83,7 +83,7 @@ def bench_http() -> None:
         POWERTOOLS_SERVICE_NAME="tryon",
         POWERTOOLS_METRICS_NAMESPACE="TryOn",
     )
-    set_services(None)
+    wiring.reset()
     server = make_server("127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     url = "http://{}:{}/generate_image".format(*server.server_address)
@@ -241,7 +241,7 @@ def worst_cases() -> dict[str, Callable[[], bytes]]:
 
 def measure_one(path: str) -> None:
     """In a fresh process: the Lambda's imports, then one selfie decode; print JSON figures."""
-    import tryon_api.http.app  # noqa: F401 - what a Lambda container has loaded
+    import tryon_api.entrypoints.function_url  # noqa: F401 - what a Lambda container has loaded
     from tryon_api.backends.bedrock import STABILITY_LIMITS
     from tryon_api.tryon.image_intake import load_image
 

@@ -33,7 +33,7 @@ from PIL import Image  # noqa: E402
 
 from tryon_api.backends.model_input import encode_model_input  # noqa: E402
 from tryon_api.http.request_parsing import parse_generate_request  # noqa: E402
-from tryon_api.settings import LAMBDA_URL_PAYLOAD_LIMIT  # noqa: E402
+from tryon_api.settings import LAMBDA_INVOCATION_PAYLOAD_BYTES  # noqa: E402
 from tryon_api.tryon.image_intake import load_image  # noqa: E402
 from tryon_api.tryon.interface import GeneratedImage, ImageLimits  # noqa: E402
 from tryon_api.tryon.pipeline import RESPONSE_JSON_OVERHEAD  # noqa: E402
@@ -87,7 +87,7 @@ def ours(body: str, answer_base64: str, marks: list[float] | None = None) -> tup
     to_model = encode_model_input(person)[0]
     mark(time.perf_counter())
     result = GeneratedImage(base64.b64decode(answer_base64), "image/png")
-    image_base64, mime = encode_response_image(result, LAMBDA_URL_PAYLOAD_LIMIT - RESPONSE_JSON_OVERHEAD)
+    image_base64, mime = encode_response_image(result, LAMBDA_INVOCATION_PAYLOAD_BYTES - RESPONSE_JSON_OVERHEAD)
     response = json.dumps({"image_base64": image_base64, "mime_type": mime})
     mark(time.perf_counter())
     return to_model, response

@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw
 
 from tests.loopback import FileHost
 from tests.photos import selfie_jpeg
-from tryon_api.http.services import build_services, set_services
+from tryon_api.entrypoints.wiring import build_services, set_services
 from tryon_api.settings import Settings
 from tryon_dev.aws_emulator import AwsModelEmulator, CallRecord
 from tryon_dev.events import function_url_event
@@ -93,7 +93,7 @@ def run_case(emulator: AwsModelEmulator, backend: str, mode: str, garment_url: s
     event = function_url_event(
         "POST", "/generate_image", {"content-type": "application/json", "x-api-key": "bench"}, json.dumps(body).encode()
     )
-    from tryon_api.http.app import handle_event
+    from tryon_api.entrypoints.function_url import handle_event
     from tryon_dev.lambda_context import new_context
 
     started = time.perf_counter()

@@ -26,19 +26,16 @@ os.environ["TRYON_JOBS_DATA_DIR"] = _JOBS_DATA.name
 
 from aws_lambda_powertools.utilities import parameters  # noqa: E402
 
-from tryon_api.http.job_services import set_job_dependencies  # noqa: E402
-from tryon_api.http.services import set_services  # noqa: E402
+from tryon_api.entrypoints import wiring  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
     parameters.clear_caches()
-    set_services(None)
-    set_job_dependencies(None)
+    wiring.reset()
     yield
     parameters.clear_caches()
-    set_services(None)
-    set_job_dependencies(None)
+    wiring.reset()
 
 
 @pytest.fixture

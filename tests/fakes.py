@@ -6,6 +6,7 @@ import io
 
 from PIL import Image, ImageOps
 
+from tryon_api.jobs.dependencies import JobDependencies
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import TryOnError
 from tryon_api.tryon.interface import GeneratedImage, GenerationInput, ImageLimits
@@ -21,12 +22,12 @@ class ScriptedBackend:
         self.error = error
         self.jobs: list[GenerationInput] = []
 
-    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
-        self.jobs.append(job)
+    def generate(self, generation: GenerationInput, deadline: Deadline) -> GeneratedImage:
+        self.jobs.append(generation)
         if self.error is not None:
             raise self.error
         buffer = io.BytesIO()
-        ImageOps.mirror(job.person).save(buffer, "PNG")
+        ImageOps.mirror(generation.person).save(buffer, "PNG")
         return GeneratedImage(buffer.getvalue(), "image/png")
 
 
@@ -38,3 +39,8 @@ def solid_jpeg(size: tuple[int, int] = (400, 500), colour: tuple[int, int, int] 
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+def no_jobs() -> JobDependencies:
+    """The jobs getter of services built for tests that never call the jobs routes."""
+    raise AssertionError("these test services serve no jobs")

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from tryon_api.http.app import handle_event
+from tryon_api.entrypoints.function_url import handle_event
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import new_context
 

@@ -1,7 +1,7 @@
 """The dev server in a background thread on an ephemeral loopback port: the one way tests run it.
 
 The environment it reads (keys, backend, ...) is set for the server's lifetime and restored
-after, and the per-container services are rebuilt from it on the first request.
+after, and the container's wiring is rebuilt from it on the first request.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tryon_api.http.services import set_services
+from tryon_api.entrypoints import wiring
 from tryon_dev.server import LocalServer, make_server
 
 TEST_API_KEY = "fuzz-key-3f9a1c7e5b2d4068"
@@ -57,13 +57,13 @@ def live_server(
         patch.setenv("TRYON_API_KEYS", api_key)
         for name, value in (env or {}).items():
             patch.setenv(name, value)
-        set_services(None)
+        wiring.reset()
         server = make_server("127.0.0.1", 0, **server_options)
         try:
             with serving(server) as url:
                 yield LiveServer(url, api_key, server)
         finally:
-            set_services(None)
+            wiring.reset()
 
 
 @contextmanager

@@ -1,10 +1,13 @@
-"""A tiny HTTP file host on 127.0.0.1 for tests and benchmarks that need a garment URL."""
+"""Loopback servers on 127.0.0.1 for tests and benchmarks: a file host (garment URLs), a webhook
+receiver, and an endpoint that accepts connections and never answers (a stalled AWS service)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -99,3 +102,39 @@ def webhook_receiver(status: int = 200) -> Iterator[WebhookReceiver]:
         yield receiver
     finally:
         receiver.close()
+
+
+@dataclass
+class StalledEndpoint:
+    url: str
+    connections: list[socket.socket]
+
+
+@contextmanager
+def stalled_endpoint(poll_seconds: float = 0.05) -> Iterator[StalledEndpoint]:
+    """An HTTP endpoint that accepts every connection and never answers a byte: what a client sees
+    of a service that hangs. Its accept loop waits ``poll_seconds`` at a time and stops with the block;
+    the held connections are closed then."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(poll_seconds)
+    stop = threading.Event()
+    endpoint = StalledEndpoint(f"http://127.0.0.1:{listener.getsockname()[1]}", [])
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            endpoint.connections.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield endpoint
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in endpoint.connections:
+            connection.close()
+        listener.close()

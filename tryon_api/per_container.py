@@ -38,8 +38,3 @@ class PerContainer(Generic[T]):
 
     def reset(self) -> None:
         self.set(None)
-
-
-def per_container(build: Callable[[], T]) -> PerContainer[T]:
-    """Decorator form: ``@per_container`` on a builder function."""
-    return PerContainer(build)

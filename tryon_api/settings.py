@@ -19,13 +19,16 @@ import msgspec
 from msgspec import Meta
 
 BackendName = Literal["embedded", "bedrock", "sagemaker"]
-LAMBDA_URL_PAYLOAD_LIMIT = 6 * 1024 * 1024
-# Lambda's synchronous invocation payload: "6 MB each for request and response (synchronous)"
-# (AWS Lambda Developer Guide, "Lambda quotas", docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html;
-# the Invoke API reference: "For synchronous invocations, the maximum payload size is 6 MB"). The
-# documentation gives no byte figure, so the smaller reading, 6,000,000 bytes, is the one we fit
-# under. It covers the whole event the function URL sends: the JSON envelope, the headers and the
-# body (base64-encoded when it is not text).
+# Lambda's synchronous invocation payload, the one figure for both directions: "6 MB each for
+# request and response (synchronous)" (AWS Lambda Developer Guide, "Lambda quotas",
+# docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html; the Invoke API reference: "For
+# synchronous invocations, the maximum payload size is 6 MB"); a function URL in its default
+# BUFFERED invoke mode calls Invoke and has the same limit (AWS::Lambda::Url, InvokeMode: "The
+# maximum payload size is 6 MB"). The documentation gives no byte figure, so the smaller reading,
+# 6,000,000 bytes, is the one we fit under. Requests: it covers the whole event the function URL
+# sends (the JSON envelope, the headers and the body, base64-encoded when it is not text).
+# Responses: the whole object the handler returns (status, headers and the JSON body), which
+# tests/integration/test_payload_limit.py measures for the largest 1- and 4-image answers.
 LAMBDA_INVOCATION_PAYLOAD_BYTES = 6_000_000
 # The event without its body, at most: the envelope (about 1 KB), the function URL's own headers,
 # and request line plus headers of up to 16 KiB (the local server's limit), the path and query
@@ -86,8 +89,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # most allowed, is Lambda's 6 MB event limit less 64 KiB for the envelope and headers
     # (docs/API.md, "Request size"): more makes events Lambda refuses itself.
     max_body_bytes: Annotated[int, Meta(ge=1024, le=MAX_EVENT_BODY_BYTES)] = MAX_EVENT_BODY_BYTES
-    # Response body limit (the function URL's) that the response image is fitted to.
-    max_response_bytes: Annotated[int, Meta(ge=64 * 1024, le=LAMBDA_URL_PAYLOAD_LIMIT)] = LAMBDA_URL_PAYLOAD_LIMIT
+    # The response limit the answer's images are fitted to (each image of an n-image answer gets
+    # an n-th, less the JSON around it): Lambda's 6 MB response payload, at most.
+    max_response_bytes: Annotated[int, Meta(ge=64 * 1024, le=LAMBDA_INVOCATION_PAYLOAD_BYTES)] = (
+        LAMBDA_INVOCATION_PAYLOAD_BYTES
+    )
     # Allow loopback and private garment and webhook URLs, on any port (`make run
     # ALLOW_LOCAL_URLS=1`): local development and tests only; the template sets 0.
     allow_private_garment_urls: bool = False

@@ -1,7 +1,7 @@
 """The dev CLI: a local server, an event invoker, a one-shot generator, all on the Lambda code path.
 
 Every HTTP request becomes a function-URL (payload 2.0) event and goes through
-``tryon_api.http.app.handle_event``, so local runs take exactly the Lambda code path.
+``tryon_api.entrypoints.function_url.handle_event``, so local runs take exactly the Lambda code path.
 
     python -m tryon_dev serve [--host 127.0.0.1] [--port 3000] [--api-key KEY] \
         [--emulate-aws bedrock|sagemaker] [--sagemaker-model-url URL]
@@ -94,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["TRYON_WEBHOOK_SECRET"] = args.webhook_secret
     if args.data_dir:
         os.environ["TRYON_JOBS_DATA_DIR"] = args.data_dir
-    from tryon_api.http.services import get_services
+    from tryon_api.entrypoints.wiring import get_services
 
     services = get_services()  # load the backend before the first request
     workers = start_job_workers(services.settings)
@@ -119,7 +119,7 @@ def start_job_workers(settings: Settings) -> LocalJobWorkers | None:
     if settings.jobs_table_name:
         print("  jobs: on AWS (TRYON_JOBS_TABLE_NAME is set): no local workers", flush=True)
         return None
-    from tryon_api.http.job_services import get_job_dependencies
+    from tryon_api.entrypoints.wiring import get_job_dependencies
     from tryon_dev.job_workers import LocalJobWorkers
 
     deps = get_job_dependencies()

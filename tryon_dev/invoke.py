@@ -13,8 +13,9 @@ _flush_lock = threading.Lock()
 
 
 def invoke(event: dict[str, Any], timeout_seconds: float | None = None) -> dict[str, Any]:
-    from tryon_api.http.app import handle_event, metrics
-    from tryon_api.http.services import get_services
+    from tryon_api.entrypoints.function_url import handle_event
+    from tryon_api.entrypoints.wiring import get_services
+    from tryon_api.http.app import metrics
 
     timeout = timeout_seconds or get_services().settings.local_timeout_seconds
     response = handle_event(event, new_context(timeout))

@@ -1,7 +1,7 @@
 """The local HTTP server: waitress, a maintained production WSGI server, in front of the Lambda handler.
 
 Every request becomes the function-URL (payload 2.0) event Lambda would send
-(``tryon_dev.events``) and goes through ``tryon_api.http.app.handle_event``. The HTTP layer is
+(``tryon_dev.events``) and goes through ``tryon_api.entrypoints.function_url.handle_event``. The HTTP layer is
 waitress's, with the limits a function URL has, each answered with a documented status and the
 API's ``{"error": ...}`` shape:
 
@@ -354,7 +354,7 @@ def make_server(
     cors_rules: CorsRules | None = None,
 ) -> LocalServer:
     """``cors_rules``: the function URL's CORS, from template.yaml unless given (tests)."""
-    from tryon_api.http.services import get_services
+    from tryon_api.entrypoints.wiring import get_services
 
     max_body_bytes = get_services().settings.max_body_bytes
     install_json_server_logs()

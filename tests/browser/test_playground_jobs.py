@@ -12,7 +12,7 @@ import requests
 
 from tests.browser.conftest import BrowserPage, LocalServer, sync_api
 from tests.browser.test_playground import GENERATION_TIMEOUT_MS, assert_clean, fill_form, open_playground, screenshot
-from tryon_api.http.job_services import get_job_dependencies
+from tryon_api.entrypoints.wiring import get_job_dependencies
 from tryon_dev.job_workers import LocalJobWorkers
 
 expect = sync_api.expect

@@ -26,7 +26,7 @@ from tests.fuzz.strategies import (
     selfie_fields,
     valid_selfie_fields,
 )
-from tryon_api.http.app import handle_event
+from tryon_api.entrypoints.function_url import handle_event
 from tryon_api.http.openapi import openapi_document
 from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS
 from tryon_dev.events import function_url_event

@@ -16,7 +16,7 @@ from PIL import Image
 
 from tests.photos import b64, image_bytes, selfie_jpeg
 from tests.unit.test_images import gps_exif, heic_bytes, png_header_only
-from tryon_api.http.services import build_services, set_services
+from tryon_api.entrypoints.wiring import build_services, set_services
 from tryon_api.settings import Settings
 from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 from tryon_dev.events import function_url_event

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,10 @@ from tests.fakes import ScriptedBackend, solid_jpeg
 from tests.handler_calls import call_handler
 from tests.jobs_fixtures import local_jobs
 from tests.photos import b64
+from tryon_api.entrypoints.wiring import set_services
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
-from tryon_api.http.job_services import set_job_dependencies
+from tryon_api.http.dependencies import Services
 from tryon_api.http.request_parsing import parse_generate_request
-from tryon_api.http.services import Services, set_services
 from tryon_api.jobs.dependencies import JobDependencies
 from tryon_api.jobs.local_queue import message_from_body
 from tryon_api.jobs.worker import handle_message
@@ -29,18 +28,17 @@ KEY, OTHER_KEY = "jobs-key-one", "jobs-key-two"
 
 
 @pytest.fixture
-def deps(tmp_path: Path) -> Iterator[JobDependencies]:
+def deps(tmp_path: Path) -> JobDependencies:
     jobs, _ = local_jobs(tmp_path, ScriptedBackend(), jobs_max_in_flight_per_key=3, local_api_keys=(KEY, OTHER_KEY))
     set_services(
         Services(
             settings=jobs.settings,
             verifier=ApiKeyVerifier(static_key_loader((KEY, OTHER_KEY))),
             tryon=jobs.tryon,
+            jobs=lambda: jobs,
         )
     )
-    set_job_dependencies(jobs)
-    yield jobs
-    set_job_dependencies(None)
+    return jobs
 
 
 def call(

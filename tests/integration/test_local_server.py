@@ -16,8 +16,8 @@ from PIL import Image
 
 from tests.integration.conftest import RunningServer
 from tests.photos import ASTRONAUT, GRACE_HOPPER, b64, image_bytes, selfie_jpeg
+from tryon_api.entrypoints import wiring
 from tryon_api.http.body_limit import binary_body_limit, body_too_large
-from tryon_api.http.services import set_services
 from tryon_api.settings import MAX_EVENT_BODY_BYTES
 from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 
@@ -71,7 +71,7 @@ def test_seed_example_environment_with_a_served_garment_image(
     dev_server: RunningServer, garment_host: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TRYON_ALLOW_PRIVATE_GARMENT_URLS", "1")
-    set_services(None)
+    wiring.reset()
     garment = image_bytes(Image.new("RGB", (300, 300), (30, 60, 150)))
     url = garment_host("/jacket.jpg", garment)
     response = post(
@@ -230,7 +230,7 @@ def test_503_when_the_secret_store_is_unreachable(dev_server: RunningServer, mon
     monkeypatch.setenv("TRYON_API_KEY_SECRET_ID", "tryon/test/api-keys")
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    set_services(None)
+    wiring.reset()
     response = post(dev_server, with_selfie())
     assert response.status_code == 503
     assert response.json() == {"error": "authentication is unavailable, retry later"}
@@ -239,7 +239,7 @@ def test_503_when_the_secret_store_is_unreachable(dev_server: RunningServer, mon
 
 def test_504_when_the_deadline_passes(dev_server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRYON_LOCAL_TIMEOUT_SECONDS", "1")
-    set_services(None)
+    wiring.reset()
     response = post(dev_server, with_selfie())
     assert response.status_code == 504
     assert response.json() == {"error": "the image model did not answer in time"}

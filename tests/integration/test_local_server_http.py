@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.live_server import LiveServer, live_server
-from tryon_api.http.app import handle_event
+from tryon_api.entrypoints.function_url import handle_event
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import new_context
 

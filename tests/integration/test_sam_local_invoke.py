@@ -30,6 +30,7 @@ from PIL import Image
 
 from tests.cfn_template import default, load_template
 from tryon_dev.aws_emulator import AwsModelEmulator
+from tryon_dev.moderation_emulator import ModerationEmulator
 from tryon_dev.person_check_emulator import RekognitionEmulator
 
 pytestmark = pytest.mark.integration
@@ -104,13 +105,14 @@ def answers(sam: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> di
     results = tmp_path_factory.mktemp("sam") / "results.jsonl"
     code = Path(sam["code"])
     assert code == BUILD / "TryOnFunction"
-    with AwsModelEmulator() as emulator, RekognitionEmulator() as rekognition:
+    # One Rekognition endpoint: the person check's DetectFaces and image moderation's labels.
+    with AwsModelEmulator() as emulator, ModerationEmulator(faces=RekognitionEmulator()) as rekognition:
         environment = {
             **sam["environment"],
             "PYTHONPATH": str(code),  # the runtime's task root
             "PYTHONDONTWRITEBYTECODE": "1",  # leave the build as sam built it
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,  # where Bedrock is, for this test
-            "AWS_ENDPOINT_URL_REKOGNITION": rekognition.url,  # the template's person check
+            "AWS_ENDPOINT_URL_REKOGNITION": rekognition.url,  # the template's person check and image checks
         }
         events = [str(EVENTS / name) for name in sorted(EXPECTED)]
         run = subprocess.run(
@@ -215,7 +217,7 @@ def sam_worker() -> dict[str, Any]:
 
 
 def test_sam_runs_the_worker_handler_from_its_own_build_with_the_jobs_variables(sam_worker: dict[str, Any]) -> None:
-    assert sam_worker["handler"] == "tryon_api.http.job_worker.lambda_handler"
+    assert sam_worker["handler"] == "tryon_api.entrypoints.queue_worker.lambda_handler"
     assert Path(sam_worker["code"]) == BUILD / "JobWorkerFunction"
     environment = sam_worker["environment"]
     # SAM gives a resource's Ref as its logical id; `--env-vars` puts the deployed names there.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 
@@ -10,10 +11,12 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.fakes import ScriptedBackend, no_jobs, solid_jpeg
+from tests.loopback import stalled_endpoint
 from tests.photos import b64
-from tryon_api.http.app import handle_event
-from tryon_api.http.services import Services, build_verifier, set_services
+from tryon_api.entrypoints.function_url import handle_event
+from tryon_api.entrypoints.wiring import build_verifier, set_services
+from tryon_api.http.dependencies import Services
 from tryon_api.settings import Settings
 from tryon_api.tryon.garment_fetch import GarmentImageFetcher
 from tryon_api.tryon.pipeline import TryOnService
@@ -34,7 +37,9 @@ def install(client: object, secret_id: str = SECRET) -> None:
     settings = Settings(api_key_secret_id=secret_id)
     fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
     set_services(
-        Services(settings, build_verifier(settings, client), TryOnService(ScriptedBackend(), fetcher, 6_000_000))
+        Services(
+            settings, build_verifier(settings, client), TryOnService(ScriptedBackend(), fetcher, 6_000_000), no_jobs
+        )
     )
 
 
@@ -89,7 +94,10 @@ def test_new_key_is_picked_up_after_the_refresh_interval(secrets_client) -> None
     fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
     set_services(
         Services(
-            settings, build_verifier(settings, secrets_client), TryOnService(ScriptedBackend(), fetcher, 6_000_000)
+            settings,
+            build_verifier(settings, secrets_client),
+            TryOnService(ScriptedBackend(), fetcher, 6_000_000),
+            no_jobs,
         )
     )
     assert status_for("k-old")[0] == 200
@@ -109,3 +117,22 @@ def test_unreachable_secret_store_fails_closed() -> None:
     status, body = status_for("anything")
     assert status == 503
     assert body == {"error": "authentication is unavailable, retry later"}
+
+
+def test_a_secret_store_that_never_answers_fails_closed_within_the_request_s_time(
+    monkeypatch: pytest.MonkeyPatch, json_logs: io.StringIO
+) -> None:
+    # The function's own client (aws_clients), cut to a request with 5 s left: one 3 s read, then 503.
+    with stalled_endpoint() as stalled:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", stalled.url)
+        settings = Settings(api_key_secret_id=SECRET, local_timeout_seconds=6.0, deadline_margin_seconds=1.0)
+        fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
+        set_services(
+            Services(settings, build_verifier(settings), TryOnService(ScriptedBackend(), fetcher, 6_000_000), no_jobs)
+        )
+        headers = {"content-type": "application/json", "x-api-key": "anything"}
+        response = handle_event(function_url_event("POST", "/generate_image", headers, b"{}"), None)
+        assert stalled.connections  # the store was asked, and never answered
+    assert response["statusCode"] == 503
+    assert json.loads(response["body"]) == {"error": "authentication is unavailable, retry later"}
+    assert '"cause":"ReadTimeoutError"' in json_logs.getvalue()

@@ -26,7 +26,8 @@ from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_reco
 from tests.fuzz.strategies import small_photo
 from tests.reliability.outage_fixtures import SECRET_ID, SecretStore, dev_server, secret_store
 from tryon_api.backends.model_calls import RetryPolicy
-from tryon_api.http.services import Services, build_services, set_services
+from tryon_api.entrypoints.wiring import build_services, set_services
+from tryon_api.http.dependencies import Services
 from tryon_api.settings import (
     DEFAULT_INPAINT_MODEL_ID,
     DEFAULT_REMOVE_BACKGROUND_MODEL_ID,
@@ -79,7 +80,9 @@ def stack(emulator: AwsModelEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterat
             local_timeout_seconds=60.0,  # generous: a loaded machine must not turn into 504s
             deadline_margin_seconds=0.5,
         )
-        services = build_services(settings, secrets_client=store.client())
+        # The function's own secret client (aws_clients), pointed at the store by the standard variable.
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", store.url)
+        services = build_services(settings)
         services.tryon.backend.policy = replace(  # type: ignore[attr-defined]
             FAST_RETRIES, retry_after_seconds=settings.model_retry_after_seconds
         )
@@ -125,7 +128,8 @@ def test_faults_and_a_secret_store_outage_get_documented_statuses_and_recover(
 
         # A model slower than the request's time: a 504 at the deadline; the next one is fine.
         normal = services.settings
-        services.settings = msgspec.structs.replace(normal, local_timeout_seconds=2.0)
+        # (2.5 s with the margin: time enough for the key check's own bounded secret read.)
+        services.settings = msgspec.structs.replace(normal, local_timeout_seconds=3.0)
         emulator.set_delay(REMOVE_BACKGROUND, 4.0)
         check(post(url), 504, "did not answer in time")
         emulator.reset()

@@ -20,8 +20,9 @@ import pytest
 from tests.fuzz.log_capture import assert_nothing_leaks, captured_logs, log_records
 from tests.fuzz.strategies import SMALL_JPEG, small_photo
 from tests.loopback import file_host
+from tryon_api.entrypoints import wiring
+from tryon_api.entrypoints.wiring import build_services, get_services, set_services
 from tryon_api.http.log_redaction import RedactingFilter, redact
-from tryon_api.http.services import build_services, get_services, set_services
 from tryon_api.settings import DEFAULT_REMOVE_BACKGROUND_MODEL_ID, DEFAULT_SEARCH_REPLACE_MODEL_ID, Settings
 from tryon_dev.aws_emulator import AwsModelEmulator
 from tryon_dev.events import function_url_event
@@ -56,7 +57,7 @@ def generate(**fields: Any) -> dict[str, Any]:
 def run_embedded(garment_url: str, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     monkeypatch.setenv("TRYON_API_KEYS", API_KEY)
     monkeypatch.setenv("TRYON_ALLOW_PRIVATE_GARMENT_URLS", "true")
-    set_services(None)
+    wiring.reset()
     responses = [
         generate(selfie_base64=SELFIE),
         generate(selfie_base64="data:image/jpeg;base64," + SELFIE, mode="environment"),

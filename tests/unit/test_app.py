@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.fakes import ScriptedBackend, no_jobs, solid_jpeg
 from tests.handler_calls import call_handler
 from tests.photos import b64
-from tryon_api.http.app import handle_event
+from tryon_api.entrypoints.function_url import handle_event
+from tryon_api.entrypoints.wiring import set_services
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
 from tryon_api.http.body_limit import body_too_large
-from tryon_api.http.services import Services, set_services
+from tryon_api.http.dependencies import Services
 from tryon_api.settings import Settings
 from tryon_api.tryon.errors import (
     ContentFiltered,
@@ -41,6 +42,7 @@ def install(backend: ScriptedBackend, **settings: Any) -> ScriptedBackend:
             settings=config,
             verifier=ApiKeyVerifier(static_key_loader(config.local_api_keys)),
             tryon=TryOnService(backend, fetcher, config.max_response_bytes),
+            jobs=no_jobs,
         )
     )
     return backend

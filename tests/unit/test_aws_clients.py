@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,17 +18,33 @@ import pytest
 
 from tests.cfn_template import load_template
 from tryon_api.aws_clients import (
+    QUICK_CALL_CONNECT_TIMEOUT_SECONDS,
+    QUICK_CALL_MAX_ATTEMPTS,
+    QUICK_CALL_READ_TIMEOUT_SECONDS,
     READ_TIMEOUT_LADDER,
+    NoTimeLeft,
     aws_session,
     bound_to_deadline,
     create_model_client,
+    quick_call_budget,
+    quick_call_config,
     read_timeout_for,
 )
 from tryon_api.backends.factory import create_backend
-from tryon_api.http import services
-from tryon_api.http.services import build_verifier
+from tryon_api.entrypoints import wiring
+from tryon_api.entrypoints.wiring import build_verifier
 from tryon_api.settings import Settings
 from tryon_api.tryon.deadline import Deadline
+
+
+@dataclass(frozen=True)
+class FixedDeadline:
+    """A deadline whose time left does not run down while the test builds clients."""
+
+    seconds: float
+
+    def remaining(self) -> float:
+        return self.seconds
 
 
 @pytest.mark.parametrize("remaining", [0.6, 0.99, 1.0, 2.5, 7.3, 44.0, 84.9, 85.0, 178.5, None])
@@ -110,8 +127,8 @@ def test_the_secret_client_retries_briefly_and_all_its_attempts_fit_the_shortest
 ) -> None:
     settings = Settings(api_key_secret_id="tryon/test/api-keys")
     built: list[Any] = []
-    real_create = services.create_secrets_client
-    monkeypatch.setattr(services, "create_secrets_client", lambda: built.append(real_create()) or built[-1])
+    real_create = wiring.create_secrets_client
+    monkeypatch.setattr(wiring, "create_secrets_client", lambda: built.append(real_create()) or built[-1])
     _, attempts = retry_handler_max_attempts(monkeypatch, lambda: build_verifier(settings))
     client = built[0]  # the client the verifier reads the secret with
     config = client.meta.config
@@ -134,12 +151,14 @@ def test_the_async_s3_client_retries_and_its_attempts_share_the_time_left(
     assert config.retries["mode"] == "standard"
     assert attempts == config.retries["total_max_attempts"] >= 2
     assert config.connect_timeout <= 2 and config.read_timeout <= 10
-    for remaining in (60.0, 20.0, 9.0, 4.0, 1.5):
-        with bound_to_deadline(Deadline.after(remaining)):
+    for remaining in (60.0, 20.0, 9.0, 4.0, 1.6):
+        with bound_to_deadline(FixedDeadline(remaining)):
             near = s3.meta.config
-            assert near.retries == config.retries
-            # Every attempt's read timeout together ends before the deadline.
-            assert near.read_timeout * near.retries["total_max_attempts"] <= max(remaining, 1.5)
+            assert near.retries["mode"] == "standard" and near.read_timeout <= config.read_timeout
+            # Every attempt (connect, read, botocore's longest pause before it) ends before the deadline.
+            assert worst_case_seconds(near, near.retries["total_max_attempts"]) <= remaining
+    with bound_to_deadline(Deadline.after(0.2)), pytest.raises(NoTimeLeft):
+        s3.get_object(Bucket="bucket", Key="p/out/answer.out")  # not sent: no attempt fits
 
 
 def test_a_failing_secret_read_is_retried_by_the_verifier_s_own_client(
@@ -186,3 +205,24 @@ def test_a_failing_secret_read_is_retried_by_the_verifier_s_own_client(
         server.server_close()
         thread.join(timeout=5)
     assert targets == ["secretsmanager.GetSecretValue"] * 2
+
+
+@pytest.mark.parametrize("remaining", [0.5, 1.4, 1.5, 2.0, 4.0, 9.0, 13.0, 20.0, 28.5, 60.0, 178.5])
+def test_a_quick_call_s_worst_case_ends_before_the_deadline(remaining: float) -> None:
+    budget = quick_call_budget(QUICK_CALL_READ_TIMEOUT_SECONDS, remaining)
+    if budget is None:  # not even one attempt of the shortest read fits
+        assert remaining < QUICK_CALL_CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_LADDER[-1]
+        return
+    read_timeout, attempts = budget
+    config = quick_call_config(read_timeout, attempts)
+    assert 1 <= attempts <= QUICK_CALL_MAX_ATTEMPTS and read_timeout <= QUICK_CALL_READ_TIMEOUT_SECONDS
+    assert worst_case_seconds(config, attempts) <= remaining  # botocore's own backoff constants
+    if remaining >= worst_case_seconds(quick_call_config(QUICK_CALL_READ_TIMEOUT_SECONDS), QUICK_CALL_MAX_ATTEMPTS):
+        assert budget == (QUICK_CALL_READ_TIMEOUT_SECONDS, QUICK_CALL_MAX_ATTEMPTS)  # far deadlines cut nothing
+
+
+def test_outside_a_deadline_a_quick_client_keeps_its_configured_timeouts() -> None:
+    assert quick_call_budget(QUICK_CALL_READ_TIMEOUT_SECONDS, None) == (
+        QUICK_CALL_READ_TIMEOUT_SECONDS,
+        QUICK_CALL_MAX_ATTEMPTS,
+    )

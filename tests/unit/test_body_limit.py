@@ -18,7 +18,7 @@ import pytest
 
 from tests.fakes import ScriptedBackend
 from tests.unit.test_app import KEY, install
-from tryon_api.http.app import handle_event
+from tryon_api.entrypoints.function_url import handle_event
 from tryon_api.http.body_limit import binary_body_limit, event_body_bytes
 from tryon_api.settings import LAMBDA_INVOCATION_PAYLOAD_BYTES, MAX_EVENT_BODY_BYTES, Settings
 from tryon_dev.events import function_url_event

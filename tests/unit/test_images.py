@@ -27,7 +27,8 @@ from tryon_api.tryon.image_intake import (
     load_image,
 )
 from tryon_api.tryon.interface import GeneratedImage, ImageLimits
-from tryon_api.tryon.response_image import encode_response_image, is_clean_progressive_jpeg
+from tryon_api.tryon.jpeg_structure import is_clean_progressive_jpeg
+from tryon_api.tryon.response_image import encode_response_image
 
 LIMITS = ImageLimits()
 BEDROCK = ImageLimits(max_side=4096, max_pixels=9_437_184, min_side=64, min_aspect=1 / 2.5, max_aspect=2.5)

@@ -1,4 +1,5 @@
-"""The import graph keeps one direction: http -> jobs -> tryon <- backends -> garments, dev tools on top.
+"""The import graph keeps one direction: entry points -> http -> jobs -> tryon <- backends -> garments,
+dev tools on top.
 
 Built from the source itself (every ``import``, at module level, in functions and under
 ``TYPE_CHECKING``), so a new import that points up a layer or closes a cycle fails here.
@@ -18,7 +19,9 @@ PACKAGES = ("tryon_api", "tryon_dev")
 # Higher may import lower, never the reverse. Modules at tryon_api's root (settings, per_container)
 # are the foundation every layer may use.
 LAYERS: dict[str, int] = {
-    "tryon_dev": 5,
+    "tryon_dev": 6,
+    # The Lambda handlers and the one wiring module that builds what they use (and the dev server too).
+    "tryon_api.entrypoints": 5,
     "tryon_api.http": 4,
     "tryon_api.backends": 3,
     "tryon_api.person_check": 3,  # beside the backends: its local adapter uses the preview's models
@@ -99,7 +102,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_graph_is_read_from_the_source() -> None:
     graph = import_graph()
     assert "tryon_api.tryon.interface" in graph["tryon_api.tryon.pipeline"]
-    assert "tryon_api.http.services" in graph["tryon_api.http.app"]
+    assert "tryon_api.http.dependencies" in graph["tryon_api.http.app"]
+    assert "tryon_api.entrypoints.wiring" in graph["tryon_api.entrypoints.function_url"]
     assert "tryon_api.tryon.interface" in graph["tryon_api.backends.bedrock"]
 
 

@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 IMPORT_AND_ANSWER = """
 import json
-import tryon_api.http.app as app
-from tryon_api.http import services
-print(json.dumps({"built_at_import": services._services._built}))
+import tryon_api.entrypoints.function_url as app
+from tryon_api.entrypoints import wiring
+print(json.dumps({"built_at_import": wiring._services._built}))
 from tryon_dev.events import function_url_event
 response = app.handle_event(function_url_event("POST", "/generate_image", {"x-api-key": "k"}, b"{}"), None)
 print(json.dumps({"status": response["statusCode"]}))

@@ -442,7 +442,7 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
 def test_the_package_is_the_handler_without_the_embedded_backend(template: dict[str, Any]) -> None:
     resource = template["Resources"]["TryOnFunction"]
     assert resource["Properties"]["CodeUri"] == "tryon_api/"
-    assert resource["Properties"]["Handler"] == "tryon_api.http.app.lambda_handler"
+    assert resource["Properties"]["Handler"] == "tryon_api.entrypoints.function_url.lambda_handler"
     assert resource["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "."}
     makefile = (TEMPLATE.parent / "Makefile").read_text()
     recipe = makefile.split("build-TryOnFunction:", 1)[1].split("\n\n", 1)[0]

@@ -146,10 +146,10 @@ def test_the_worker_is_the_same_package_built_the_same_way(template: dict[str, A
     for field in ("CodeUri", "Layers"):
         assert worker["Properties"][field] == api["Properties"][field]
     assert worker["Metadata"] == api["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "."}
-    assert worker["Properties"]["Handler"] == "tryon_api.http.job_worker.lambda_handler"
-    from tryon_api.http import job_worker
+    assert worker["Properties"]["Handler"] == "tryon_api.entrypoints.queue_worker.lambda_handler"
+    from tryon_api.entrypoints import queue_worker
 
-    assert callable(job_worker.lambda_handler)
+    assert callable(queue_worker.lambda_handler)
     makefile = (TEMPLATE.parent / "Makefile").read_text()
     # SAM's makefile build runs build-<LogicalId>; the worker's target is the API's recipe.
     assert "\nbuild-JobWorkerFunction: build-TryOnFunction\n" in makefile

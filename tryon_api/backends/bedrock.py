@@ -185,39 +185,41 @@ class BedrockTryOnBackend:
         return text
 
     # --- the pipeline -------------------------------------------------------------------
-    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
-        description = parse_description(job.clothing_description)
+    def generate(self, generation: GenerationInput, deadline: Deadline) -> GeneratedImage:
+        description = parse_description(generation.clothing_description)
         with ModelRun(deadline, self.policy) as run:
             cutting = run.start(
-                "remove_background", self.models.remove_background, lambda: self.remove_background(job.person)
+                "remove_background", self.models.remove_background, lambda: self.remove_background(generation.person)
             )
             describing = None
-            if job.garment is not None:
-                garment = job.garment
+            if generation.garment is not None:
+                garment = generation.garment
                 describing = run.start(
                     "describe_garment",
                     self.models.vision,
-                    lambda: self.describe_garment(garment, job.clothing_description),
+                    lambda: self.describe_garment(garment, generation.clothing_description),
                 )
             cutout = run.result(cutting)
-            scene = scene_prompt(description, job.seed) if job.mode == "environment" else None
+            scene = scene_prompt(description, generation.seed) if generation.mode == "environment" else None
             inpainting = None
             if scene is not None:  # the scene needs no garment notes: start it while the description runs
                 inpainting = run.start(
                     "inpaint_scene",
                     self.models.inpaint,
-                    lambda: self.inpaint_scene(cutout, scene, NEGATIVE_PROMPT, job.seed),
+                    lambda: self.inpaint_scene(cutout, scene, NEGATIVE_PROMPT, generation.seed),
                 )
             else:
                 base = composite_on_white(cutout, shadow=True)
             notes = self._garment_notes(run, describing)
             if inpainting is not None:
                 base = run.result(inpainting)
-            edit = garment_edit(description, job.mode, notes, scene)
+            edit = garment_edit(description, generation.mode, notes, scene)
             dressed = run.call(
                 "replace_garment",
                 self.models.search_replace,
-                lambda: self.replace_garment(base, edit.search_prompt, edit.prompt, edit.negative_prompt, job.seed),
+                lambda: self.replace_garment(
+                    base, edit.search_prompt, edit.prompt, edit.negative_prompt, generation.seed
+                ),
             )
         record_generation(len(run.calls), run.sequential)
         return GeneratedImage(

@@ -76,15 +76,15 @@ def clamp(value: int, bounds: tuple[int, int]) -> int:
     return max(bounds[0], min(bounds[1], value))
 
 
-def tryon_request(job: GenerationInput, inference_steps: int = 0) -> dict[str, Any]:
+def tryon_request(generation: GenerationInput, inference_steps: int = 0) -> dict[str, Any]:
     """The contract v1 request; ``inference_steps`` 0 leaves the steps to the container."""
     request: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
-        "person_image_base64": model_input_base64(job.person),
-        "garment_image_base64": model_input_base64(job.garment) if job.garment is not None else None,
-        "garment_description": job.clothing_description,
-        "mode": job.mode,
-        "seed": job.seed,
+        "person_image_base64": model_input_base64(generation.person),
+        "garment_image_base64": model_input_base64(generation.garment) if generation.garment is not None else None,
+        "garment_description": generation.clothing_description,
+        "mode": generation.mode,
+        "seed": generation.seed,
         "output_format": "png",
     }
     if inference_steps:
@@ -181,8 +181,8 @@ class SageMakerTryOnBackend:
                 return None
             raise
 
-    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
-        body = json.dumps(tryon_request(job, self.inference_steps)).encode()
+    def generate(self, generation: GenerationInput, deadline: Deadline) -> GeneratedImage:
+        body = json.dumps(tryon_request(generation, self.inference_steps)).encode()
         with ModelRun(deadline, self.policy, workers=1) as run:
             if self.async_input is not None:
                 result = run.call("tryon", self.endpoint_name, lambda: self.invoke_async(body, deadline))

@@ -1,4 +1,5 @@
-"""Lambda entry point: function-URL events in, JSON responses out.
+"""The HTTP front: function-URL events in, JSON responses out (the Lambda entry point,
+``tryon_api.entrypoints.function_url``, hands it the container's services).
 
 Order of work for every request: request id and logging context, credential (an API key, or a
 browser token) and the key's per-minute limit, body size, then routing (``routes.ROUTES``).
@@ -10,7 +11,6 @@ headers set here as well would reach browsers twice.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,17 +21,17 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tryon_api.aws_clients import bound_to_deadline
 from tryon_api.http import routes
 from tryon_api.http.auth import HTTP_OPTIONAL_WHITESPACE
 from tryon_api.http.body_limit import body_too_large, event_body_bytes
+from tryon_api.http.dependencies import Services
 from tryon_api.http.log_redaction import install_log_redaction
 from tryon_api.http.request_parsing import parse_generate_request, raw_body
 from tryon_api.http.responses import error_event_response, error_response, json_response
-from tryon_api.http.services import Services, get_services
 from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver, per_thread_resolver
 from tryon_api.keys.credentials import legacy_key_id
 from tryon_api.keys.interface import Caller
-from tryon_api.settings import SettingsError
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import MethodNotAllowed, NotFound, TryOnError
 
@@ -71,8 +71,7 @@ def request_deadline(context: LambdaContext | None, fallback_seconds: float, mar
 def generate_image(app: ThreadSafeFunctionUrlResolver) -> Response:
     services: Services = app.context["services"]
     request = parse_generate_request(raw_body(app.current_event.body, app.current_event.is_base64_encoded))
-    settings = services.settings
-    deadline = request_deadline(app.lambda_context, settings.local_timeout_seconds, settings.deadline_margin_seconds)
+    deadline: Deadline = app.context["deadline"]
     # Counted before generating, so the dashboard's requests by mode include the failures.
     metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
     started = time.perf_counter()
@@ -91,9 +90,7 @@ def generate_image(app: ThreadSafeFunctionUrlResolver) -> Response:
 def submit_job(app: ThreadSafeFunctionUrlResolver) -> Response:
     from tryon_api.http import job_api  # the jobs code loads on the jobs routes only (cold start)
 
-    settings = app.context["services"].settings
-    deadline = request_deadline(app.lambda_context, settings.local_timeout_seconds, settings.deadline_margin_seconds)
-    return job_api.submit(app, deadline)
+    return job_api.submit(app, app.context["deadline"])
 
 
 def get_job(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
@@ -135,7 +132,7 @@ def openapi_document(app: ThreadSafeFunctionUrlResolver) -> Response:
 
     document = openapi_document()
     # The playground's waiting text: how long this deployment's backend usually takes (seconds only).
-    document["info"]["x-tryon-wait"] = wait_hint(get_services().settings.backend)
+    document["info"]["x-tryon-wait"] = wait_hint(app.context["services"].settings.backend)
     return json_response(200, document)
 
 
@@ -205,8 +202,11 @@ def authenticate(services: Services, method: str, path: str, headers: Mapping[st
     )
 
 
-def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict[str, Any]:
-    """Answer one function-URL (payload 2.0) event; never raises."""
+def answer_event(
+    event: Mapping[str, Any], context: LambdaContext | Any, get_services: Callable[[], Services]
+) -> dict[str, Any]:
+    """Answer one function-URL (payload 2.0) event; never raises. ``get_services``: the
+    container's services (built on the first request, so a bad setting answers 500)."""
     if not isinstance(event, Mapping):
         event = {}
     request_context = event.get("requestContext") or {}
@@ -231,15 +231,20 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
             response: dict[str, Any] = {"statusCode": 204, "headers": {}, "body": "", "isBase64Encoded": False}
         else:
             services = get_services()
-            if not routes.is_public(method, path):
-                caller = authenticate(services, method, path, headers)
-                if services.keys is not None:
-                    services.keys.admit(caller, routes.operation_for(method, path) or "")
-                if event_body_bytes(event) > services.settings.max_body_bytes:
-                    raise body_too_large(services.settings.max_body_bytes)
-            app = resolver()
-            app.append_context(services=services, caller=caller)
-            response = app.resolve(event, context)
+            settings = services.settings
+            deadline = request_deadline(context, settings.local_timeout_seconds, settings.deadline_margin_seconds)
+            # Every AWS call of the request (key secret and records, jobs' table, bucket and queue,
+            # checks, models) ends before its deadline.
+            with bound_to_deadline(deadline):
+                if not routes.is_public(method, path):
+                    caller = authenticate(services, method, path, headers)
+                    if services.keys is not None:
+                        services.keys.admit(caller, routes.operation_for(method, path) or "")
+                    if event_body_bytes(event) > settings.max_body_bytes:
+                        raise body_too_large(settings.max_body_bytes)
+                app = resolver()
+                app.append_context(services=services, deadline=deadline, caller=caller)
+                response = app.resolve(event, context)
     except TryOnError as error:
         _log_error(error)
         response = error_event_response(error)
@@ -265,25 +270,3 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
     )
     logger.thread_safe_clear_keys()
     return response
-
-
-def build_services_at_start_up() -> None:
-    """Lambda's init phase builds the container's services (init runs on a full CPU, the first
-    request does not) and names a bad setting once, in one log line, instead of per request."""
-    try:
-        get_services()
-    except SettingsError as error:
-        logger.error("invalid configuration", extra={"error": str(error)})
-    except Exception as exc:  # noqa: BLE001 - start-up must not crash: each request answers 500 and logs it
-        logger.error("services unavailable at start-up", extra={"error_type": type(exc).__name__})
-
-
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    build_services_at_start_up()
-
-
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle_event(event, context)

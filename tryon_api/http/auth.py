@@ -62,7 +62,8 @@ def secrets_manager_key_loader(provider: SecretsProvider, secret_id: str, max_ag
         except GetParameterError as exc:
             # The message names the secret; log the kind and AWS error code only.
             cause = exc.__cause__ or exc.__context__
-            code = getattr(cause, "response", {}).get("Error", {}).get("Code", "") if cause else ""
+            # A timeout carries no response (None): only a service's answer has a code.
+            code = (getattr(cause, "response", None) or {}).get("Error", {}).get("Code", "") if cause else ""
             logger.error("api key secret could not be read", extra={"cause": type(cause).__name__, "code": code})
             raise DependencyUnavailable("authentication is unavailable, retry later") from None
         return parse_api_key_secret(value)

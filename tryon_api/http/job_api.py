@@ -3,13 +3,17 @@
 Imported by the jobs routes only (``app`` imports it on their first request). A submit is checked
 as the synchronous call checks its request (the same fields, messages and statuses: the selfie is
 decoded, the garment URL passes the SSRF guard) before anything is stored or queued. Jobs belong to
-the key that made them: another key's job and an unknown id get the same 404.
+the key that made them: another key's job and an unknown id get the same 404. The store's, bucket's
+and queue's calls end before the request's deadline (``aws_clients``); one that runs out of time is
+a 504, any other failure of theirs a 503 (``store_errors``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -19,9 +23,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from tryon_api.http.auth import HTTP_OPTIONAL_WHITESPACE
-from tryon_api.http.job_services import get_job_dependencies
 from tryon_api.http.request_parsing import parse_job_request, raw_body
 from tryon_api.http.responses import json_response
 from tryon_api.http.routes import API_KEY_HEADER, IDEMPOTENCY_HEADER
@@ -38,6 +42,7 @@ from tryon_api.tryon.errors import (
     IdempotencyKeyReused,
     JobNotFound,
     RateLimited,
+    UpstreamTimeout,
 )
 from tryon_api.tryon.pipeline import request_seed
 
@@ -48,6 +53,23 @@ IDEMPOTENCY_PREFIX = "idempotency#submit-job"
 # Seconds a key at its in-flight limit is told to wait: about one job's run.
 IN_FLIGHT_RETRY_AFTER_SECONDS = 15
 TOO_MANY_JOBS = "too many jobs in flight for this api key, retry later"
+JOB_STORE_TIMED_OUT = "the job store did not answer in time"
+
+
+def _dependencies(app: ThreadSafeFunctionUrlResolver) -> JobDependencies:
+    return app.context["services"].jobs()
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """The AWS adapters' failures as the API's: a read that ran out of time (or had none left) is a
+    504, any other SDK failure a 503 with Retry-After. Nothing of the cause reaches the caller."""
+    try:
+        yield
+    except ReadTimeoutError:
+        raise UpstreamTimeout(JOB_STORE_TIMED_OUT) from None
+    except (BotoCoreError, ClientError):
+        raise DependencyUnavailable() from None
 
 
 def _owner(app: ThreadSafeFunctionUrlResolver) -> str:
@@ -72,7 +94,7 @@ def _location(job_id: str) -> dict[str, str]:
 
 
 def submit(app: ThreadSafeFunctionUrlResolver, deadline: Deadline) -> Response:
-    deps = get_job_dependencies()
+    deps = _dependencies(app)
     body = raw_body(app.current_event.body, app.current_event.is_base64_encoded)
     request, fields = parse_job_request(body)
     # Checked now as the synchronous call checks them, so a bad job never reaches the queue.
@@ -111,7 +133,8 @@ def submit(app: ThreadSafeFunctionUrlResolver, deadline: Deadline) -> Response:
         return {"id": job.id, "status": job.status}
 
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
-    answer = create() if key is None else _once_per_key(app, deps, key, owner, body, create)
+    with store_errors():
+        answer = create() if key is None else _once_per_key(app, deps, key, owner, body, create)
     return json_response(202, answer, _location(answer["id"]))
 
 
@@ -152,17 +175,22 @@ def _once_per_key(
         raise IdempotencyKeyReused() from None
     except IdempotencyAlreadyInProgressError:
         raise IdempotencyKeyInProgress(retry_after=1) from None
-    except IdempotencyPersistenceLayerError:
+    except IdempotencyPersistenceLayerError as error:
+        if isinstance(error.__cause__, ReadTimeoutError):  # the idempotency table ran out of time
+            raise UpstreamTimeout(JOB_STORE_TIMED_OUT) from None
         raise DependencyUnavailable() from None
 
 
 def get(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
-    deps = get_job_dependencies()
-    job = _own_job(job_id, _owner(app), deps)
-    return json_response(200, job_document(job, deps.blobs))
+    deps = _dependencies(app)
+    with store_errors():
+        job = _own_job(job_id, _owner(app), deps)
+        document = job_document(job, deps.blobs)
+    return json_response(200, document)
 
 
 def delete(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
-    deps = get_job_dependencies()
-    delete_job(_own_job(job_id, _owner(app), deps), deps)
+    deps = _dependencies(app)
+    with store_errors():
+        delete_job(_own_job(job_id, _owner(app), deps), deps)
     return Response(status_code=204, body="")

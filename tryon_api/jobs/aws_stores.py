@@ -7,7 +7,8 @@ records: a create over the limit writes nothing, and a finish or delete that fin
 finished or gone releases nothing. ``expires_at`` is the table's TTL attribute; DynamoDB removes
 expired items only eventually (typically within days), so a read treats an expired item as gone.
 
-The boto3 clients are injected: built once per container by the entry point.
+The boto3 clients are injected: built once per container by the entry points' wiring, from
+``tryon_api.aws_clients`` (bounded timeouts and attempts, cut to the request's deadline).
 """
 
 from __future__ import annotations
@@ -147,11 +148,6 @@ def _cancellation_codes(error: Exception) -> list[str]:
     """The per-item reasons of a cancelled transaction, in the order of its items."""
     response = getattr(error, "response", {}) or {}
     return [reason.get("Code", "None") for reason in response.get("CancellationReasons", [])]
-
-
-def _error_code(error: Exception) -> str:
-    response = getattr(error, "response", {}) or {}
-    return str(response.get("Error", {}).get("Code", ""))
 
 
 class DynamoDBJobStore:

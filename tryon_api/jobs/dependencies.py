@@ -1,22 +1,27 @@
 """What the jobs code works with, built once per container: the store, blobs, queue, the try-on
 pipeline, the settings, the webhook guard and sender, and a clock.
 
-``build_local_job_dependencies`` builds the local set (SQLite and a data folder); the AWS set
-(DynamoDB, S3, SQS) is built by the entry points from the same pieces (``tryon_api.http.job_services``).
+``build_job_dependencies`` picks one set from the settings: SQLite and a data folder when
+``TRYON_JOBS_TABLE_NAME`` is empty (local runs, ``build_local_job_dependencies``), else DynamoDB,
+S3 and SQS (``build_aws_job_dependencies``), with Powertools' DynamoDB idempotency layer writing
+into the same table and the webhook secret read from Secrets Manager when a delivery is signed
+(the worker's role may read it; the API's may not). The entry points' wiring
+(``tryon_api.entrypoints.wiring``) calls it with the one AWS client factory.
 """
 
 from __future__ import annotations
 
+import importlib
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tryon_api.jobs.interface import BlobStore, JobQueue, JobStore
 from tryon_api.jobs.webhooks import WebhookGuard, WebhookSender
-from tryon_api.settings import Settings
+from tryon_api.settings import Settings, SettingsError
 from tryon_api.tryon.pipeline import TryOnService
 
 if TYPE_CHECKING:
@@ -25,6 +30,12 @@ if TYPE_CHECKING:
 DATABASE_FILE = "jobs.sqlite3"
 BLOBS_FOLDER = "blobs"
 SECRET_FILE = "webhook-secret"  # noqa: S105 - a file name, not a secret
+# Powertools' idempotency records share the jobs table (JOBS.md): its key and TTL attributes.
+IDEMPOTENCY_KEY_ATTR = "pk"
+IDEMPOTENCY_EXPIRY_ATTR = "expires_at"
+
+# Builds one boto3 client for a service name (``tryon_api.aws_clients.create_quick_client``).
+ClientFactory = Callable[[str], Any]
 
 
 @dataclass
@@ -79,3 +90,54 @@ def build_local_job_dependencies(
         webhook_sender=WebhookSender(guard, local_webhook_secret(settings, folder)),
         idempotency=SqliteIdempotencyLayer(database),
     )
+
+
+def build_aws_job_dependencies(settings: Settings, tryon: TryOnService, client: ClientFactory) -> JobDependencies:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    if not (settings.jobs_bucket_name and settings.jobs_queue_url):
+        raise SettingsError("TRYON_JOBS_BUCKET_NAME and TRYON_JOBS_QUEUE_URL are required with TRYON_JOBS_TABLE_NAME")
+    # By name: the AWS adapters load only where the jobs live on AWS.
+    aws_stores = importlib.import_module("tryon_api.jobs.aws_stores")
+    adapters = aws_stores.build_aws_job_adapters(
+        client, settings.jobs_table_name, settings.jobs_bucket_name, settings.jobs_queue_url
+    )
+    if not (settings.webhook_secret_id or settings.webhook_secret):
+        raise SettingsError("TRYON_WEBHOOK_SECRET_ID (or TRYON_WEBHOOK_SECRET) is required with TRYON_JOBS_TABLE_NAME")
+    secret: str | Callable[[], str] = settings.webhook_secret
+    if settings.webhook_secret_id:
+        # Read when a delivery is signed, never at start-up: only the worker's role may read it.
+        provider = SecretsProvider(boto3_client=client("secretsmanager"))
+        secret_id, max_age = settings.webhook_secret_id, settings.secret_max_age_seconds
+
+        def read_webhook_secret() -> str:
+            value = str(provider.get(secret_id, max_age=max_age)).strip()
+            if not value:
+                raise SettingsError("the webhook secret is empty")
+            return value
+
+        secret = read_webhook_secret
+    guard = webhook_guard(settings)
+    return JobDependencies(
+        store=adapters.store,
+        blobs=adapters.blobs,
+        queue=adapters.queue,
+        tryon=tryon,
+        settings=settings,
+        webhook_guard=guard,
+        webhook_sender=WebhookSender(guard, secret),
+        idempotency=DynamoDBPersistenceLayer(
+            table_name=settings.jobs_table_name,
+            key_attr=IDEMPOTENCY_KEY_ATTR,
+            expiry_attr=IDEMPOTENCY_EXPIRY_ATTR,
+            boto3_client=client("dynamodb"),
+        ),
+    )
+
+
+def build_job_dependencies(settings: Settings, tryon: TryOnService, client: ClientFactory) -> JobDependencies:
+    """The AWS set when ``TRYON_JOBS_TABLE_NAME`` is set, else the local one."""
+    if settings.jobs_table_name:
+        return build_aws_job_dependencies(settings, tryon, client)
+    return build_local_job_dependencies(settings, tryon)

@@ -36,7 +36,6 @@ DELIVERY_TIMEOUT_SECONDS: Final = 10.0
 MAX_WEBHOOK_URL_CHARS: Final = 2048
 
 WEBHOOK_NOT_ALLOWED: Final = "webhook_url is not allowed"
-WEBHOOK_MALFORMED: Final = "webhook_url must be an absolute http or https URL"
 WEBHOOK_UNREACHABLE: Final = "webhook_url could not be resolved"
 
 

@@ -92,8 +92,8 @@ class TryOnBackend(Protocol):
     name: str
     input_limits: ImageLimits
 
-    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
-        """Dress the person in ``job`` and return the encoded image.
+    def generate(self, generation: GenerationInput, deadline: Deadline) -> GeneratedImage:
+        """Dress the person in ``generation`` and return the encoded image.
 
         Raises ``tryon_api.tryon.errors.TryOnError`` subclasses for every failure it understands.
         """

@@ -47,7 +47,9 @@ def request_seed(request: TryOnRequest) -> int:
 
 
 @dataclass(frozen=True)
-class TryOnResult:
+class ResponseImage:
+    """The answer's image, encoded as it is sent: base64 text and its MIME type."""
+
     image_base64: str
     mime_type: str
 
@@ -130,7 +132,7 @@ class TryOnService:
         seed: int | None = None,
         share: int = 1,
         check_inputs: bool = True,
-    ) -> TryOnResult:
+    ) -> ResponseImage:
         """``seed``: a job's sample asks for its own; the synchronous call uses the request's.
         ``share``: the answer holds this many images, so each gets that share of the size limit.
         ``check_inputs``: False for a job's later samples, whose description and garment the first
@@ -143,7 +145,7 @@ class TryOnService:
             garment = self.load_garment(request.clothing_image_url, deadline)
         if self.moderation is not None and check_inputs:  # before any model is paid for
             self.moderation.check_request(request.clothing_description, garment, finding)
-        job = GenerationInput(
+        generation = GenerationInput(
             person=person,
             clothing_description=request.clothing_description,
             mode=request.mode,
@@ -151,7 +153,7 @@ class TryOnService:
             garment=garment,
         )
         deadline.check()
-        result = self.backend.generate(job, deadline)
+        result = self.backend.generate(generation, deadline)
         with self.slots.hold(deadline):  # a model's answer may be decoded and re-encoded here
             image_base64, mime_type = encode_response_image(
                 result, (self.max_response_bytes - RESPONSE_JSON_OVERHEAD * share) // share
@@ -168,4 +170,4 @@ class TryOnService:
                 "output_base64_bytes": len(image_base64),
             },
         )
-        return TryOnResult(image_base64, mime_type)
+        return ResponseImage(image_base64, mime_type)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import re
 from typing import Final
 
 from PIL import Image
@@ -13,6 +12,7 @@ from PIL import Image
 from tryon_api.tryon.errors import UpstreamFailed
 from tryon_api.tryon.image_intake import REDUCING_GAP, decode_model_image
 from tryon_api.tryon.interface import GeneratedImage
+from tryon_api.tryon.jpeg_structure import is_clean_progressive_jpeg
 
 JPEG_MIME: Final = "image/jpeg"
 # Try these qualities at full size, then shrink (at the last quality).
@@ -32,49 +32,6 @@ def encode_jpeg(image: Image.Image, quality: int) -> bytes:
 
 def base64_length(size: int) -> int:
     return 4 * math.ceil(size / 3)
-
-
-# Markers a clean progressive JPEG may hold: SOF2, DHT, DQT, DRI, SOS, EOI and a bare JFIF APP0.
-_ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-
-
-def is_clean_progressive_jpeg(data: bytes) -> bool:
-    """True only for a progressive 8-bit YCbCr JPEG that provably carries no metadata.
-
-    Every segment is walked: any APPn other than a bare JFIF header, any comment, or any byte
-    after the end-of-image marker means the image must be re-encoded.
-    """
-    if not data.startswith(b"\xff\xd8"):
-        return False
-    pos, size, seen_sof = 2, len(data), False
-    while pos + 2 <= size:
-        if data[pos] != 0xFF:
-            return False
-        marker = data[pos + 1]
-        if marker == 0xD9:
-            return seen_sof and pos + 2 == size
-        if pos + 4 > size:
-            return False
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        segment = data[pos + 4 : pos + 2 + length]
-        if length < 2 or pos + 2 + length > size:
-            return False
-        if marker == 0xE0:
-            if length != 16 or not segment.startswith(b"JFIF\x00"):
-                return False
-        elif marker == 0xC2:
-            if len(segment) < 6 or segment[0] != 8 or segment[5] != 3:
-                return False
-            seen_sof = True
-        elif marker not in (0xC4, 0xDB, 0xDD, 0xDA):
-            return False
-        pos += 2 + length
-        if marker == 0xDA:
-            match = _ENTROPY_END.search(data, pos)
-            if match is None:
-                return False
-            pos = match.start()
-    return False
 
 
 def encode_response_image(result: GeneratedImage, max_base64_bytes: int) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from tests.cfn_template import load_template, resolve
 from tests.cloudwatch import AlarmSpec, Series, alarm_specs, dashboard_body, dashboard_series, evaluate_alarm, parse_emf
 from tests.integration.jobs.conftest import JobsAws
 from tests.integration.jobs.sqs_event_source import SqsEventSource
-from tryon_api.http import job_worker
+from tryon_api.entrypoints import queue_worker
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def drained_poison(jobs_aws_instant_retry: JobsAws) -> Iterator[tuple[JobsAws, s
     aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody="{not json")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        SqsEventSource(aws.sqs, aws.queue_url, batch_size=1).drain(job_worker.lambda_handler, max_polls=10)
+        SqsEventSource(aws.sqs, aws.queue_url, batch_size=1).drain(queue_worker.lambda_handler, max_polls=10)
     yield aws, printed.getvalue()
 
 
@@ -173,15 +173,15 @@ def test_job_and_webhook_failures_fire_their_alarms_from_the_workers_emf(jobs_aw
         return job
 
     def run_all(deps: JobDependencies) -> Series:
-        job_worker.set_message_runner(
+        queue_worker.set_message_runner(
             lambda message, left: handle_message(message, deps, Deadline.after((left or 30) - 1))
         )
         printed = io.StringIO()
         try:
             with contextlib.redirect_stdout(printed):
-                SqsEventSource(jobs_aws.sqs, jobs_aws.queue_url, batch_size=1).drain(job_worker.lambda_handler, 20)
+                SqsEventSource(jobs_aws.sqs, jobs_aws.queue_url, batch_size=1).drain(queue_worker.lambda_handler, 20)
         finally:
-            job_worker.set_message_runner(None)
+            queue_worker.set_message_runner(None)
         return parse_emf(printed.getvalue())
 
     healthy = dependencies(ScriptedBackend())

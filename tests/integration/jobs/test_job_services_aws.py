@@ -1,6 +1,6 @@
-"""The jobs' AWS dependencies as ``job_services`` builds them from settings, against a moto server
-through real boto3 clients: Powertools' DynamoDB idempotency records in the jobs table, and the
-webhook secret read from Secrets Manager only when a delivery is signed (the API's role may not
+"""The jobs' AWS dependencies as ``build_aws_job_dependencies`` builds them from settings, against a
+moto server through real boto3 clients: Powertools' DynamoDB idempotency records in the jobs
+table, and the webhook secret read from Secrets Manager only when a delivery is signed (the API's role may not
 read it: template.yaml, tests/integration/jobs/test_jobs_iam.py)."""
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from tests.handler_calls import call_handler
 from tests.integration.jobs.aws_resources import create_jobs_resources
 from tests.loopback import webhook_receiver
 from tests.photos import b64
-from tryon_api.aws_clients import aws_session
+from tryon_api.aws_clients import aws_session, create_quick_client
+from tryon_api.entrypoints import wiring
+from tryon_api.entrypoints.wiring import set_services
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
-from tryon_api.http.job_services import build_aws_job_dependencies, set_job_dependencies
-from tryon_api.http.services import Services, set_services
+from tryon_api.http.dependencies import Services
 from tryon_api.jobs.aws_stores import decode_message
+from tryon_api.jobs.dependencies import build_aws_job_dependencies
 from tryon_api.jobs.webhooks import verify_signature
 from tryon_api.jobs.worker import handle_message
 from tryon_api.settings import Settings, SettingsError
@@ -55,7 +57,7 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield endpoint
     finally:
         aws_session.reset()
-        set_job_dependencies(None)
+        wiring.reset()
         server.stop()
 
 
@@ -97,10 +99,10 @@ def test_submit_is_idempotent_in_dynamodb_and_the_worker_signs_with_the_secret_r
         settings = aws_settings(names, secret_arn, allow_private_garment_urls=True, garment_allowed_ports=(port,))
         fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
         tryon = TryOnService(ScriptedBackend(), fetcher, 6_000_000)
-        deps = build_aws_job_dependencies(settings, tryon)
+        deps = build_aws_job_dependencies(settings, tryon, create_quick_client)
         assert not [op for op in seen if op.startswith("secretsmanager:")]  # nothing read at start-up
-        set_services(Services(settings=settings, verifier=ApiKeyVerifier(static_key_loader((KEY,))), tryon=tryon))
-        set_job_dependencies(deps)
+        verifier = ApiKeyVerifier(static_key_loader((KEY,)))
+        set_services(Services(settings=settings, verifier=verifier, tryon=tryon, jobs=lambda: deps))
 
         body = {
             "selfie_base64": b64(solid_jpeg()),
@@ -138,8 +140,8 @@ def test_the_aws_jobs_need_a_webhook_secret_and_an_empty_one_fails_the_delivery(
     fetcher = GarmentImageFetcher(allow_private=False, timeout_seconds=1, max_bytes=1024)
     tryon = TryOnService(ScriptedBackend(), fetcher, 6_000_000)
     with pytest.raises(SettingsError, match="TRYON_WEBHOOK_SECRET_ID"):
-        build_aws_job_dependencies(aws_settings(names, ""), tryon)
+        build_aws_job_dependencies(aws_settings(names, ""), tryon, create_quick_client)
     blank = clients["secretsmanager"].create_secret(Name="tryon/dev/blank", SecretString="  ")["ARN"]
-    deps = build_aws_job_dependencies(aws_settings(names, blank), tryon)
+    deps = build_aws_job_dependencies(aws_settings(names, blank), tryon, create_quick_client)
     with pytest.raises(SettingsError, match="empty"):
         deps.webhook_sender.read_secret()

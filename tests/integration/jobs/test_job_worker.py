@@ -23,7 +23,7 @@ from tests.cloudwatch import parse_emf
 from tests.integration.jobs.aws_resources import TEMPLATE, properties
 from tests.integration.jobs.conftest import JobsAws
 from tests.integration.jobs.sqs_event_source import SqsEventSource, approximate_messages
-from tryon_api.http import job_worker
+from tryon_api.entrypoints import queue_worker
 from tryon_api.jobs.aws_stores import SqsJobQueue
 from tryon_api.jobs.interface import QueueMessage
 from tryon_dev.lambda_context import new_context
@@ -50,14 +50,14 @@ class FailingOn:
 @pytest.fixture
 def runner() -> Iterator[FailingOn]:
     recorder = FailingOn(set())
-    job_worker.set_message_runner(recorder)
+    queue_worker.set_message_runner(recorder)
     yield recorder
-    job_worker.set_message_runner(None)
+    queue_worker.set_message_runner(None)
 
 
 def invoke_capturing(source: SqsEventSource, printed: io.StringIO) -> Any:
     with contextlib.redirect_stdout(printed):  # EMF goes to stdout, as in Lambda
-        return source.poll(job_worker.lambda_handler)
+        return source.poll(queue_worker.lambda_handler)
 
 
 def test_only_the_failed_records_are_reported_and_kept(
@@ -108,7 +108,7 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_and_the_rest_run_once(
     for job_id in ("job-x", "job-y"):
         queue.send(QueueMessage("run", job_id))
     source = SqsEventSource(aws.sqs, aws.queue_url, batch_size=10)
-    polls = source.drain(job_worker.lambda_handler, max_polls=MAX_RECEIVE_COUNT + 3)
+    polls = source.drain(queue_worker.lambda_handler, max_polls=MAX_RECEIVE_COUNT + 3)
     assert polls[-1].received == 0, "the queue drained within the bounded loop"
     assert approximate_messages(aws.sqs, aws.queue_url) == 0
     dead = aws.sqs.receive_message(QueueUrl=aws.dlq_url, MaxNumberOfMessages=10)["Messages"]
@@ -126,7 +126,7 @@ def test_a_message_that_keeps_failing_is_dead_lettered_after_max_receive_count(
     runner.failing = {"job-z"}
     SqsJobQueue(aws.sqs, aws.queue_url).send(QueueMessage("run", "job-z"))
     source = SqsEventSource(aws.sqs, aws.queue_url, batch_size=1)
-    source.drain(job_worker.lambda_handler, max_polls=MAX_RECEIVE_COUNT + 3)
+    source.drain(queue_worker.lambda_handler, max_polls=MAX_RECEIVE_COUNT + 3)
     assert [m.job_id for m in runner.seen] == ["job-z"] * MAX_RECEIVE_COUNT
     dead = aws.sqs.receive_message(QueueUrl=aws.dlq_url)["Messages"]
     assert [json.loads(m["Body"])["job_id"] for m in dead] == ["job-z"]
@@ -141,5 +141,5 @@ def test_the_sample_worker_events_are_lambda_sqs_events_of_the_jobs_queue(path: 
     SqsModel.model_validate(event)
     queue_name = str(resolve(properties("JobsQueue")["QueueName"], TEMPLATE))
     assert {r["eventSourceARN"].rsplit(":", 1)[1] for r in event["Records"]} == {queue_name}
-    assert job_worker.lambda_handler(event, new_context(30)) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert queue_worker.lambda_handler(event, new_context(30)) == {"batchItemFailures": []}  # type: ignore[arg-type]
     assert [m.kind for m in runner.seen] == [json.loads(r["body"])["kind"] for r in event["Records"]]

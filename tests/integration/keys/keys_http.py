@@ -11,9 +11,9 @@ from typing import Any
 from tests.fakes import ScriptedBackend
 from tests.jobs_fixtures import WEBHOOK_SECRET
 from tests.photos import b64, selfie_jpeg
-from tryon_api.http.app import handle_event
-from tryon_api.http.job_services import set_job_dependencies
-from tryon_api.http.services import Services, build_verifier, set_services
+from tryon_api.entrypoints.function_url import handle_event
+from tryon_api.entrypoints.wiring import build_verifier, set_services
+from tryon_api.http.dependencies import Services
 from tryon_api.jobs.dependencies import build_local_job_dependencies
 from tryon_api.keys.dependencies import emit_images_metric
 from tryon_api.keys.interface import KeyStore
@@ -53,9 +53,9 @@ def install_keys(
         clock=clock,
         on_images=emit_images_metric,
     )
-    services = Services(settings, verifier, tryon, keys)
+    jobs = build_local_job_dependencies(settings, tryon)
+    services = Services(settings, verifier, tryon, jobs=lambda: jobs, keys=keys)
     set_services(services)
-    set_job_dependencies(build_local_job_dependencies(settings, tryon))
     return services
 
 

@@ -22,7 +22,7 @@ from tests.cfn_template import load_template, resolve
 from tests.integration.keys.conftest import REGION, create_keys_table, dynamodb_client
 from tests.integration.keys.keys_http import LEGACY_KEY, SHOP, body, call, generate, mint
 from tryon_api.aws_clients import aws_session
-from tryon_api.http.services import build_services, set_services
+from tryon_api.entrypoints.wiring import build_services, set_services
 from tryon_api.keys.dynamodb_store import DynamoDbKeyStore
 from tryon_api.keys.service import create_key
 from tryon_api.settings import Settings
@@ -123,7 +123,7 @@ def test_the_function_role_allows_what_checking_and_counting_keys_calls_and_noth
     assert generate(bearer)["statusCode"] == 200
     assert generate(bearer)["statusCode"] == 429  # the minute's two requests: refused, nothing counted
     from tests.fakes import ScriptedBackend
-    from tryon_api.http.services import get_services
+    from tryon_api.entrypoints.wiring import get_services
     from tryon_api.tryon.errors import UpstreamFailed
 
     get_services().tryon.backend = ScriptedBackend(UpstreamFailed())  # a refund
@@ -145,7 +145,7 @@ def test_a_key_made_with_the_operators_credentials_works_and_a_revoked_one_stops
 
 
 def _unreachable(deployed: DeployedKeys) -> None:
-    from tryon_api.http.services import get_services
+    from tryon_api.entrypoints.wiring import get_services
 
     dead = boto3.client(
         "dynamodb",

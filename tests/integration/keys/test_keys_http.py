@@ -25,7 +25,7 @@ from tests.integration.keys.keys_http import (
     new_key,
     submit_job,
 )
-from tryon_api.http.job_services import get_job_dependencies
+from tryon_api.entrypoints.wiring import get_services
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def test_a_job_that_would_cross_the_quota_is_refused_before_it_is_queued(
     _, key = new_key(key_store.store, per_month=3)
     refused = submit_job({"x-api-key": key}, samples=4)
     assert (refused["statusCode"], body(refused)) == (429, QUOTA_EXHAUSTED)
-    deps = get_job_dependencies()
+    deps = get_services().jobs()
     assert deps.queue.receive() is None  # nothing was queued
     accepted = submit_job({"x-api-key": key}, samples=3)
     assert accepted["statusCode"] == 202

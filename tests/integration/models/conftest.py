@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.models.helpers import API_KEY, ENDPOINT, FAST_RETRIES, garment_photo
 from tests.loopback import file_host
-from tryon_api.http.services import build_services, set_services
+from tryon_api.entrypoints.wiring import build_services, set_services
 from tryon_api.settings import Settings
 from tryon_dev.aws_emulator import AwsModelEmulator
 

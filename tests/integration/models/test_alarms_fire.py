@@ -32,7 +32,8 @@ from tests.integration.models.helpers import (
     join_abandoned_calls,
     request_body,
 )
-from tryon_api.http.services import build_services, set_services
+from tryon_api.entrypoints import wiring
+from tryon_api.entrypoints.wiring import build_services, set_services
 from tryon_api.moderation.dependencies import build_moderation
 from tryon_api.settings import Settings
 from tryon_dev.aws_emulator import AwsModelEmulator
@@ -68,7 +69,7 @@ FAULTS: dict[str, set[str]] = {
 
 def lambda_invoke(body: dict[str, Any], timeout_seconds: float) -> dict[str, Any]:
     """One invocation of the deployed entry point, decorators and metrics flush included."""
-    from tryon_api.http.app import lambda_handler
+    from tryon_api.entrypoints.function_url import lambda_handler
 
     event = function_url_event(
         "POST", "/generate_image", {"content-type": "application/json", "x-api-key": API_KEY}, json.dumps(body).encode()
@@ -145,7 +146,7 @@ def bursts(emulator: AwsModelEmulator, garment_url: str) -> Iterator[dict[str, t
             try:
                 yield {fault: run_burst(fault, emulator, moderation, garment_url) for fault in FAULTS}
             finally:
-                set_services(None)
+                wiring.reset()
 
 
 def test_the_template_has_the_alarms_this_test_knows(bursts: dict[str, tuple[Series, list[int]]]) -> None:

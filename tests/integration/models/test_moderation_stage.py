@@ -24,10 +24,10 @@ from tests.cfn_template import load_template, resolve
 from tests.handler_calls import call_handler
 from tests.integration.jobs.aws_resources import create_jobs_resources
 from tests.integration.models.helpers import API_KEY, post, request_body
-from tryon_api.aws_clients import aws_session
-from tryon_api.http.job_services import build_aws_job_dependencies, set_job_dependencies
-from tryon_api.http.services import Services
+from tryon_api.aws_clients import aws_session, create_quick_client
+from tryon_api.http.dependencies import Services
 from tryon_api.jobs.aws_stores import decode_message
+from tryon_api.jobs.dependencies import build_aws_job_dependencies
 from tryon_api.jobs.worker import handle_message
 from tryon_api.moderation.dependencies import MODERATION_OFF_WARNING, build_moderation
 from tryon_api.tryon.errors import ContentFiltered, ModerationUnavailableError
@@ -262,7 +262,6 @@ def moto_jobs(aws: AwsModelEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterato
         yield {"clients": clients, "names": names, "secret": secret}
     finally:
         aws_session.reset()
-        set_job_dependencies(None)
         server.stop()
 
 
@@ -277,8 +276,8 @@ def run_one_job(use_backend: Callable[..., Any], moto_jobs: dict[str, Any], mode
         webhook_secret_id=moto_jobs["secret"],
     )
     services.settings = settings
-    deps = build_aws_job_dependencies(settings, services.tryon)
-    set_job_dependencies(deps)
+    deps = build_aws_job_dependencies(settings, services.tryon, create_quick_client)
+    services.jobs = lambda: deps
     body = request_body(num_samples=2)
     status, _, submitted = call_handler("POST", "/jobs", body, key=API_KEY)
     assert status == 202, submitted

@@ -19,9 +19,9 @@ from PIL import Image
 from tests.integration.models.helpers import post, request_body
 from tests.jobs_fixtures import local_jobs
 from tests.photos import b64, no_person_photos, people_photos
+from tryon_api.entrypoints.wiring import build_services, set_services
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
-from tryon_api.http.job_services import set_job_dependencies
-from tryon_api.http.services import Services, build_services, set_services
+from tryon_api.http.dependencies import Services
 from tryon_api.person_check.builder import build_person_detector
 from tryon_api.settings import Settings
 from tryon_dev.aws_emulator import AwsModelEmulator
@@ -132,8 +132,9 @@ def test_a_failing_rekognition_fails_closed_with_a_503_and_no_model_call(
 def test_a_job_without_a_person_is_refused_at_submit_time(tmp_path: Path) -> None:
     jobs, backend = local_jobs(tmp_path, local_api_keys=("jobs-key",))
     jobs.tryon.person_detector = build_person_detector(jobs.settings)
-    set_services(Services(jobs.settings, ApiKeyVerifier(static_key_loader(("jobs-key",))), jobs.tryon))
-    set_job_dependencies(jobs)
+    set_services(
+        Services(jobs.settings, ApiKeyVerifier(static_key_loader(("jobs-key",))), jobs.tryon, jobs=lambda: jobs)
+    )
     from tests.handler_calls import call_handler
 
     body = {

@@ -11,7 +11,7 @@ Public image operations (PIL in, PIL out), stable for other modules and the emul
   park scene chosen from ``style`` (formal, casual, sporty, outdoor), the same for the same seed.
 - ``recolour_garment(image, description, seed=0, garment=None) -> RGB``: the person dressed as
   described (colour, pattern, material, layers, cut), original background kept.
-- ``render_try_on(image, description, mode, seed, garment=None) -> TryOnResult``: all of it (``pipeline``).
+- ``render_try_on(image, description, mode, seed, garment=None) -> PreviewRendering``: all of it (``pipeline``).
 """
 
 from tryon_api.backends.embedded.backend import EmbeddedTryOnBackend
@@ -21,11 +21,11 @@ from tryon_api.backends.embedded.image_operations import (
     recolour_garment,
     remove_background,
 )
-from tryon_api.backends.embedded.pipeline import TryOnResult, render_try_on
+from tryon_api.backends.embedded.pipeline import PreviewRendering, render_try_on
 
 __all__ = [
     "EmbeddedTryOnBackend",
-    "TryOnResult",
+    "PreviewRendering",
     "composite_environment",
     "composite_studio",
     "recolour_garment",

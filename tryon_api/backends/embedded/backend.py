@@ -27,15 +27,15 @@ class EmbeddedTryOnBackend:
         if preload:
             load_models()
 
-    def generate(self, job: GenerationInput, deadline: Deadline) -> GeneratedImage:
+    def generate(self, generation: GenerationInput, deadline: Deadline) -> GeneratedImage:
         started = time.perf_counter()
         with self.slots.hold(deadline):
             result = render_try_on(
-                job.person,
-                job.clothing_description,
-                mode=job.mode,
-                seed=job.seed,
-                garment=job.garment,
+                generation.person,
+                generation.clothing_description,
+                mode=generation.mode,
+                seed=generation.seed,
+                garment=generation.garment,
                 deadline=deadline,
             )
         buffer = io.BytesIO()

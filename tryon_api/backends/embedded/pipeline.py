@@ -19,7 +19,9 @@ from tryon_api.tryon.deadline import Deadline
 
 
 @dataclass(frozen=True)
-class TryOnResult:
+class PreviewRendering:
+    """The preview's picture, with the description it was dressed from and the scene it chose."""
+
     image: Image.Image
     description: GarmentDescription
     scene: str
@@ -32,7 +34,7 @@ def render_try_on(
     seed: int,
     garment: Image.Image | None = None,
     deadline: Deadline | None = None,
-) -> TryOnResult:
+) -> PreviewRendering:
     """The whole preview: dress the person, then place them in the studio or a scene."""
     parsed = parse_description(description)
     reference = prepare_reference(rgb_array(garment)) if garment is not None else None
@@ -42,9 +44,9 @@ def render_try_on(
     if deadline is not None:
         deadline.check()
     if mode == "studio":
-        return TryOnResult(
+        return PreviewRendering(
             Image.fromarray(composite_studio_array(dressed.rgb, dressed.matte, dressed.clean_edge)), parsed, "studio"
         )
     scene = choose_scene(parsed.style, seed)
     output = composite_environment_array(dressed.rgb, dressed.matte, parsed.style, seed, dressed.clean_edge)
-    return TryOnResult(Image.fromarray(output), parsed, scene)
+    return PreviewRendering(Image.fromarray(output), parsed, scene)

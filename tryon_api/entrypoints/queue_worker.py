@@ -1,4 +1,6 @@
-"""Lambda entry point of the jobs worker: SQS batches in, partial batch failures out.
+"""The jobs worker's Lambda entry point (template.yaml ``JobWorkerFunction``): SQS batches in,
+partial batch failures out. It builds the jobs' dependencies and the pipeline only (no HTTP
+service, no key verifier).
 
 Each record is one ``QueueMessage`` (run a job, or deliver its webhook), handed to the jobs
 package's ``handle_message``. A record whose handling raises is reported in
@@ -19,6 +21,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tryon_api.aws_clients import bound_to_deadline
+from tryon_api.entrypoints.wiring import get_job_dependencies
 from tryon_api.http.log_redaction import install_log_redaction
 from tryon_api.jobs.aws_stores import MalformedQueueMessage, decode_message
 from tryon_api.jobs.interface import QueueMessage
@@ -40,7 +44,6 @@ MESSAGE_KEYS = ("job_id", "message_kind", "attempt", "receive_count")
 
 def build_message_runner() -> MessageRunner:
     """The jobs worker over this container's dependencies (store, blobs, queue, pipeline, webhooks)."""
-    from tryon_api.http.job_services import get_job_dependencies
     from tryon_api.jobs.worker import handle_message
 
     dependencies = get_job_dependencies()
@@ -48,8 +51,13 @@ def build_message_runner() -> MessageRunner:
 
     def run(message: QueueMessage, seconds_left: float | None) -> None:
         # The job ends (recorded as failed if need be) before Lambda would kill the invocation.
-        deadline = Deadline.after(seconds_left - margin) if seconds_left is not None else None
-        handle_message(message, dependencies, deadline)
+        if seconds_left is None:
+            handle_message(message, dependencies, None)
+            return
+        # The AWS calls (store, bucket, queue) end before the invocation does; the margin is what
+        # recording a job that ran out of time may still use.
+        with bound_to_deadline(Deadline.after(seconds_left)):
+            handle_message(message, dependencies, Deadline.after(seconds_left - margin))
 
     return run
 
