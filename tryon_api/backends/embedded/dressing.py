@@ -8,7 +8,7 @@ and the skin painted where clothes were (``skin_painting``). This module puts th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from tryon_api.backends.embedded import fabric
 from tryon_api.backends.embedded.body_shading import body_shape_shading
 from tryon_api.backends.embedded.fabric_rendering import render_fabric
-from tryon_api.backends.embedded.garment_coordinates import garment_coordinates
+from tryon_api.backends.embedded.garment_coordinates import GarmentCoordinates, garment_coordinates
 from tryon_api.backends.embedded.garment_cut import GarmentLayout, face_oval_mask, garment_layout, sleeve_fraction
 from tryon_api.backends.embedded.garment_regions import (
     BodyGeometry,
@@ -34,9 +34,11 @@ from tryon_api.backends.embedded.garment_structure import (
     front_opening,
     garment_structure,
 )
+from tryon_api.backends.embedded.leg_regions import leg_cut, leg_item, leg_points, lower_garment, resolve_category
 from tryon_api.backends.embedded.necklines import Collar, collar_shape, neckline_style
 from tryon_api.backends.embedded.person_analysis import PersonAnalysis, analyse_person
 from tryon_api.backends.embedded.reference_garment import GarmentAlbedo
+from tryon_api.backends.embedded.sample_variation import SampleVariation, drape, key_light, sample_variation
 from tryon_api.backends.embedded.shading import Shading, blur, garment_shading
 from tryon_api.backends.embedded.skin_painting import paint_bare_arms, paint_neck
 from tryon_api.garments.description import GarmentDescription, GarmentItem
@@ -60,8 +62,13 @@ def dress_person(
     seed: int,
     garment_albedo: GarmentAlbedo | None = None,
     analysis: PersonAnalysis | None = None,
+    garment_category: str = "auto",
 ) -> DressedPerson:
-    """Put the described clothes on the person in ``rgb`` (uint8 HxWx3)."""
+    """Put the described clothes on the person in ``rgb`` (uint8 HxWx3).
+
+    ``garment_category`` (``auto``, ``tops``, ``bottoms``, ``one-pieces``) says which of the body is
+    re-dressed: the upper body, the legs, or both (``leg_regions``).
+    """
     height, width = rgb.shape[:2]
     shape = (height, width)
     if analysis is None:
@@ -72,6 +79,47 @@ def dress_person(
     skin = skin_probability(rgb, analysis, geometry)
     geometry = measure_neck(skin, matte, geometry)
     skin = discount_skin_coloured_clothes(skin, matte, head, geometry)
+    linear = fabric.srgb_to_linear(rgb)
+    category = resolve_category(garment_category, description)
+    body_shape = body_shape_shading(matte, geometry)
+    if category == "bottoms":  # the upper body as it was
+        out, new_matte = linear.copy(), matte
+        garment = clean = np.zeros(shape, np.float32)
+    else:
+        out, new_matte, garment, clean = _dress_upper(
+            rgb, linear, description, seed, garment_albedo, analysis, geometry, matte, head, skin, body_shape
+        )
+    if category != "tops":
+        out, new_matte, lower = _dress_legs(
+            rgb, out, leg_item(description, category), seed, analysis, geometry, matte, new_matte, head, body_shape
+        )
+        garment = np.maximum(garment, lower)
+        clean = np.maximum(clean, lower * (matte < 0.97))
+    return DressedPerson(
+        rgb=fabric.linear_to_srgb(out),
+        matte=new_matte.astype(np.float32),
+        garment=garment.astype(np.float32),
+        geometry=geometry,
+        head=head,
+        clean_edge=clean.astype(np.float32),
+    )
+
+
+def _dress_upper(
+    rgb: np.ndarray,
+    linear: np.ndarray,
+    description: GarmentDescription,
+    seed: int,
+    garment_albedo: GarmentAlbedo | None,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    matte: np.ndarray,
+    head: np.ndarray,
+    skin: np.ndarray,
+    body_shape: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The upper body re-dressed: (linear RGB, the new matte, where the garment is, clean matte edges)."""
+    shape = matte.shape
     old = old_clothing_mask(rgb, matte, head, skin, geometry)
 
     outer = description.primary
@@ -87,8 +135,7 @@ def dress_person(
         mask = np.where(matte > 0.5, collar.mask, collar.silhouette) * (1 - face_soft)
         collar = Collar(mask, collar.silhouette * (1 - face_soft), collar.light, collar.outline)
 
-    full_shading = garment_shading(rgb, old, geometry, body_shape_shading(matte, geometry))
-    linear = fabric.srgb_to_linear(rgb)
+    full_shading = garment_shading(rgb, old, geometry, body_shape)
     garment_soft = blur(layout.edge_paint.astype(np.float32), 0.8) * (1 - blur(head.astype(np.float32), 0.8))
     collar_weight = collar.mask if collar is not None else np.zeros(shape, np.float32)
     layered, crop = _render_garment(
@@ -116,14 +163,53 @@ def dress_person(
         out[crop] = out[crop] * (1 - weight) + drawn * weight
     new_matte = _finish_matte(matte, layout, geometry, collar)
     clean = np.maximum(np.maximum(garment_soft, collar_weight), neck_clean) * (matte < 0.97)
-    return DressedPerson(
-        rgb=fabric.linear_to_srgb(out),
-        matte=new_matte.astype(np.float32),
-        garment=np.maximum(garment_soft, collar_weight).astype(np.float32),
-        geometry=geometry,
-        head=head,
-        clean_edge=clean.astype(np.float32),
+    return out, new_matte, np.maximum(garment_soft, collar_weight), clean
+
+
+def _dress_legs(
+    rgb: np.ndarray,
+    out: np.ndarray,
+    item: GarmentItem | None,
+    seed: int,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    matte: np.ndarray,
+    new_matte: np.ndarray,
+    head: np.ndarray,
+    body_shape: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The legs re-dressed (trousers, shorts or a skirt) over ``out``: (linear RGB, matte, garment weight)."""
+    shape = matte.shape
+    cut = leg_cut(item)
+    lower = lower_garment(geometry, matte, head, cut)
+    if not lower.garment.any():  # no lower body in the photo
+        return out, new_matte, np.zeros(shape, np.float32)
+    person = matte > 0.5
+    sw = geometry.shoulder_width
+    # Its colour reaches the matte's soft outer edge, as the upper garment's does.
+    reach = max(2, int(0.08 * sw)) | 1
+    grown = cv2.dilate(lower.garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
+    paint = lower.garment | (grown & (matte > 0.01) & ~person & ~head & (np.arange(shape[0])[:, None] >= lower.waist_y))
+    weight = blur(paint.astype(np.float32), 0.8)
+    shading = garment_shading(rgb, lower.garment & person, geometry, body_shape)
+    rows, cols = np.nonzero(weight > 0.002)
+    crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
+    cropped = Shading(shading.broad[crop], shading.fine[crop], shading.print_mask[crop], shading.steady[crop])
+    points = leg_points(geometry)
+    joints = tuple(
+        (points[f"{side}_hip"], points[f"{side}_knee"], points[f"{side}_ankle"]) for side in ("left", "right")
     )
+    legs = None if cut.kind == "skirt" else (paint[crop], joints)  # a skirt hangs round the body as one
+    coords = garment_coordinates(
+        geometry, cropped.broad.shape, cropped.fine, origin=(crop[1].start, crop[0].start),
+        on_arm=np.zeros(cropped.broad.shape, bool), legs=legs,
+    )  # fmt: skip
+    variation = sample_variation(seed)
+    coords, cropped = _vary(variation, coords, cropped, geometry)
+    cloth = render_fabric(item, coords, cropped, geometry, seed, pattern_shift=variation.pattern_shift)
+    out = out.copy()
+    out[crop] = out[crop] * (1 - weight[crop][..., None]) + cloth * weight[crop][..., None]
+    return out, np.maximum(new_matte, lower.silhouette), weight
 
 
 def _render_garment(
@@ -155,12 +241,17 @@ def _render_garment(
     on_arm = (layout.arms | layout.bare_arm)[crop]
     coords = garment_coordinates(geometry, broad.shape, fine, origin=origin, on_arm=on_arm)
     albedo = garment_albedo.sample(coords, geometry) if garment_albedo is not None else None
-    outer_fabric = render_fabric(outer, coords, shading, geometry, seed, albedo=albedo)
+    variation = sample_variation(seed)
+    coords, shading = _vary(variation, coords, shading, geometry)
+    shift = variation.pattern_shift
+    outer_fabric = render_fabric(outer, coords, shading, geometry, seed, albedo=albedo, pattern_shift=shift)
     sw = geometry.shoulder_width
     start = 0.0
     if structure.opening and outer is not None:
         opening, lapel, gap = front_opening(coords, geometry, outer, cardigan=structure.cardigan)
-        inner_fabric = render_fabric(structure.inner, coords, shading, geometry, seed + 1, fallback_colour="white")
+        inner_fabric = render_fabric(
+            structure.inner, coords, shading, geometry, seed + 1, fallback_colour="white", pattern_shift=shift
+        )
         # The outer layer casts a soft shadow on the inner one and its lapels catch the light.
         shadow = 1.0 - 0.5 * np.exp(-np.clip(gap, 0, None) / (0.03 * sw))
         inner_fabric *= shadow[..., None]
@@ -181,6 +272,17 @@ def _render_garment(
     if structure.buttons or structure.cardigan or structure.zip or structure.drawstrings:
         layered = draw_structure(layered, coords, geometry, structure, start)
     return layered, crop
+
+
+def _vary(
+    variation: SampleVariation, coords: GarmentCoordinates, shading: Shading, geometry: BodyGeometry
+) -> tuple[GarmentCoordinates, Shading]:
+    """This sample's drape and key light on top of the photo's: the folds bend the pattern as the photo's do."""
+    folds = drape(variation, coords, geometry.shoulder_width)
+    light = key_light(variation, coords, geometry.shoulder_width)
+    bent = replace(coords, u=coords.u + 0.4 * folds, v=coords.v + 1.2 * folds)
+    varied = Shading(shading.broad * light, shading.fine * np.exp(folds), shading.print_mask, shading.steady * light)
+    return bent, varied
 
 
 def neckline_dip(geometry: BodyGeometry, layout: GarmentLayout) -> float:

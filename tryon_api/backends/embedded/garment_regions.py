@@ -20,16 +20,22 @@ from tryon_api.backends.embedded.person_analysis import (
     FACE_OVAL,
     FOREHEAD,
     HAND_POINTS,
+    L_ANKLE,
     L_ELBOW,
     L_HIP,
+    L_KNEE,
     L_SHOULDER,
     L_WRIST,
+    R_ANKLE,
     R_ELBOW,
     R_HIP,
+    R_KNEE,
     R_SHOULDER,
     R_WRIST,
     PersonAnalysis,
 )
+
+LEG_VISIBILITY = 0.5  # below it a knee or ankle the pose model reports is a guess (often out of frame)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,11 @@ class BodyGeometry:
     face_box: tuple[int, int, int, int]  # x0, y0, x1, y1
     hands: np.ndarray  # Nx2 visible hand points
     neck_half: float = 0.0  # measured from the skin under the chin; 0 = estimate from the face
+    # The legs' joints where the pose saw them (None: estimated from the hips when needed, leg_regions).
+    left_knee: np.ndarray | None = None
+    right_knee: np.ndarray | None = None
+    left_ankle: np.ndarray | None = None
+    right_ankle: np.ndarray | None = None
 
     @property
     def shoulder_width(self) -> float:
@@ -109,6 +120,15 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         lh, rh = p[L_HIP].copy(), p[R_HIP].copy()
         visible = analysis.pose[list(HAND_POINTS), 2] > 0.25
         hands = p[list(HAND_POINTS)][visible]
+        legs = {
+            name: p[index].astype(np.float32) if analysis.pose[index, 2] > LEG_VISIBILITY else None
+            for name, index in (
+                ("left_knee", L_KNEE),
+                ("right_knee", R_KNEE),
+                ("left_ankle", L_ANKLE),
+                ("right_ankle", R_ANKLE),
+            )
+        }
     else:
         cx = float(chin[0])
         sy = float(chin[1]) + 0.75 * face_h
@@ -118,6 +138,7 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         rw, lw = re + np.array([0, 1.1 * half]), le + np.array([0, 1.1 * half])
         rh, lh = rs + np.array([0.25 * half, 2.6 * half]), ls + np.array([-0.25 * half, 2.6 * half])
         hands = np.zeros((0, 2), dtype=np.float32)
+        legs = {}
     return BodyGeometry(
         left_shoulder=ls.astype(np.float32),
         right_shoulder=rs.astype(np.float32),
@@ -130,6 +151,7 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         chin=chin.astype(np.float32),
         face_box=face_box,
         hands=hands.astype(np.float32),
+        **legs,
     )
 
 
