@@ -30,6 +30,7 @@ class VariationParameters:
     drag_angle_degrees: tuple[float, float] = (20.0, 55.0)  # drag lines from the armpits, from horizontal
     bunch_angle_degrees: float = 15.0  # folds above the waist: nearly horizontal, tilted at most this
     light_tilt: float = 0.4  # the key light's gradient across the body, log light per shoulder width (+-)
+    light_tilt_least: float = 0.45  # the least tilt, as a fraction of ``light_tilt``
     light_fall: float = 0.12  # its gradient down the body, log light per shoulder width (+-)
     pattern_shift_cm: float = 10.0  # a pattern's repeat starts up to this far away, across and down
     torso_length_cm: float = 55.0  # the neck's base to the hips, for placing folds on the torso
@@ -87,7 +88,11 @@ def sample_variation(seed: int, parameters: VariationParameters = PARAMETERS) ->
         for _ in range(int(rng.integers(p.limb_folds[0], p.limb_folds[1] + 1))):
             angle = np.radians(rng.uniform(70, 110))
             folds.append(fold(centre_u + rng.uniform(-6, 6), rng.uniform(0.3, 0.7) * p.limb_length_cm, float(angle)))
-    tilt = (float(rng.uniform(-p.light_tilt, p.light_tilt)), float(rng.uniform(-p.light_fall, p.light_fall)))
+    # The key light comes from the left for even seeds, from the right for odd ones: a job's consecutive
+    # samples (seed, seed + 1, ...) are never lit alike.
+    side = 1.0 if seed % 2 == 0 else -1.0
+    across = side * float(rng.uniform(p.light_tilt_least, 1.0)) * p.light_tilt
+    tilt = (across, float(rng.uniform(-p.light_fall, p.light_fall)))
     shift = (float(rng.uniform(0, p.pattern_shift_cm)), float(rng.uniform(0, p.pattern_shift_cm)))
     return SampleVariation(tuple(folds), tilt, shift)
 
