@@ -76,7 +76,7 @@ def garment_structure(outer: GarmentItem | None, inner: GarmentItem | None) -> G
 
 def _implied_inner(outer: GarmentItem, noun: str) -> GarmentItem:
     """The layer worn under an outer garment the request named alone: white, or navy under a light one."""
-    light = outer.colour is not None and outer.colour.lightness > 80
+    light = outer.colour is not None and outer.colour.lightness > 0.8  # HLS lightness, 0..1
     colour = lookup_colour("navy" if light else "white")
     return GarmentItem(noun=noun, garment_class="top", colour=colour, materials=("cotton",), layer="inner")
 
