@@ -127,3 +127,38 @@ def test_default_parameters_render_the_recorded_bytes_on_the_photos(name: str, d
     if canary() != CANARY or photo_analysis_digest(name) != analysis:
         pytest.skip("this CPU's float arithmetic or MediaPipe's output differs from the recording machine's")
     assert render_photo(name, description, mode) == expected
+
+
+# Every pattern and weave on a fixed grid of garment centimetres (the renders above draw only a few),
+# recorded from fabric.py before its numbers moved into PatternParameters and WeaveParameters.
+FABRIC_RECORDED = "ed6cf47fc434a5c787ef8573ce2c2cd53d040e3bc16f1de0f7b24591bb4d302a"
+PATTERNS = [
+    *("striped", "pinstriped", "plaid", "checked", "polka dot", "floral", "camo", "houndstooth", "herringbone"),
+    *("leopard", "zebra", "tie-dye", "argyle", "paisley", "colour block", "geometric", None),
+]
+MATERIALS = [
+    *("denim", "knit", "corduroy", "wool", "tweed", "fleece", "linen", "quilted", "suede", "sequin", "lace", "mesh"),
+    *("cotton", None),
+]
+
+
+def fabric_digest() -> str:
+    v, u = np.mgrid[0:160, 0:200].astype(np.float32) * 0.23
+    u = u - 20.0
+    colours = [fabric.srgb_to_linear(np.array(c, np.float32)) for c in ((31, 42, 74), (230, 230, 228), (180, 40, 40))]
+    digests = {}
+    for pattern in PATTERNS:
+        for pixel_cm in (0.05, 0.3):
+            albedo = fabric.pattern_albedo(pattern, u, v, colours, pixel_cm, 5)
+            digests[f"pattern {pattern} {pixel_cm}"] = hashlib.sha256(albedo.tobytes()).hexdigest()
+    for material in MATERIALS:
+        for pixel_cm in (0.05, 0.3):
+            texture = np.asarray(fabric.weave(material, u, v, pixel_cm, 5))
+            digests[f"weave {material} {pixel_cm}"] = hashlib.sha256(texture.tobytes()).hexdigest()
+    return hashlib.sha256("".join(digests[key] for key in sorted(digests)).encode()).hexdigest()
+
+
+def test_default_pattern_and_weave_parameters_draw_the_recorded_cloth() -> None:
+    if canary() != CANARY:
+        pytest.skip("this CPU's float arithmetic differs from the recording machine's (canary digest)")
+    assert fabric_digest() == FABRIC_RECORDED

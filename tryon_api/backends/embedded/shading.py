@@ -55,10 +55,6 @@ class ShadingParameters:
 
 
 PARAMETERS = ShadingParameters()
-# The defaults by their old names, for the modules that read them.
-FOLD_RANGE, FLAT_FOLDS = PARAMETERS.fold_range, PARAMETERS.flat_folds
-FORM_RANGE, FLAT_FORM = PARAMETERS.form_range, PARAMETERS.flat_form
-HIGHLIGHT = PARAMETERS.highlight
 
 
 def blur(image: np.ndarray, sigma: float) -> np.ndarray:
