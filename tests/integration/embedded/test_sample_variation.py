@@ -72,9 +72,7 @@ def test_two_samples_of_a_job_differ_visibly_over_the_garment(name: str, descrip
 
 @pytest.mark.parametrize("mode", ["studio", "environment"])
 def test_the_same_seed_gives_the_same_bytes(mode: str) -> None:
-    job = GenerationInput(
-        person=photo("astronaut"), clothing_description="navy and white striped shirt", mode=mode, seed=77
-    )  # type: ignore[arg-type]
+    job = GenerationInput(photo("astronaut"), "navy and white striped shirt", mode, 77)  # type: ignore[arg-type]
     first = EmbeddedTryOnBackend(preload=False, concurrency=1).generate(job, Deadline.after(120)).data
     second = EmbeddedTryOnBackend(preload=False, concurrency=1).generate(job, Deadline.after(120)).data
     assert first == second

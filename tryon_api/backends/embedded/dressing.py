@@ -36,9 +36,16 @@ from tryon_api.backends.embedded.garment_structure import (
 )
 from tryon_api.backends.embedded.leg_regions import leg_cut, leg_item, leg_points, lower_garment, resolve_category
 from tryon_api.backends.embedded.necklines import Collar, collar_shape, neckline_style
+from tryon_api.backends.embedded.parameters import PREVIEW_DEFAULTS, PreviewParameters
 from tryon_api.backends.embedded.person_analysis import PersonAnalysis, analyse_person
 from tryon_api.backends.embedded.reference_garment import GarmentAlbedo
-from tryon_api.backends.embedded.sample_variation import SampleVariation, drape, key_light, sample_variation
+from tryon_api.backends.embedded.sample_variation import (
+    SampleVariation,
+    VariationParameters,
+    drape,
+    key_light,
+    sample_variation,
+)
 from tryon_api.backends.embedded.shading import Shading, blur, garment_shading
 from tryon_api.backends.embedded.skin_painting import paint_bare_arms, paint_neck
 from tryon_api.garments.description import GarmentDescription, GarmentItem
@@ -63,11 +70,12 @@ def dress_person(
     garment_albedo: GarmentAlbedo | None = None,
     analysis: PersonAnalysis | None = None,
     garment_category: str = "auto",
+    parameters: PreviewParameters = PREVIEW_DEFAULTS,
 ) -> DressedPerson:
     """Put the described clothes on the person in ``rgb`` (uint8 HxWx3).
 
     ``garment_category`` (``auto``, ``tops``, ``bottoms``, ``one-pieces``) says which of the body is
-    re-dressed: the upper body, the legs, or both (``leg_regions``).
+    re-dressed: the upper body, the legs, or both (``leg_regions``). ``parameters``: every stage's tuning.
     """
     height, width = rgb.shape[:2]
     shape = (height, width)
@@ -81,17 +89,37 @@ def dress_person(
     skin = discount_skin_coloured_clothes(skin, matte, head, geometry)
     linear = fabric.srgb_to_linear(rgb)
     category = resolve_category(garment_category, description)
-    body_shape = body_shape_shading(matte, geometry)
+    body_shape = body_shape_shading(matte, geometry, parameters.body_shading)
     if category == "bottoms":  # the upper body as it was
         out, new_matte = linear.copy(), matte
         garment = clean = np.zeros(shape, np.float32)
     else:
         out, new_matte, garment, clean = _dress_upper(
-            rgb, linear, description, seed, garment_albedo, analysis, geometry, matte, head, skin, body_shape
+            rgb,
+            linear,
+            description,
+            seed,
+            garment_albedo,
+            analysis,
+            geometry,
+            matte,
+            head,
+            skin,
+            body_shape,
+            parameters,
         )
     if category != "tops":
         out, new_matte, lower = _dress_legs(
-            rgb, out, leg_item(description, category), seed, analysis, geometry, matte, new_matte, head, body_shape
+            rgb,
+            out,
+            leg_item(description, category),
+            seed,
+            geometry,
+            matte,
+            new_matte,
+            head,
+            body_shape,
+            parameters,
         )
         garment = np.maximum(garment, lower)
         clean = np.maximum(clean, lower * (matte < 0.97))
@@ -117,6 +145,7 @@ def _dress_upper(
     head: np.ndarray,
     skin: np.ndarray,
     body_shape: np.ndarray,
+    parameters: PreviewParameters,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The upper body re-dressed: (linear RGB, the new matte, where the garment is, clean matte edges)."""
     shape = matte.shape
@@ -135,11 +164,20 @@ def _dress_upper(
         mask = np.where(matte > 0.5, collar.mask, collar.silhouette) * (1 - face_soft)
         collar = Collar(mask, collar.silhouette * (1 - face_soft), collar.light, collar.outline)
 
-    full_shading = garment_shading(rgb, old, geometry, body_shape)
+    full_shading = garment_shading(rgb, old, geometry, body_shape, parameters.shading)
     garment_soft = blur(layout.edge_paint.astype(np.float32), 0.8) * (1 - blur(head.astype(np.float32), 0.8))
     collar_weight = collar.mask if collar is not None else np.zeros(shape, np.float32)
     layered, crop = _render_garment(
-        outer, structure, full_shading, collar, layout, geometry, seed, garment_albedo, garment_soft + collar_weight
+        outer,
+        structure,
+        full_shading,
+        collar,
+        layout,
+        geometry,
+        seed,
+        garment_albedo,
+        garment_soft + collar_weight,
+        parameters,
     )
     # Skin first (bared arms, the neck above the neckline), then the garment over it: painted the other
     # way round, a line of the old collar was left where the two soft edges met.
@@ -171,17 +209,17 @@ def _dress_legs(
     out: np.ndarray,
     item: GarmentItem | None,
     seed: int,
-    analysis: PersonAnalysis,
     geometry: BodyGeometry,
     matte: np.ndarray,
     new_matte: np.ndarray,
     head: np.ndarray,
     body_shape: np.ndarray,
+    parameters: PreviewParameters,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The legs re-dressed (trousers, shorts or a skirt) over ``out``: (linear RGB, matte, garment weight)."""
     shape = matte.shape
     cut = leg_cut(item)
-    lower = lower_garment(geometry, matte, head, cut)
+    lower = lower_garment(geometry, matte, head, cut, parameters.legs)
     if not lower.garment.any():  # no lower body in the photo
         return out, new_matte, np.zeros(shape, np.float32)
     person = matte > 0.5
@@ -191,11 +229,11 @@ def _dress_legs(
     grown = cv2.dilate(lower.garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     paint = lower.garment | (grown & (matte > 0.01) & ~person & ~head & (np.arange(shape[0])[:, None] >= lower.waist_y))
     weight = blur(paint.astype(np.float32), 0.8)
-    shading = garment_shading(rgb, lower.garment & person, geometry, body_shape)
+    shading = garment_shading(rgb, lower.garment & person, geometry, body_shape, parameters.shading)
     rows, cols = np.nonzero(weight > 0.002)
     crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
     cropped = Shading(shading.broad[crop], shading.fine[crop], shading.print_mask[crop], shading.steady[crop])
-    points = leg_points(geometry)
+    points = leg_points(geometry, parameters.legs)
     joints = tuple(
         (points[f"{side}_hip"], points[f"{side}_knee"], points[f"{side}_ankle"]) for side in ("left", "right")
     )
@@ -204,9 +242,12 @@ def _dress_legs(
         geometry, cropped.broad.shape, cropped.fine, origin=(crop[1].start, crop[0].start),
         on_arm=np.zeros(cropped.broad.shape, bool), legs=legs,
     )  # fmt: skip
-    variation = sample_variation(seed)
-    coords, cropped = _vary(variation, coords, cropped, geometry)
-    cloth = render_fabric(item, coords, cropped, geometry, seed, pattern_shift=variation.pattern_shift)
+    variation = sample_variation(seed, parameters.variation)
+    coords, cropped = _vary(variation, coords, cropped, geometry, parameters.variation)
+    cloth = render_fabric(
+        item, coords, cropped, geometry, seed, pattern_shift=variation.pattern_shift,
+        patterns=parameters.patterns, weaves=parameters.weaves,
+    )  # fmt: skip
     out = out.copy()
     out[crop] = out[crop] * (1 - weight[crop][..., None]) + cloth * weight[crop][..., None]
     return out, np.maximum(new_matte, lower.silhouette), weight
@@ -222,6 +263,7 @@ def _render_garment(
     seed: int,
     garment_albedo: GarmentAlbedo | None,
     extent: np.ndarray,
+    parameters: PreviewParameters,
 ) -> tuple[np.ndarray, tuple[slice, slice]]:
     """The garment's linear colour inside the bounding box of ``extent``: fabric, layers, collar, structure."""
     rows, cols = np.nonzero(extent > 0.002)
@@ -241,16 +283,18 @@ def _render_garment(
     on_arm = (layout.arms | layout.bare_arm)[crop]
     coords = garment_coordinates(geometry, broad.shape, fine, origin=origin, on_arm=on_arm)
     albedo = garment_albedo.sample(coords, geometry) if garment_albedo is not None else None
-    variation = sample_variation(seed)
-    coords, shading = _vary(variation, coords, shading, geometry)
-    shift = variation.pattern_shift
-    outer_fabric = render_fabric(outer, coords, shading, geometry, seed, albedo=albedo, pattern_shift=shift)
+    variation = sample_variation(seed, parameters.variation)
+    coords, shading = _vary(variation, coords, shading, geometry, parameters.variation)
+    shift, patterns, weaves = variation.pattern_shift, parameters.patterns, parameters.weaves
+    outer_fabric = render_fabric(
+        outer, coords, shading, geometry, seed, albedo=albedo, pattern_shift=shift, patterns=patterns, weaves=weaves
+    )
     sw = geometry.shoulder_width
     start = 0.0
     if structure.opening and outer is not None:
         opening, lapel, gap = front_opening(coords, geometry, outer, cardigan=structure.cardigan)
         inner_fabric = render_fabric(
-            structure.inner, coords, shading, geometry, seed + 1, fallback_colour="white", pattern_shift=shift
+            structure.inner, coords, shading, geometry, seed + 1, "white", None, shift, patterns, weaves
         )
         # The outer layer casts a soft shadow on the inner one and its lapels catch the light.
         shadow = 1.0 - 0.5 * np.exp(-np.clip(gap, 0, None) / (0.03 * sw))
@@ -275,10 +319,14 @@ def _render_garment(
 
 
 def _vary(
-    variation: SampleVariation, coords: GarmentCoordinates, shading: Shading, geometry: BodyGeometry
+    variation: SampleVariation,
+    coords: GarmentCoordinates,
+    shading: Shading,
+    geometry: BodyGeometry,
+    parameters: VariationParameters,
 ) -> tuple[GarmentCoordinates, Shading]:
     """This sample's drape and key light on top of the photo's: the folds bend the pattern as the photo's do."""
-    folds = drape(variation, coords, geometry.shoulder_width)
+    folds = drape(variation, coords, geometry.shoulder_width, parameters)
     light = key_light(variation, coords, geometry.shoulder_width)
     bent = replace(coords, u=coords.u + 0.4 * folds, v=coords.v + 1.2 * folds)
     varied = Shading(shading.broad * light, shading.fine * np.exp(folds), shading.print_mask, shading.steady * light)

@@ -35,6 +35,8 @@ def render_fabric(
     fallback_colour: str = "navy",
     albedo: np.ndarray | None = None,
     pattern_shift: tuple[float, float] = (0.0, 0.0),
+    patterns: fabric.PatternParameters = fabric.PATTERNS,
+    weaves: fabric.WeaveParameters = fabric.WEAVES,
 ) -> np.ndarray:
     """Linear RGB of the garment everywhere (the caller masks it): albedo x weave x light.
 
@@ -45,10 +47,10 @@ def render_fabric(
     pattern = item.patterns[0] if item is not None and item.patterns else None
     material = item.materials[0] if item is not None and item.materials else None
     if albedo is None:
-        albedo = fabric.pattern_albedo(pattern, u, v, item_colours(item, fallback_colour), pixel_cm, seed)
+        albedo = fabric.pattern_albedo(pattern, u, v, item_colours(item, fallback_colour), pixel_cm, seed, patterns)
     # No cloth reflects all light: capped below white, a white shirt keeps its folds instead of clipping flat.
     albedo = np.minimum(albedo, ALBEDO_CAP)
-    texture = fabric.weave(material, u, v, pixel_cm, seed)
+    texture = fabric.weave(material, u, v, pixel_cm, seed, weaves)
     contrast, gloss, sheen = fabric.MATERIAL_LIGHT.get(material or "", (1.0, 0.0, 0.0))
     # Dark cloth takes the steady light: its small absolute differences would show only the filled-in badges.
     darkness = np.clip(1 - (albedo @ LUMA) / 0.05, 0, 1)

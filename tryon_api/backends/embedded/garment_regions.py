@@ -120,15 +120,8 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         lh, rh = p[L_HIP].copy(), p[R_HIP].copy()
         visible = analysis.pose[list(HAND_POINTS), 2] > 0.25
         hands = p[list(HAND_POINTS)][visible]
-        legs = {
-            name: p[index].astype(np.float32) if analysis.pose[index, 2] > LEG_VISIBILITY else None
-            for name, index in (
-                ("left_knee", L_KNEE),
-                ("right_knee", R_KNEE),
-                ("left_ankle", L_ANKLE),
-                ("right_ankle", R_ANKLE),
-            )
-        }
+        seen = analysis.pose[:, 2] > LEG_VISIBILITY
+        legs = tuple(p[i].astype(np.float32) if seen[i] else None for i in (L_KNEE, R_KNEE, L_ANKLE, R_ANKLE))
     else:
         cx = float(chin[0])
         sy = float(chin[1]) + 0.75 * face_h
@@ -138,7 +131,7 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         rw, lw = re + np.array([0, 1.1 * half]), le + np.array([0, 1.1 * half])
         rh, lh = rs + np.array([0.25 * half, 2.6 * half]), ls + np.array([-0.25 * half, 2.6 * half])
         hands = np.zeros((0, 2), dtype=np.float32)
-        legs = {}
+        legs = (None, None, None, None)
     return BodyGeometry(
         left_shoulder=ls.astype(np.float32),
         right_shoulder=rs.astype(np.float32),
@@ -151,7 +144,10 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         chin=chin.astype(np.float32),
         face_box=face_box,
         hands=hands.astype(np.float32),
-        **legs,
+        left_knee=legs[0],
+        right_knee=legs[1],
+        left_ankle=legs[2],
+        right_ankle=legs[3],
     )
 
 

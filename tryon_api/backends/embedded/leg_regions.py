@@ -149,7 +149,7 @@ def lower_garment(
         np.float32,
     )
     cv2.fillPoly(mask, [np.round(pelvis).astype(np.int32)], 1)
-    silhouette = np.zeros(shape, np.float32)
+    silhouette: np.ndarray = np.zeros(shape, np.float32)
     if cut.kind == "skirt":
         end, length = ("ankle", p.long_skirt_length) if cut.long else ("knee", p.skirt_length)
         hem_y = max(_towards(points, side, end, length)[1] for side in ("left", "right"))
