@@ -17,8 +17,10 @@ from tests.unit.embedded.synthetic_person import synthetic_person
 from tryon_api.backends.embedded import fabric
 from tryon_api.backends.embedded.body_shading import BodyShadingParameters, body_shape_shading
 from tryon_api.backends.embedded.dressing import DressedPerson, dress_person
+from tryon_api.backends.embedded.garment_cut import CutParameters
 from tryon_api.backends.embedded.garment_regions import body_geometry
 from tryon_api.backends.embedded.leg_regions import LegParameters
+from tryon_api.backends.embedded.necklines import NecklineParameters, NecklineStyle
 from tryon_api.backends.embedded.parameters import PREVIEW_DEFAULTS, PreviewParameters
 from tryon_api.backends.embedded.sample_variation import VariationParameters
 from tryon_api.backends.embedded.scenes import (
@@ -157,4 +159,20 @@ def test_longer_shorts_move_the_hem_and_nothing_above_it_but_the_light_read_from
     assert newly_covered.mean() > 40  # below it: white cloth where the brown trousers were
     assert difference[new_hem + 12 :].max() == 0  # (the cloth reaches 0.08 shoulder widths into the soft edge)
     # Leg parameters do nothing to a top.
+    assert np.array_equal(dressed("grey t-shirt", "tops").rgb, dressed("grey t-shirt", "tops", longer).rgb)
+
+
+def test_a_deeper_v_changes_v_necks_only() -> None:
+    deeper = replace(PREVIEW_DEFAULTS, necklines=NecklineParameters(v=NecklineStyle("v", 0.45, 1.35, 0.0)))
+    before, after = dressed("green v-neck sweater", "tops"), dressed("green v-neck sweater", "tops", deeper)
+    assert not np.array_equal(before.rgb, after.rgb)
+    assert after.garment.sum() < before.garment.sum()  # more of the chest bared
+    assert np.array_equal(dressed("grey t-shirt", "tops").rgb, dressed("grey t-shirt", "tops", deeper).rgb)
+
+
+def test_longer_short_sleeves_change_short_sleeved_garments_only() -> None:
+    longer = replace(PREVIEW_DEFAULTS, cut=CutParameters(short_sleeve=0.8))
+    before = dressed("white short-sleeve t-shirt", "tops")
+    after = dressed("white short-sleeve t-shirt", "tops", longer)
+    assert after.garment.sum() > before.garment.sum()  # the sleeve covers more of the arm
     assert np.array_equal(dressed("grey t-shirt", "tops").rgb, dressed("grey t-shirt", "tops", longer).rgb)

@@ -82,9 +82,10 @@ def dress_person(
     if analysis is None:
         analysis = analyse_person(rgb)
     geometry = body_geometry(analysis, shape)
-    matte = refine_matte(rgb, analysis.matte)
-    head = head_mask(shape, analysis, geometry)
-    skin = skin_probability(rgb, analysis, geometry)
+    regions = parameters.regions
+    matte = refine_matte(rgb, analysis.matte, regions)
+    head = head_mask(shape, analysis, geometry, regions)
+    skin = skin_probability(rgb, analysis, geometry, regions)
     geometry = measure_neck(skin, matte, geometry)
     skin = discount_skin_coloured_clothes(skin, matte, head, geometry)
     linear = fabric.srgb_to_linear(rgb)
@@ -149,13 +150,15 @@ def _dress_upper(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The upper body re-dressed: (linear RGB, the new matte, where the garment is, clean matte edges)."""
     shape = matte.shape
-    old = old_clothing_mask(rgb, matte, head, skin, geometry)
+    old = old_clothing_mask(rgb, matte, head, skin, geometry, parameters.regions)
 
     outer = description.primary
     structure = garment_structure(outer, description.inner)
     inner = structure.inner
-    style = neckline_style(inner if structure.opening else outer)  # an open front shows the inner layer's
-    layout = garment_layout(rgb, analysis, geometry, matte, head, skin, old, style, sleeve_fraction(outer))
+    # An open front shows the inner layer's neckline.
+    style = neckline_style(inner if structure.opening else outer, parameters.necklines)
+    sleeves = sleeve_fraction(outer, parameters.cut)
+    layout = garment_layout(rgb, analysis, geometry, matte, head, skin, old, style, sleeves, parameters.cut)
     face = face_oval_mask(shape, analysis, head)
     collar = collar_shape(shape, geometry, style, layout.neck)
     if collar is not None:

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 
 from tryon_api.backends.embedded.body_shading import BodyShadingParameters
 from tryon_api.backends.embedded.fabric import PatternParameters, WeaveParameters
+from tryon_api.backends.embedded.garment_cut import CutParameters
+from tryon_api.backends.embedded.garment_regions import RegionParameters
 from tryon_api.backends.embedded.leg_regions import LegParameters
+from tryon_api.backends.embedded.necklines import NecklineParameters
 from tryon_api.backends.embedded.sample_variation import VariationParameters
 from tryon_api.backends.embedded.scenes import EnvironmentParameters, StudioParameters
 from tryon_api.backends.embedded.shading import ShadingParameters
@@ -20,6 +23,9 @@ from tryon_api.backends.embedded.shading import ShadingParameters
 
 @dataclass(frozen=True)
 class PreviewParameters:
+    regions: RegionParameters = field(default_factory=RegionParameters)
+    necklines: NecklineParameters = field(default_factory=NecklineParameters)
+    cut: CutParameters = field(default_factory=CutParameters)
     body_shading: BodyShadingParameters = field(default_factory=BodyShadingParameters)
     shading: ShadingParameters = field(default_factory=ShadingParameters)
     patterns: PatternParameters = field(default_factory=PatternParameters)
