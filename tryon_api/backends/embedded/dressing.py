@@ -34,6 +34,7 @@ from tryon_api.backends.embedded.garment_structure import (
     front_opening,
     garment_structure,
 )
+from tryon_api.backends.embedded.layering import LayeringParameters
 from tryon_api.backends.embedded.leg_regions import leg_cut, leg_item, leg_points, lower_garment, resolve_category
 from tryon_api.backends.embedded.necklines import Collar, collar_shape, neckline_style
 from tryon_api.backends.embedded.parameters import PREVIEW_DEFAULTS, PreviewParameters
@@ -168,7 +169,8 @@ def _dress_upper(
         collar = Collar(mask, collar.silhouette * (1 - face_soft), collar.light, collar.outline)
 
     full_shading = garment_shading(rgb, old, geometry, body_shape, parameters.shading)
-    garment_soft = blur(layout.edge_paint.astype(np.float32), 0.8) * (1 - blur(head.astype(np.float32), 0.8))
+    edge_soft = parameters.layering.edge_soft
+    garment_soft = blur(layout.edge_paint.astype(np.float32), edge_soft) * (1 - blur(head.astype(np.float32), 0.8))
     collar_weight = collar.mask if collar is not None else np.zeros(shape, np.float32)
     layered, crop = _render_garment(
         outer,
@@ -190,7 +192,7 @@ def _dress_upper(
         out = paint_bare_arms(out, rgb, linear, bare, full_shading.broad, full_shading.fine, analysis, geometry)
     if layout.neck.any():
         # It also reaches out to the matte's soft edge, so no old collar colour fringes the neck's outline.
-        reach = max(3, int(0.02 * geometry.shoulder_width)) | 1
+        reach = max(3, int(parameters.layering.neck_reach * geometry.shoulder_width)) | 1
         neck = cv2.dilate(layout.neck.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
         neck &= (matte > 0.01) & ~layout.bare_arm  # into the face it fades (paint_neck)
         out = paint_neck(out, linear, neck, skin, analysis, geometry, face)
@@ -200,9 +202,9 @@ def _dress_upper(
     out[crop] = out[crop] * (1 - garment_soft[crop][..., None]) + layered * garment_soft[crop][..., None]
     if collar is not None:  # over the painted neck, with its own light and creases
         weight = collar.mask[crop][..., None]
-        drawn = layered * (1 - 0.45 * collar.outline[crop])[..., None]
+        drawn = layered * (1 - parameters.layering.collar_outline * collar.outline[crop])[..., None]
         out[crop] = out[crop] * (1 - weight) + drawn * weight
-    new_matte = _finish_matte(matte, layout, geometry, collar)
+    new_matte = _finish_matte(matte, layout, geometry, collar, parameters.layering)
     clean = np.maximum(np.maximum(garment_soft, collar_weight), neck_clean) * (matte < 0.97)
     return out, new_matte, np.maximum(garment_soft, collar_weight), clean
 
@@ -228,10 +230,10 @@ def _dress_legs(
     person = matte > 0.5
     sw = geometry.shoulder_width
     # Its colour reaches the matte's soft outer edge, as the upper garment's does.
-    reach = max(2, int(0.08 * sw)) | 1
+    reach = max(2, int(parameters.legs.edge_reach * sw)) | 1
     grown = cv2.dilate(lower.garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     paint = lower.garment | (grown & (matte > 0.01) & ~person & ~head & (np.arange(shape[0])[:, None] >= lower.waist_y))
-    weight = blur(paint.astype(np.float32), 0.8)
+    weight = blur(paint.astype(np.float32), parameters.legs.soften)
     shading = garment_shading(rgb, lower.garment & person, geometry, body_shape, parameters.shading)
     rows, cols = np.nonzero(weight > 0.002)
     crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
@@ -246,7 +248,7 @@ def _dress_legs(
         on_arm=np.zeros(cropped.broad.shape, bool), legs=legs,
     )  # fmt: skip
     variation = sample_variation(seed, parameters.variation)
-    coords, cropped = _vary(variation, coords, cropped, geometry, parameters.variation)
+    coords, cropped = _vary(variation, coords, cropped, geometry, parameters.variation, parameters.layering.fold_bend)
     cloth = render_fabric(
         item, coords, cropped, geometry, seed, pattern_shift=variation.pattern_shift,
         patterns=parameters.patterns, weaves=parameters.weaves,
@@ -269,6 +271,7 @@ def _render_garment(
     parameters: PreviewParameters,
 ) -> tuple[np.ndarray, tuple[slice, slice]]:
     """The garment's linear colour inside the bounding box of ``extent``: fabric, layers, collar, structure."""
+    p = parameters.layering
     rows, cols = np.nonzero(extent > 0.002)
     if rows.size:
         crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
@@ -278,8 +281,8 @@ def _render_garment(
     if collar is not None:  # the collar is lit by its own shape, at the level of the garment's light around it
         weight = np.clip(collar.mask[crop] * 1.5, 0, 1)
         level = float(np.median(broad[weight > 0.5])) if (weight > 0.5).any() else 1.0
-        broad = broad * (1 - weight) + collar.light[crop] * min(level, 1.1) * weight
-        steady = steady * (1 - weight) + collar.light[crop] * min(level, 1.1) * weight
+        broad = broad * (1 - weight) + collar.light[crop] * min(level, p.collar_light_most) * weight
+        steady = steady * (1 - weight) + collar.light[crop] * min(level, p.collar_light_most) * weight
         fine = fine * (1 - weight) + weight
     shading = Shading(broad, fine, full_shading.print_mask[crop], steady)
     origin = (crop[1].start, crop[0].start)
@@ -287,7 +290,7 @@ def _render_garment(
     coords = garment_coordinates(geometry, broad.shape, fine, origin=origin, on_arm=on_arm)
     albedo = garment_albedo.sample(coords, geometry) if garment_albedo is not None else None
     variation = sample_variation(seed, parameters.variation)
-    coords, shading = _vary(variation, coords, shading, geometry, parameters.variation)
+    coords, shading = _vary(variation, coords, shading, geometry, parameters.variation, p.fold_bend)
     shift, patterns, weaves = variation.pattern_shift, parameters.patterns, parameters.weaves
     outer_fabric = render_fabric(
         outer, coords, shading, geometry, seed, albedo=albedo, pattern_shift=shift, patterns=patterns, weaves=weaves
@@ -300,18 +303,18 @@ def _render_garment(
             structure.inner, coords, shading, geometry, seed + 1, "white", None, shift, patterns, weaves
         )
         # The outer layer casts a soft shadow on the inner one and its lapels catch the light.
-        shadow = 1.0 - 0.5 * np.exp(-np.clip(gap, 0, None) / (0.03 * sw))
+        shadow = 1.0 - p.inner_shadow * np.exp(-np.clip(gap, 0, None) / (p.inner_shadow_reach * sw))
         inner_fabric *= shadow[..., None]
-        roll = np.exp(-(((gap + 0.085 * sw) / (0.008 * sw)) ** 2))
-        lapel_light = np.where(lapel, 1.1 - 0.3 * roll, 1.0)
-        edge = np.exp(-((gap / (0.006 * sw)) ** 2))
-        outer_fabric = outer_fabric * (lapel_light * (1 - 0.35 * edge))[..., None]
+        roll = np.exp(-(((gap + p.lapel_roll_at * sw) / (p.lapel_roll_width * sw)) ** 2))
+        lapel_light = np.where(lapel, p.lapel_light - p.lapel_roll * roll, 1.0)
+        edge = np.exp(-((gap / (p.front_edge_width * sw)) ** 2))
+        outer_fabric = outer_fabric * (lapel_light * (1 - p.front_edge * edge))[..., None]
         opening_soft = blur(opening.astype(np.float32), 0.7)
         if collar is not None:  # the collar belongs to the inner layer
             opening_soft = np.maximum(opening_soft, collar.mask[crop])
         layered = outer_fabric * (1 - opening_soft[..., None]) + inner_fabric * opening_soft[..., None]
         if structure.cardigan:
-            start = 0.42 * max(geometry.hip_y - geometry.neck_base_y, sw)  # where its V closes
+            start = p.cardigan_v * max(geometry.hip_y - geometry.neck_base_y, sw)  # where its V closes
     else:
         layered = outer_fabric
         if structure.drawstrings or structure.zip or structure.buttons:
@@ -327,11 +330,12 @@ def _vary(
     shading: Shading,
     geometry: BodyGeometry,
     parameters: VariationParameters,
+    bend: tuple[float, float],
 ) -> tuple[GarmentCoordinates, Shading]:
     """This sample's drape and key light on top of the photo's: the folds bend the pattern as the photo's do."""
     folds = drape(variation, coords, geometry.shoulder_width, parameters)
     light = key_light(variation, coords, geometry.shoulder_width)
-    bent = replace(coords, u=coords.u + 0.4 * folds, v=coords.v + 1.2 * folds)
+    bent = replace(coords, u=coords.u + bend[0] * folds, v=coords.v + bend[1] * folds)
     varied = Shading(shading.broad * light, shading.fine * np.exp(folds), shading.print_mask, shading.steady * light)
     return bent, varied
 
@@ -344,12 +348,12 @@ def neckline_dip(geometry: BodyGeometry, layout: GarmentLayout) -> float:
 
 
 def _finish_matte(
-    matte: np.ndarray, layout: GarmentLayout, geometry: BodyGeometry, collar: Collar | None
+    matte: np.ndarray, layout: GarmentLayout, geometry: BodyGeometry, collar: Collar | None, p: LayeringParameters
 ) -> np.ndarray:
     """The person's matte less the cut-away old clothes, its new outline rounded; a hood adds to it."""
     height, width = matte.shape
     ys = np.arange(height, dtype=np.float32)[:, None]
-    grow = max(3, int(0.012 * max(height, width))) | 1
+    grow = max(3, int(p.cut_grow * max(height, width))) | 1
     keep = layout.keep_edges
     grown = cv2.dilate(layout.removed.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool) & ~keep
     grown &= ~(layout.head & ~layout.removed)
@@ -357,12 +361,12 @@ def _finish_matte(
     cut = np.clip(removed_soft * 2.0, 0, 1)
     # Across the shoulders the cut's outline is the garment's: blurred and re-thresholded, its stair steps,
     # bites and teeth round off. The head and neck keep their own exact edges.
-    contour = max(1.5, 0.012 * geometry.shoulder_width)
+    contour = max(1.5, p.cut_contour * geometry.shoulder_width)
     rounded = blur((blur(cut, contour) > 0.5).astype(np.float32), 0.8)
     shoulders = (ys > geometry.chin[1]) & ~keep & ~layout.head
     cut = np.where(blur(shoulders.astype(np.float32), 1.5) > 0.5, rounded, cut)
     # Where the neck meets the jaw and the shoulders the corners are rounded off more (no boxy neck).
-    corners = blur((blur(cut, 2.5 * contour) > 0.5).astype(np.float32), 0.8)
+    corners = blur((blur(cut, p.neck_corners * contour) > 0.5).astype(np.float32), 0.8)
     near_neck = blur(keep.astype(np.float32), 3 * contour) * (1 - blur(layout.head.astype(np.float32), 1.0))
     cut = np.where(near_neck > 0.05, np.maximum(cut, corners * near_neck), cut)
     new_matte = np.clip(matte * (1 - cut), 0, 1)

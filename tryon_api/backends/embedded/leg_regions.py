@@ -44,6 +44,7 @@ class LegParameters:
     skirt_flare: float = 0.12  # the hem's extra width each side per shoulder width of length
     forearm_radius: float = 0.13  # forearms in front of the hips, kept in front
     soften: float = 0.8  # px, the garment's edge
+    edge_reach: float = 0.08  # the garment's colour reaches this far into the matte's soft edge
 
 
 PARAMETERS = LegParameters()
