@@ -298,7 +298,7 @@ def _render_garment(
     sw = geometry.shoulder_width
     start = 0.0
     if structure.opening and outer is not None:
-        opening, lapel, gap = front_opening(coords, geometry, outer, cardigan=structure.cardigan)
+        opening, lapel, gap = front_opening(coords, geometry, outer, structure.cardigan, parameters.structure)
         inner_fabric = render_fabric(
             structure.inner, coords, shading, geometry, seed + 1, "white", None, shift, patterns, weaves
         )
@@ -320,7 +320,7 @@ def _render_garment(
         if structure.drawstrings or structure.zip or structure.buttons:
             start = float(np.clip(neckline_dip(geometry, layout), 0, None))
     if structure.buttons or structure.cardigan or structure.zip or structure.drawstrings:
-        layered = draw_structure(layered, coords, geometry, structure, start)
+        layered = draw_structure(layered, coords, geometry, structure, start, parameters.structure)
     return layered, crop
 
 

@@ -14,6 +14,7 @@ from tryon_api.backends.embedded.body_shading import BodyShadingParameters
 from tryon_api.backends.embedded.fabric import PatternParameters, WeaveParameters
 from tryon_api.backends.embedded.garment_cut import CutParameters
 from tryon_api.backends.embedded.garment_regions import RegionParameters
+from tryon_api.backends.embedded.garment_structure import StructureParameters
 from tryon_api.backends.embedded.layering import LayeringParameters
 from tryon_api.backends.embedded.leg_regions import LegParameters
 from tryon_api.backends.embedded.necklines import NecklineParameters
@@ -28,6 +29,7 @@ class PreviewParameters:
     necklines: NecklineParameters = field(default_factory=NecklineParameters)
     cut: CutParameters = field(default_factory=CutParameters)
     layering: LayeringParameters = field(default_factory=LayeringParameters)
+    structure: StructureParameters = field(default_factory=StructureParameters)
     body_shading: BodyShadingParameters = field(default_factory=BodyShadingParameters)
     shading: ShadingParameters = field(default_factory=ShadingParameters)
     patterns: PatternParameters = field(default_factory=PatternParameters)
