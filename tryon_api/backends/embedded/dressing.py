@@ -189,13 +189,14 @@ def _dress_upper(
     out = linear.copy()
     bare = layout.bare_arm & (matte > 0.5) & ~layout.garment
     if bare.any():
-        out = paint_bare_arms(out, rgb, linear, bare, full_shading.broad, full_shading.fine, analysis, geometry)
+        broad, fine = full_shading.broad, full_shading.fine
+        out = paint_bare_arms(out, rgb, linear, bare, broad, fine, analysis, geometry, parameters.skin)
     if layout.neck.any():
         # It also reaches out to the matte's soft edge, so no old collar colour fringes the neck's outline.
         reach = max(3, int(parameters.layering.neck_reach * geometry.shoulder_width)) | 1
         neck = cv2.dilate(layout.neck.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
         neck &= (matte > 0.01) & ~layout.bare_arm  # into the face it fades (paint_neck)
-        out = paint_neck(out, linear, neck, skin, analysis, geometry, face)
+        out = paint_neck(out, linear, neck, skin, analysis, geometry, face, parameters.skin)
         neck_clean = blur((neck & ~face).astype(np.float32), 0.8)
     else:
         neck_clean = np.zeros(shape, np.float32)

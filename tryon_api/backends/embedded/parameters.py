@@ -21,6 +21,7 @@ from tryon_api.backends.embedded.necklines import NecklineParameters
 from tryon_api.backends.embedded.sample_variation import VariationParameters
 from tryon_api.backends.embedded.scenes import EnvironmentParameters, StudioParameters
 from tryon_api.backends.embedded.shading import ShadingParameters
+from tryon_api.backends.embedded.skin_painting import SkinParameters
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class PreviewParameters:
     cut: CutParameters = field(default_factory=CutParameters)
     layering: LayeringParameters = field(default_factory=LayeringParameters)
     structure: StructureParameters = field(default_factory=StructureParameters)
+    skin: SkinParameters = field(default_factory=SkinParameters)
     body_shading: BodyShadingParameters = field(default_factory=BodyShadingParameters)
     shading: ShadingParameters = field(default_factory=ShadingParameters)
     patterns: PatternParameters = field(default_factory=PatternParameters)
