@@ -252,7 +252,7 @@ def _dress_legs(
     coords, cropped = _vary(variation, coords, cropped, geometry, parameters.variation, parameters.layering.fold_bend)
     cloth = render_fabric(
         item, coords, cropped, geometry, seed, pattern_shift=variation.pattern_shift,
-        patterns=parameters.patterns, weaves=parameters.weaves,
+        patterns=parameters.patterns, weaves=parameters.weaves, light_parameters=parameters.cloth,
     )  # fmt: skip
     out = out.copy()
     out[crop] = out[crop] * (1 - weight[crop][..., None]) + cloth * weight[crop][..., None]
@@ -292,16 +292,14 @@ def _render_garment(
     albedo = garment_albedo.sample(coords, geometry) if garment_albedo is not None else None
     variation = sample_variation(seed, parameters.variation)
     coords, shading = _vary(variation, coords, shading, geometry, parameters.variation, p.fold_bend)
-    shift, patterns, weaves = variation.pattern_shift, parameters.patterns, parameters.weaves
-    outer_fabric = render_fabric(
-        outer, coords, shading, geometry, seed, albedo=albedo, pattern_shift=shift, patterns=patterns, weaves=weaves
-    )
+    shift, patterns, weaves, light = variation.pattern_shift, parameters.patterns, parameters.weaves, parameters.cloth
+    outer_fabric = render_fabric(outer, coords, shading, geometry, seed, "navy", albedo, shift, patterns, weaves, light)
     sw = geometry.shoulder_width
     start = 0.0
     if structure.opening and outer is not None:
         opening, lapel, gap = front_opening(coords, geometry, outer, structure.cardigan, parameters.structure)
         inner_fabric = render_fabric(
-            structure.inner, coords, shading, geometry, seed + 1, "white", None, shift, patterns, weaves
+            structure.inner, coords, shading, geometry, seed + 1, "white", None, shift, patterns, weaves, light
         )
         # The outer layer casts a soft shadow on the inner one and its lapels catch the light.
         shadow = 1.0 - p.inner_shadow * np.exp(-np.clip(gap, 0, None) / (p.inner_shadow_reach * sw))

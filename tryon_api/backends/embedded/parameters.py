@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from tryon_api.backends.embedded.body_shading import BodyShadingParameters
 from tryon_api.backends.embedded.fabric import PatternParameters, WeaveParameters
+from tryon_api.backends.embedded.fabric_rendering import FabricLightParameters
 from tryon_api.backends.embedded.garment_cut import CutParameters
 from tryon_api.backends.embedded.garment_regions import RegionParameters
 from tryon_api.backends.embedded.garment_structure import StructureParameters
@@ -36,6 +37,7 @@ class PreviewParameters:
     shading: ShadingParameters = field(default_factory=ShadingParameters)
     patterns: PatternParameters = field(default_factory=PatternParameters)
     weaves: WeaveParameters = field(default_factory=WeaveParameters)
+    cloth: FabricLightParameters = field(default_factory=FabricLightParameters)
     variation: VariationParameters = field(default_factory=VariationParameters)
     legs: LegParameters = field(default_factory=LegParameters)
     studio: StudioParameters = field(default_factory=StudioParameters)
