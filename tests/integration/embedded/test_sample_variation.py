@@ -2,25 +2,32 @@
 
 A job renders its sample ``i`` with seed ``job.seed + i`` (tryon_api/jobs/worker.py), through the
 backend's ``generate``: that is what is compared here, as the client downloads it (JPEG), over
-the preview's own garment mask. Earlier the two samples differed by 0.5/255 there: invisible.
+the preview's own garment mask, and once through a real job (submitted, run by the worker, read
+back from the local store). Earlier the two samples differed by 0.5/255 there: invisible.
 """
 
 from __future__ import annotations
 
 import io
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.photos import ASTRONAUT, GRACE_HOPPER
+from tests.jobs_fixtures import local_jobs
+from tests.photos import ASTRONAUT, GRACE_HOPPER, selfie_jpeg
 from tryon_api.backends.embedded.backend import EmbeddedTryOnBackend
 from tryon_api.backends.embedded.dressing import dress_person
 from tryon_api.backends.embedded.image_operations import rgb_array
 from tryon_api.garments.description import parse_description
+from tryon_api.jobs.interface import job_owner
+from tryon_api.jobs.local_queue import message_from_body
+from tryon_api.jobs.submission import JobOptions, submit_job
+from tryon_api.jobs.worker import handle_message
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.interface import GenerationInput
+from tryon_api.tryon.interface import GenerationInput, TryOnRequest
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +92,22 @@ def test_the_person_outside_the_garment_does_not_vary_in_the_studio() -> None:
     second = pixels(sample(name, description, "studio", JOB_SEED + 1))
     face = (slice(150, 330), slice(190, 350))  # the face, between the cap and the chin
     assert float(np.abs(first[face] - second[face]).mean()) < 0.5
+
+
+@pytest.mark.parametrize("mode", ["studio", "environment"])
+def test_a_real_jobs_two_samples_differ_visibly(tmp_path: Path, mode: str) -> None:
+    """The job path end to end: submitted, run by the worker over the local adapters, stored, read back."""
+    deps, _backend = local_jobs(tmp_path, backend=backend())  # type: ignore[arg-type]
+    request = TryOnRequest(selfie_bytes=selfie_jpeg(), clothing_description="red cotton t-shirt", mode=mode)  # type: ignore[arg-type]
+    job = submit_job(request, JobOptions(num_samples=2, seed=JOB_SEED, webhook_url=None), job_owner("k"), deps)
+    received = deps.queue.receive()
+    assert received is not None
+    deps.queue.acknowledge(received.receipt)
+    handle_message(message_from_body(received.body), deps)
+    done = deps.store.get(job.id)
+    assert done is not None and done.status == "succeeded", done
+    first, second = (pixels(deps.blobs.get(image.blob_key)) for image in done.images)
+    selfie = np.asarray(Image.open(io.BytesIO(selfie_jpeg())).convert("RGB"))
+    assert first.shape == selfie.shape  # the preview keeps the selfie's size: the mask below lines up
+    region = dress_person(selfie, parse_description("red cotton t-shirt"), JOB_SEED).garment > 0.5
+    assert float(np.abs(first - second)[region].mean()) >= SMALLEST_DIFFERENCE
