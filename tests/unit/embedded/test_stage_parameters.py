@@ -147,7 +147,7 @@ def test_longer_shorts_move_the_hem_and_nothing_above_it_but_the_light_read_from
     before, after = dressed("white shorts", "bottoms"), dressed("white shorts", "bottoms", longer)
     difference = np.abs(before.rgb.astype(int) - after.rgb.astype(int)).max(axis=2)
     _person, geometry = person_rgb_and_geometry()
-    hip, knee = float(geometry.left_hip[1]), float(geometry.left_knee[1])  # type: ignore[index]
+    hip, knee = float(geometry.left_hip[1]), float(geometry.left_knee[1])
     old_hem, new_hem = round(hip + 0.55 * (knee - hip)), round(hip + 0.9 * (knee - hip))
     # Above the old hem the same shorts, their light read afresh from the longer cloth (it moves most at
     # the cloth's edges); nothing at all above the waist.
