@@ -16,6 +16,7 @@ from tryon_api.backends.embedded.image_operations import rgb_array
 from tryon_api.backends.embedded.leg_regions import leg_cut, resolve_category
 from tryon_api.garments.colours import lookup_colour
 from tryon_api.garments.description import parse_description
+from tryon_api.tryon.errors import BadRequest
 
 
 @cache
@@ -113,8 +114,9 @@ def test_auto_reads_the_category_from_the_garment_words(description: str, expect
 
 
 def test_an_unknown_category_is_refused() -> None:
-    with pytest.raises(ValueError, match="one-pieces"):
+    with pytest.raises(BadRequest, match="auto, tops, bottoms, one-pieces") as raised:
         resolve_category("shoes", parse_description("red shoes"))
+    assert raised.value.status == 400
 
 
 @pytest.mark.parametrize(

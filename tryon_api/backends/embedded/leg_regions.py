@@ -19,6 +19,7 @@ import numpy as np
 
 from tryon_api.backends.embedded.garment_regions import BodyGeometry, hands_mask
 from tryon_api.garments.description import GarmentDescription, GarmentItem
+from tryon_api.tryon.errors import BadRequest
 
 GarmentCategory = Literal["auto", "tops", "bottoms", "one-pieces"]
 GARMENT_CATEGORIES: tuple[str, ...] = ("auto", "tops", "bottoms", "one-pieces")
@@ -66,7 +67,8 @@ class LowerGarment:
 def resolve_category(category: str, description: GarmentDescription) -> str:
     """``tops``, ``bottoms`` or ``one-pieces``: ``auto`` from the description's garment class."""
     if category not in GARMENT_CATEGORIES:
-        raise ValueError(f"garment_category must be one of {', '.join(GARMENT_CATEGORIES)}")
+        # The API refuses it first; a caller that did not gets the same 400.
+        raise BadRequest(f"garment_category must be one of {', '.join(GARMENT_CATEGORIES)}")
     if category != "auto":
         return category
     return {"bottom": "bottoms", "dress": "one-pieces", "full_outfit": "one-pieces"}.get(
