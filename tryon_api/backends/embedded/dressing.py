@@ -246,7 +246,7 @@ def _dress_legs(
     legs = None if cut.kind == "skirt" else (paint[crop], joints)  # a skirt hangs round the body as one
     coords = garment_coordinates(
         geometry, cropped.broad.shape, cropped.fine, origin=(crop[1].start, crop[0].start),
-        on_arm=np.zeros(cropped.broad.shape, bool), legs=legs,
+        on_arm=np.zeros(cropped.broad.shape, bool), legs=legs, parameters=parameters.coordinates,
     )  # fmt: skip
     variation = sample_variation(seed, parameters.variation)
     coords, cropped = _vary(variation, coords, cropped, geometry, parameters.variation, parameters.layering.fold_bend)
@@ -288,7 +288,7 @@ def _render_garment(
     shading = Shading(broad, fine, full_shading.print_mask[crop], steady)
     origin = (crop[1].start, crop[0].start)
     on_arm = (layout.arms | layout.bare_arm)[crop]
-    coords = garment_coordinates(geometry, broad.shape, fine, origin=origin, on_arm=on_arm)
+    coords = garment_coordinates(geometry, broad.shape, fine, origin, on_arm, parameters=parameters.coordinates)
     albedo = garment_albedo.sample(coords, geometry) if garment_albedo is not None else None
     variation = sample_variation(seed, parameters.variation)
     coords, shading = _vary(variation, coords, shading, geometry, parameters.variation, p.fold_bend)

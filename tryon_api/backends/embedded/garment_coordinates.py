@@ -17,6 +17,20 @@ LEG_RADIUS = 0.2  # a trouser leg's radius, in shoulder widths
 
 
 @dataclass(frozen=True)
+class CoordinateParameters:
+    """The cylinders cloth is wrapped round, and how far the photo's folds bend it (shoulder widths)."""
+
+    torso_radius: float = 0.62
+    arm_radius: float = 0.2
+    leg_radius: float = LEG_RADIUS
+    fold_blur: float = 0.012  # the photo's fine light, blurred this much, tilts the surface
+    fold_bend: tuple[float, float] = (0.4, 1.2)  # cm the pattern drifts across and down per unit of fold
+
+
+COORDINATES = CoordinateParameters()
+
+
+@dataclass(frozen=True)
 class GarmentCoordinates:
     u: np.ndarray  # cm across / around
     v: np.ndarray  # cm down / along
@@ -33,6 +47,7 @@ def garment_coordinates(
     origin: tuple[int, int] = (0, 0),
     on_arm: np.ndarray | None = None,
     legs: tuple[np.ndarray, tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]] | None = None,
+    parameters: CoordinateParameters = COORDINATES,
 ) -> GarmentCoordinates:
     """Body-aligned cm for every pixel: a cylinder around the torso, one around each arm, bent by the folds.
 
@@ -40,6 +55,7 @@ def garment_coordinates(
     then the crop of the arm mask. ``legs`` (the crop's trouser-leg mask and each leg's hip, knee and
     ankle) wraps those pixels round the legs as the arms are wrapped.
     """
+    p = parameters
     height, width = shape
     sw = geometry.shoulder_width
     cm = SHOULDER_CM / sw
@@ -56,23 +72,23 @@ def garment_coordinates(
     dx, dy = xs - top[0], ys - top[1]
     along = dx * axis[0] + dy * axis[1]
     across = -(dx * normal[0] + dy * normal[1])
-    radius = 0.62 * sw
+    radius = p.torso_radius * sw
     u = radius * np.arcsin(np.clip(across / radius, -0.999, 0.999)) * cm
     v = along * cm
     if on_arm is None:
         on_arm = arm_mask(shape, geometry) & ~polygon_mask(shape, torso_polygon(geometry, grow=0.02))
     g = geometry
     _wrap_limbs(
-        u, v, xs, ys, on_arm, cm, 0.2 * sw, ARM_U,
+        u, v, xs, ys, on_arm, cm, p.arm_radius * sw, ARM_U,
         ((g.left_shoulder, g.left_elbow, g.left_wrist), (g.right_shoulder, g.right_elbow, g.right_wrist)),
     )  # fmt: skip
     if legs is not None:
         on_leg, joints = legs
-        _wrap_limbs(u, v, xs, ys, on_leg, cm, LEG_RADIUS * sw, LEG_U, joints)
+        _wrap_limbs(u, v, xs, ys, on_leg, cm, p.leg_radius * sw, LEG_U, joints)
     # Folds: the fabric surface tilts where the fine shading changes, so the pattern drifts with it.
-    folds = blur(fine - 1.0, 0.012 * sw)
-    v = v + 1.2 * folds
-    u = u + 0.4 * folds
+    folds = blur(fine - 1.0, p.fold_blur * sw)
+    v = v + p.fold_bend[1] * folds
+    u = u + p.fold_bend[0] * folds
     return GarmentCoordinates(u.astype(np.float32), v.astype(np.float32), across, along, on_arm, origin)
 
 

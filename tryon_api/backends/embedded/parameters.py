@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from tryon_api.backends.embedded.body_shading import BodyShadingParameters
 from tryon_api.backends.embedded.fabric import PatternParameters, WeaveParameters
 from tryon_api.backends.embedded.fabric_rendering import FabricLightParameters
+from tryon_api.backends.embedded.garment_coordinates import CoordinateParameters
 from tryon_api.backends.embedded.garment_cut import CutParameters
 from tryon_api.backends.embedded.garment_regions import RegionParameters
 from tryon_api.backends.embedded.garment_structure import StructureParameters
@@ -30,6 +31,7 @@ class PreviewParameters:
     regions: RegionParameters = field(default_factory=RegionParameters)
     necklines: NecklineParameters = field(default_factory=NecklineParameters)
     cut: CutParameters = field(default_factory=CutParameters)
+    coordinates: CoordinateParameters = field(default_factory=CoordinateParameters)
     layering: LayeringParameters = field(default_factory=LayeringParameters)
     structure: StructureParameters = field(default_factory=StructureParameters)
     skin: SkinParameters = field(default_factory=SkinParameters)
