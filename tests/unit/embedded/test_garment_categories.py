@@ -10,7 +10,15 @@ import pytest
 from PIL import Image
 
 from tests.photos import ASTRONAUT, GRACE_HOPPER
-from tests.unit.embedded.synthetic_person import BACKGROUND, TOP, TROUSERS, SyntheticPerson, crop, synthetic_person
+from tests.unit.embedded.synthetic_person import (
+    BACKGROUND,
+    SKIN,
+    TOP,
+    TROUSERS,
+    SyntheticPerson,
+    crop,
+    synthetic_person,
+)
 from tryon_api.backends.embedded.dressing import DressedPerson, dress_person
 from tryon_api.backends.embedded.image_operations import rgb_array
 from tryon_api.backends.embedded.leg_regions import leg_cut, resolve_category
@@ -75,7 +83,7 @@ def test_a_skirt_covers_the_gap_between_the_legs_and_stops_above_the_ankles() ->
     assert (
         mean(result.rgb, p.between_knees)[0] > 120 and np.abs(mean(result.rgb, p.between_knees) - BACKGROUND).max() > 60
     )
-    assert np.array_equal(crop(result.rgb, p.shins), crop(p.rgb, p.shins))  # a knee-length skirt
+    assert_bare_skin(result, p)  # a knee-length skirt: below it the old trouser legs are painted as skin
 
 
 def test_trousers_leave_the_gap_between_the_legs_empty() -> None:
@@ -83,10 +91,19 @@ def test_trousers_leave_the_gap_between_the_legs_empty() -> None:
     assert crop(result.matte, p.between_knees).max() < 0.1
 
 
-def test_shorts_end_above_the_knees() -> None:
+def test_shorts_end_above_the_knees_and_bare_the_legs_below() -> None:
     result, p = dressed("white shorts", "bottoms"), person()
     assert np.abs(mean(result.rgb, p.thighs) - TROUSERS).max() > 50
-    assert np.array_equal(crop(result.rgb, p.shins), crop(p.rgb, p.shins))
+    assert_bare_skin(result, p)
+
+
+def assert_bare_skin(result: DressedPerson, p: SyntheticPerson) -> None:
+    """The shins have the face's skin hue and lightness (not the brown trousers'), the shoes are untouched."""
+    shins = mean(result.rgb, p.shins)
+    chroma = shins / shins.sum()
+    assert np.abs(chroma - np.array(SKIN) / sum(SKIN)).max() < 0.02
+    assert shins.mean() > np.mean(TROUSERS) + 40  # as light as skin, not the dark trousers
+    assert np.array_equal(crop(result.rgb, p.shoes), crop(p.rgb, p.shoes))
 
 
 def test_a_top_and_trousers_in_one_outfit_each_go_where_they_belong() -> None:

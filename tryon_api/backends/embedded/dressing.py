@@ -35,7 +35,14 @@ from tryon_api.backends.embedded.garment_structure import (
     garment_structure,
 )
 from tryon_api.backends.embedded.layering import LayeringParameters
-from tryon_api.backends.embedded.leg_regions import leg_cut, leg_item, leg_points, lower_garment, resolve_category
+from tryon_api.backends.embedded.leg_regions import (
+    bare_legs,
+    leg_cut,
+    leg_item,
+    leg_points,
+    lower_garment,
+    resolve_category,
+)
 from tryon_api.backends.embedded.necklines import Collar, collar_shape, neckline_style
 from tryon_api.backends.embedded.parameters import PREVIEW_DEFAULTS, PreviewParameters
 from tryon_api.backends.embedded.person_analysis import PersonAnalysis, analyse_person
@@ -48,7 +55,7 @@ from tryon_api.backends.embedded.sample_variation import (
     sample_variation,
 )
 from tryon_api.backends.embedded.shading import Shading, blur, garment_shading
-from tryon_api.backends.embedded.skin_painting import paint_bare_arms, paint_neck
+from tryon_api.backends.embedded.skin_painting import paint_bare_arms, paint_bare_legs, paint_neck
 from tryon_api.garments.description import GarmentDescription, GarmentItem
 
 
@@ -113,9 +120,12 @@ def dress_person(
     if category != "tops":
         out, new_matte, lower = _dress_legs(
             rgb,
+            linear,
             out,
             leg_item(description, category),
             seed,
+            analysis,
+            skin,
             geometry,
             matte,
             new_matte,
@@ -212,9 +222,12 @@ def _dress_upper(
 
 def _dress_legs(
     rgb: np.ndarray,
+    linear: np.ndarray,
     out: np.ndarray,
     item: GarmentItem | None,
     seed: int,
+    analysis: PersonAnalysis,
+    skin: np.ndarray,
     geometry: BodyGeometry,
     matte: np.ndarray,
     new_matte: np.ndarray,
@@ -222,7 +235,10 @@ def _dress_legs(
     body_shape: np.ndarray,
     parameters: PreviewParameters,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The legs re-dressed (trousers, shorts or a skirt) over ``out``: (linear RGB, matte, garment weight)."""
+    """The legs re-dressed (trousers, shorts or a skirt) over ``out``: (linear RGB, matte, garment weight).
+
+    Below shorts or a skirt the old trouser legs are painted as skin, lit by the light read from them.
+    """
     shape = matte.shape
     cut = leg_cut(item)
     lower = lower_garment(geometry, matte, head, cut, parameters.legs)
@@ -235,7 +251,9 @@ def _dress_legs(
     grown = cv2.dilate(lower.garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     paint = lower.garment | (grown & (matte > 0.01) & ~person & ~head & (np.arange(shape[0])[:, None] >= lower.waist_y))
     weight = blur(paint.astype(np.float32), parameters.legs.soften)
-    shading = garment_shading(rgb, lower.garment & person, geometry, body_shape, parameters.shading)
+    bare = bare_legs(geometry, matte, lower, skin, parameters.legs) if cut.kind != "trousers" else None
+    read = lower.garment if bare is None else lower.garment | bare  # the light is read from all the old cloth
+    shading = garment_shading(rgb, read & person, geometry, body_shape, parameters.shading)
     rows, cols = np.nonzero(weight > 0.002)
     crop = (slice(int(rows.min()), int(rows.max()) + 1), slice(int(cols.min()), int(cols.max()) + 1))
     cropped = Shading(shading.broad[crop], shading.fine[crop], shading.print_mask[crop], shading.steady[crop])
@@ -255,6 +273,10 @@ def _dress_legs(
         patterns=parameters.patterns, weaves=parameters.weaves, light_parameters=parameters.cloth,
     )  # fmt: skip
     out = out.copy()
+    if bare is not None and bare.any():  # skin first, the garment's soft hem over it
+        out = paint_bare_legs(
+            out, rgb, linear, bare, shading.broad, shading.fine, analysis, geometry, joints, parameters.skin
+        )
     out[crop] = out[crop] * (1 - weight[crop][..., None]) + cloth * weight[crop][..., None]
     return out, np.maximum(new_matte, lower.silhouette), weight
 

@@ -45,6 +45,7 @@ class LegParameters:
     skirt_flare: float = 0.12  # the hem's extra width each side per shoulder width of length
     forearm_radius: float = 0.13  # forearms in front of the hips, kept in front
     soften: float = 0.8  # px, the garment's edge
+    not_skin: float = 0.4  # skin probability under which the legs below shorts or a skirt are painted as skin
     edge_reach: float = 0.08  # the garment's colour reaches this far into the matte's soft edge
 
 
@@ -62,6 +63,7 @@ class LowerGarment:
     garment: np.ndarray  # bool HxW: the lower garment's pixels
     silhouette: np.ndarray  # float32 HxW: what it adds to the person's matte (a skirt between the legs)
     waist_y: float
+    hem_y: float  # the garment's lowest row; below it shorts and skirts bare the legs
 
 
 def resolve_category(category: str, description: GarmentDescription) -> str:
@@ -195,4 +197,35 @@ def lower_garment(
     covered = person | (silhouette > 0.5)
     garment = region & covered & ~head & ~front
     silhouette = silhouette * (ys >= waist_y) * ~front
-    return LowerGarment(garment, silhouette.astype(np.float32), waist_y)
+    rows = np.nonzero(garment.any(axis=1))[0]
+    hem_y = float(rows.max()) if rows.size else float(height)
+    return LowerGarment(garment, silhouette.astype(np.float32), waist_y, hem_y)
+
+
+def bare_legs(
+    geometry: BodyGeometry,
+    matte: np.ndarray,
+    lower: LowerGarment,
+    skin: np.ndarray,
+    parameters: LegParameters = PARAMETERS,
+) -> np.ndarray:
+    """Below shorts or a skirt, down to the ankles: the old clothes on the legs, to be painted as skin
+    (the photo's own bare legs, skin already, are kept)."""
+    p = parameters
+    height, width = matte.shape
+    sw = geometry.shoulder_width
+    points = leg_points(geometry, p)
+    mask = np.zeros((height, width), np.uint8)
+    for side in ("left", "right"):
+        hip, knee, ankle = points[f"{side}_hip"], points[f"{side}_knee"], points[f"{side}_ankle"]
+        _capsule(mask, hip, knee, p.thigh_radius * sw)
+        _capsule(mask, knee, ankle, p.shin_radius * sw)
+    ys = np.arange(height, dtype=np.float32)[:, None]
+    lowest = max(points["left_ankle"][1], points["right_ankle"][1]) + p.below_ankle * sw
+    legs = mask.astype(bool) & (ys > lower.hem_y) & (ys <= lowest) & (matte > 0.5)
+    front = hands_mask((height, width), geometry)
+    for elbow, wrist in ((geometry.left_elbow, geometry.left_wrist), (geometry.right_elbow, geometry.right_wrist)):
+        forearm = np.zeros((height, width), np.uint8)
+        _capsule(forearm, elbow, wrist, p.forearm_radius * sw)
+        front |= forearm.astype(bool)
+    return legs & ~lower.garment & ~front & (skin < p.not_skin)

@@ -23,7 +23,8 @@ class SkinParameters:
     arm_light: tuple[float, float] = (0.6, 1.2)  # the sleeve's broad light, bounded, lights the arm
     arm_folds: float = 0.3  # how much of the sleeve's folds show on the bare arm
     arm_albedo: float = 0.9  # of the cheeks' colour (arms are a little darker than a lit face)
-    arm_edge: float = 1.5  # px: the bare arm's soft edge
+    arm_edge: float = 1.5  # px: the bare arm's (and leg's) soft edge
+    leg_radius: float = 0.17  # of the shoulders: a bare leg's radius, for its roundness
     jaw_shadow: float = 0.45  # the jaw's shadow on the neck, just under it
     jaw_shadow_reach: float = 0.06  # of the face's height
     neck_roundness: float = 0.3  # the neck darker at its sides
@@ -200,18 +201,55 @@ def paint_bare_arms(
     parameters: SkinParameters = SKIN,
 ) -> np.ndarray:
     """Arms bared by shorter sleeves, painted as skin: a cylinder lit in the middle, with the sleeve's broad light."""
-    p = parameters
+    g = geometry
+    limbs = ((g.left_shoulder, g.left_elbow, g.left_wrist), (g.right_shoulder, g.right_elbow, g.right_wrist))
+    radius = parameters.arm_radius * g.shoulder_width
+    return _paint_bare_limbs(
+        out, rgb, linear, bare, broad_light, fine_light, analysis, geometry, limbs, radius, parameters
+    )
+
+
+def paint_bare_legs(
+    out: np.ndarray,
+    rgb: np.ndarray,
+    linear: np.ndarray,
+    bare: np.ndarray,
+    broad_light: np.ndarray,
+    fine_light: np.ndarray,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    legs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    parameters: SkinParameters = SKIN,
+) -> np.ndarray:
+    """Legs bared by shorts or a skirt (hip, knee, ankle each), painted as skin the way bared arms are."""
+    radius = parameters.leg_radius * geometry.shoulder_width
+    return _paint_bare_limbs(
+        out, rgb, linear, bare, broad_light, fine_light, analysis, geometry, legs, radius, parameters
+    )
+
+
+def _paint_bare_limbs(
+    out: np.ndarray,
+    rgb: np.ndarray,
+    linear: np.ndarray,
+    bare: np.ndarray,
+    broad_light: np.ndarray,
+    fine_light: np.ndarray,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    limbs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    radius: float,
+    p: SkinParameters,
+) -> np.ndarray:
+    """Skin over ``bare``: each limb a cylinder of ``radius`` px lit in the middle, with the cloth's broad light."""
     height, width = bare.shape
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     g = geometry
-    across_arm = np.minimum(
-        arm_distance(xs, ys, g.left_shoulder, g.left_elbow, g.left_wrist),
-        arm_distance(xs, ys, g.right_shoulder, g.right_elbow, g.right_wrist),
-    ) / (p.arm_radius * g.shoulder_width)
-    roundness = 1.0 - p.arm_roundness * np.clip(across_arm, 0, 1.4) ** 2
-    arm_light = np.clip(blur(broad_light, 0.03 * g.shoulder_width), *p.arm_light) * np.clip(roundness, 0.35, 1)
-    arm_light *= 1 + (fine_light - 1) * p.arm_folds
+    across = np.minimum(*(arm_distance(xs, ys, a, b, c) for a, b, c in limbs)) / radius
+    roundness = 1.0 - p.arm_roundness * np.clip(across, 0, 1.4) ** 2
+    light = np.clip(blur(broad_light, 0.03 * g.shoulder_width), *p.arm_light) * np.clip(roundness, 0.35, 1)
+    light *= 1 + (fine_light - 1) * p.arm_folds
     pores = skin_grain(linear, analysis, geometry, (height, width))
-    skin_render = skin_colour(rgb, analysis, geometry) * p.arm_albedo * (arm_light * pores)[..., None]
+    skin_render = skin_colour(rgb, analysis, geometry) * p.arm_albedo * (light * pores)[..., None]
     bare_soft = blur(bare.astype(np.float32), p.arm_edge)
     return out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
