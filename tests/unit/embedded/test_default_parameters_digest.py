@@ -5,8 +5,10 @@ The digests were recorded on a fixed seed before the tuning numbers moved out of
 (no MediaPipe model in the loop, so only this package's arithmetic counts) for tops, bottoms and
 one-pieces in both modes. The two skirt renders were re-recorded once, when the legs below a skirt
 or shorts began to be painted as skin (a change of behaviour, commit "Bare legs below shorts and
-skirts"), after every parameter move before it had been checked against the original digests. NumPy and OpenCV pick vector code by CPU, and their float results may differ
-in the last bit between CPU families: a canary of those same primitives, recorded with the digests,
+skirts"), after every parameter move before it had been checked against the original digests.
+
+NumPy and OpenCV pick vector code by CPU, and their float results may differ in the last bit
+between CPU families: a canary of those same primitives, recorded with the digests,
 tells such a machine apart, and there the comparison is skipped rather than failed.
 """
 
