@@ -50,6 +50,7 @@ class GenerationInput:
     mode: Mode
     seed: int
     garment: Image.Image | None = field(default=None, repr=False)
+    garment_category: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class HeldRender:
         with self.lock:
             self.in_flight -= 1
         description = SimpleNamespace(garment_class="top")
-        return SimpleNamespace(image=person, scene="studio", description=description)
+        return SimpleNamespace(image=person, scene="studio", description=description, garment_category="tops")
 
 
 @pytest.fixture

@@ -9,9 +9,14 @@ Public image operations (PIL in, PIL out), stable for other modules and the emul
 - ``composite_studio(rgba) -> RGB``: the cutout on a white seamless with a soft shadow.
 - ``composite_environment(rgba, style, seed) -> RGB``: the cutout in a painted street, office or
   park scene chosen from ``style`` (formal, casual, sporty, outdoor), the same for the same seed.
-- ``recolour_garment(image, description, seed=0, garment=None) -> RGB``: the person dressed as
-  described (colour, pattern, material, layers, cut), original background kept.
-- ``render_try_on(image, description, mode, seed, garment=None) -> PreviewRendering``: all of it (``pipeline``).
+- ``recolour_garment(image, description, seed=0, garment=None, garment_category="auto") -> RGB``:
+  the person dressed as described (colour, pattern, material, layers, cut), original background kept.
+- ``render_try_on(image, description, mode, seed, garment=None, deadline=None, garment_category="auto",
+  parameters=PREVIEW_DEFAULTS) -> PreviewRendering``: all of it (``pipeline``).
+
+``garment_category`` (auto, tops, bottoms, one-pieces) says which of the body is re-dressed
+(``leg_regions``); a seed decides a sample's drape, key light and pattern phase (``sample_variation``);
+every stage's tuning is a named parameter dataclass, bundled in ``parameters.PreviewParameters``.
 """
 
 from tryon_api.backends.embedded.backend import EmbeddedTryOnBackend

@@ -37,6 +37,7 @@ class EmbeddedTryOnBackend:
                 seed=generation.seed,
                 garment=generation.garment,
                 deadline=deadline,
+                garment_category=generation.garment_category,
             )
         buffer = io.BytesIO()
         result.image.save(buffer, "JPEG", quality=93, subsampling=0)
@@ -46,6 +47,7 @@ class EmbeddedTryOnBackend:
             details={
                 "scene": result.scene,
                 "garment_class": result.description.garment_class,
+                "garment_category": result.garment_category,
                 "seconds": round(time.perf_counter() - started, 3),
             },
         )

@@ -8,10 +8,68 @@ in 0..1; the result is an HxWx3 albedo, or an HxW multiplier for the material's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 FloatArray = np.ndarray
+
+
+@dataclass(frozen=True)
+class PatternParameters:
+    """Each pattern's repeat and proportions, in centimetres of cloth (so they scale with the body)."""
+
+    stripe_period: float = 2.6
+    stripe_half_width: float = 0.65
+    pinstripe_period: float = 1.6
+    pinstripe_half_width: float = 0.07  # at least; thinner than a pixel it is drawn a pixel wide and fainter
+    pinstripe_strength: float = 0.85
+    plaid_period: float = 9.0
+    plaid_wide_half_width: float = 2.2
+    plaid_thin_half_width: float = 0.35
+    plaid_wide_strength: float = 0.55  # each direction's wide bands; where they cross, both
+    plaid_thin_strength: float = 0.8
+    twill_depth: float = 0.07  # the twill's light and dark at the plaid's crossings
+    twill_period: float = 0.35
+    check_period: float = 1.6
+    check_half_width: float = 0.4
+    polka_cell: float = 3.2
+    polka_radius: float = 0.6
+    floral_cell: float = 6.5
+    camo_scales: tuple[float, float] = (7.0, 6.0)  # the two noise fields' feature sizes
+    houndstooth_tile: float = 0.32  # one of the 8 x 8 tile's squares
+    herringbone_column: float = 2.0
+    herringbone_period: float = 0.9
+    leopard_spot_scale: float = 2.2
+    argyle_diamond: tuple[float, float] = (8.0, 11.0)  # across, down
+    geometric_period: float = 6.0
+
+
+@dataclass(frozen=True)
+class WeaveParameters:
+    """How strongly each material's surface texture modulates the light (a multiplier around 1)."""
+
+    denim_twill: float = 0.06
+    denim_twill_period: float = 0.28
+    denim_slub: float = 0.16
+    knit_ribs: float = 0.09
+    knit_rib_period: float = 0.55
+    knit_cable: float = 0.1
+    corduroy_wales: float = 0.14
+    corduroy_period: float = 0.45
+    wool_flecks: float = 0.14
+    tweed_flecks: float = 0.35
+    linen_slub: float = 0.18
+    quilt_channel: float = 7.0  # cm between a quilted jacket's seams
+    suede_nap: float = 0.1
+    lace_holes: float = 0.35
+    plain_grain: float = 0.04  # any other cloth's faint grain
+    finest: float = 0.12  # cm: textures finer than this per pixel fade out
+
+
+PATTERNS = PatternParameters()
+WEAVES = WeaveParameters()
 
 
 def _to_linear(c: np.ndarray) -> np.ndarray:
@@ -110,60 +168,65 @@ def pattern_albedo(
     colours: list[np.ndarray],
     pixel_cm: float,
     seed: int,
+    parameters: PatternParameters = PATTERNS,
 ) -> np.ndarray:
     """The garment's albedo (linear RGB) with ``pattern`` drawn in ``colours`` (main colour first)."""
+    p = parameters
     main = colours[0]
     second = colours[1] if len(colours) > 1 else _contrast(main)
     third = colours[2] if len(colours) > 2 else (main * 0.55 + second * 0.45)
     base = np.broadcast_to(main, (*u.shape, 3)).astype(np.float32)
     px = max(pixel_cm, 0.05)
     if pattern == "striped":
-        return _mix(base, second, _band(_periodic(v, 2.6), 0.65, px))
+        return _mix(base, second, _band(_periodic(v, p.stripe_period), p.stripe_half_width, px))
     if pattern == "pinstriped":
-        return _mix(base, second, _band(_periodic(u, 1.6), max(0.07, px * 0.45), px) * 0.85)
+        stripe = _band(_periodic(u, p.pinstripe_period), max(p.pinstripe_half_width, px * 0.45), px)
+        return _mix(base, second, stripe * p.pinstripe_strength)
     if pattern == "plaid":
-        wide_u = _band(_periodic(u, 9.0), 2.2, px)
-        wide_v = _band(_periodic(v, 9.0), 2.2, px)
-        thin_u = _band(_periodic(u + 4.5, 9.0), 0.35, px)
-        thin_v = _band(_periodic(v + 4.5, 9.0), 0.35, px)
-        out = _mix(base, second, np.clip(0.55 * wide_u + 0.55 * wide_v, 0, 1))
-        out = _mix(out, third, np.clip(thin_u + thin_v, 0, 1) * 0.8)
+        period, half = p.plaid_period, p.plaid_period / 2
+        wide_u = _band(_periodic(u, period), p.plaid_wide_half_width, px)
+        wide_v = _band(_periodic(v, period), p.plaid_wide_half_width, px)
+        thin_u = _band(_periodic(u + half, period), p.plaid_thin_half_width, px)
+        thin_v = _band(_periodic(v + half, period), p.plaid_thin_half_width, px)
+        out = _mix(base, second, np.clip(p.plaid_wide_strength * wide_u + p.plaid_wide_strength * wide_v, 0, 1))
+        out = _mix(out, third, np.clip(thin_u + thin_v, 0, 1) * p.plaid_thin_strength)
         # The twill shows at the crossings: a fine diagonal texture.
-        twill = 0.93 + 0.07 * np.cos((u + v) * 2 * np.pi / 0.35)
+        twill = (1 - p.twill_depth) + p.twill_depth * np.cos((u + v) * 2 * np.pi / p.twill_period)
         return out * twill[..., None]
     if pattern == "checked":
-        a = _band(_periodic(u, 1.6), 0.4, px)
-        b = _band(_periodic(v, 1.6), 0.4, px)
+        a = _band(_periodic(u, p.check_period), p.check_half_width, px)
+        b = _band(_periodic(v, p.check_period), p.check_half_width, px)
         white = np.array([0.85, 0.85, 0.83], np.float32)
         out = _mix(np.broadcast_to(white, base.shape).astype(np.float32), main, np.clip(0.5 * a + 0.5 * b, 0, 1))
         return _mix(out, main * 0.8, a * b)
     if pattern == "polka dot":
-        cell = 3.2
+        cell = p.polka_cell
         cu = _periodic(u + (np.floor(v / cell) % 2) * cell / 2, cell)
         cv = _periodic(v, cell)
-        return _mix(base, second, _band(np.hypot(cu, cv), 0.6, px))
+        return _mix(base, second, _band(np.hypot(cu, cv), p.polka_radius, px))
     if pattern == "floral":
-        return _floral(base, u, v, [second, third, colours[3] if len(colours) > 3 else _leaf()], px, seed)
+        flowers = [second, third, colours[3] if len(colours) > 3 else _leaf()]
+        return _floral(base, u, v, flowers, px, seed, cell=p.floral_cell)
     if pattern == "camo":
         palette = [main, second if len(colours) > 1 else main * 0.55, third, main * 0.35 + 0.02]
-        n1 = fbm(u, v, 7.0, seed, 3)
-        n2 = fbm(u + 31.0, v + 17.0, 6.0, seed + 1, 3)
+        n1 = fbm(u, v, p.camo_scales[0], seed, 3)
+        n2 = fbm(u + 31.0, v + 17.0, p.camo_scales[1], seed + 1, 3)
         out = base.copy()
         out = _mix(out, palette[1], np.clip((n1 - 0.52) * 12, 0, 1))
         out = _mix(out, palette[2], np.clip((n2 - 0.58) * 12, 0, 1))
         return _mix(out, palette[3], np.clip((n1 * n2 - 0.36) * 14, 0, 1))
     if pattern == "houndstooth":
-        return _houndstooth(base, second, u, v)
+        return _houndstooth(base, second, u, v, p.houndstooth_tile)
     if pattern == "herringbone":
-        column = np.floor(u / 2.0)
+        column = np.floor(u / p.herringbone_column)
         direction = np.where(column % 2 == 0, 1.0, -1.0)
-        lines = _band(_periodic(v + direction * (u % 2.0), 0.9), 0.22, px)
+        lines = _band(_periodic(v + direction * (u % p.herringbone_column), p.herringbone_period), 0.22, px)
         return _mix(base, second * 0.5 + main * 0.5, lines * 0.7)
     if pattern in ("leopard", "zebra"):
         if pattern == "zebra":
             wave = np.sin(u * 0.9 + 1.8 * np.sin(v * 0.25) + 2.5 * fbm(u, v, 9.0, seed))
             return _mix(base, second, np.clip(wave * 4, 0, 1))
-        spots = fbm(u, v, 2.2, seed, 2)
+        spots = fbm(u, v, p.leopard_spot_scale, seed, 2)
         ring = _band(spots - 0.62, 0.05, 0.02)
         centre = np.clip((spots - 0.66) * 20, 0, 1)
         out = _mix(base, third if len(colours) > 2 else main * 0.65, centre)
@@ -174,19 +237,19 @@ def pattern_albedo(
         t = (np.sin(radius * 0.45 + angle * 2 + 3 * fbm(u, v, 10.0, seed)) + 1) / 2
         return _mix(_mix(base, second, np.clip(t * 1.6, 0, 1)), third, np.clip((t - 0.6) * 2.5, 0, 1))
     if pattern == "argyle":
-        diamond = (np.abs(_periodic(u, 8.0)) / 4.0 + np.abs(_periodic(v, 11.0)) / 5.5) < 1.0
-        parity = (np.floor((u + 4.0) / 8.0) + np.floor((v + 5.5) / 11.0)) % 2
+        du, dv = p.argyle_diamond
+        diamond = (np.abs(_periodic(u, du)) / (du / 2) + np.abs(_periodic(v, dv)) / (dv / 2)) < 1.0
+        parity = (np.floor((u + du / 2) / du) + np.floor((v + dv / 2) / dv)) % 2
         out = np.where((diamond & (parity == 0))[..., None], second, base)
-        lines = _band(_periodic(u * 11.0 / 8.0 + v, 11.0), 0.15, px) + _band(
-            _periodic(u * 11.0 / 8.0 - v, 11.0), 0.15, px
-        )
+        lines = _band(_periodic(u * dv / du + v, dv), 0.15, px) + _band(_periodic(u * dv / du - v, dv), 0.15, px)
         return _mix(out.astype(np.float32), third, np.clip(lines, 0, 1) * 0.9)
     if pattern == "paisley":
-        return _floral(base, u, v, [second, third, second * 0.5 + third * 0.5], px, seed, petals=1)
+        return _floral(base, u, v, [second, third, second * 0.5 + third * 0.5], px, seed, petals=1, cell=p.floral_cell)
     if pattern == "colour block":
         return np.where((u > 0)[..., None], base, np.broadcast_to(second, base.shape)).astype(np.float32)
     if pattern == "geometric":
-        tri = _band(_periodic(u + np.abs(_periodic(v, 6.0)), 6.0), 0.5, px)
+        period = p.geometric_period
+        tri = _band(_periodic(u + np.abs(_periodic(v, period)), period), 0.5, px)
         return _mix(base, second, tri)
     return base
 
@@ -204,10 +267,16 @@ def _leaf() -> np.ndarray:
 
 
 def _floral(
-    base: np.ndarray, u: FloatArray, v: FloatArray, colours: list[np.ndarray], px: float, seed: int, petals: int = 5
+    base: np.ndarray,
+    u: FloatArray,
+    v: FloatArray,
+    colours: list[np.ndarray],
+    px: float,
+    seed: int,
+    petals: int = 5,
+    cell: float = 6.5,
 ) -> np.ndarray:
-    """Flowers on a jittered grid: petals around a centre, a leaf, each flower its own colour."""
-    cell = 6.5
+    """Flowers on a jittered grid of ``cell`` cm: petals around a centre, a leaf, each flower its own colour."""
     iu, iv = np.floor(u / cell), np.floor(v / cell)
     hashed = np.sin(iu * 12.9898 + iv * 78.233 + seed * 0.017) * 43758.5453
     jitter = hashed - np.floor(hashed)
@@ -245,45 +314,52 @@ _HOUNDSTOOTH = np.array(
 )
 
 
-def _houndstooth(base: np.ndarray, second: np.ndarray, u: FloatArray, v: FloatArray) -> np.ndarray:
-    size = 0.32
+def _houndstooth(base: np.ndarray, second: np.ndarray, u: FloatArray, v: FloatArray, size: float) -> np.ndarray:
     ix = np.floor(u / size).astype(int) % 8
     iy = np.floor(v / size).astype(int) % 8
     return _mix(base, second, _HOUNDSTOOTH[iy, ix])
 
 
-def weave(material: str | None, u: FloatArray, v: FloatArray, pixel_cm: float, seed: int) -> FloatArray:
+def weave(
+    material: str | None,
+    u: FloatArray,
+    v: FloatArray,
+    pixel_cm: float,
+    seed: int,
+    parameters: WeaveParameters = WEAVES,
+) -> FloatArray:
     """A multiplier around 1 for the material's surface: twill, ribs, flecks, slubs, channels."""
+    p = parameters
     ones = np.ones_like(u)
-    fine = min(1.0, 0.12 / max(pixel_cm, 1e-3))  # fade textures finer than a pixel
+    fine = min(1.0, p.finest / max(pixel_cm, 1e-3))  # fade textures finer than a pixel
     if material == "denim":
-        twill = np.cos((u * 0.6 + v) * 2 * np.pi / 0.28)
+        twill = np.cos((u * 0.6 + v) * 2 * np.pi / p.denim_twill_period)
         slub = fbm(u * 0.3, v * 3.0, 1.2, seed, 2) - 0.5
-        return ones + 0.06 * twill * fine + 0.16 * slub
+        return ones + p.denim_twill * twill * fine + p.denim_slub * slub
     if material in ("knit", "jersey") and material == "knit":
-        ribs = np.cos(u * 2 * np.pi / 0.55)
+        ribs = np.cos(u * 2 * np.pi / p.knit_rib_period)
         cable = np.cos((np.abs(_periodic(u, 6.0)) * 1.5 + v) * 2 * np.pi / 1.4) * (np.abs(_periodic(u, 6.0)) < 1.4)
-        return ones + 0.09 * ribs * min(1.0, 3 * fine) + 0.1 * cable
+        return ones + p.knit_ribs * ribs * min(1.0, 3 * fine) + p.knit_cable * cable
     if material == "corduroy":
-        return ones + 0.14 * np.cos(u * 2 * np.pi / 0.45) * min(1.0, 3 * fine)
+        return ones + p.corduroy_wales * np.cos(u * 2 * np.pi / p.corduroy_period) * min(1.0, 3 * fine)
     if material in ("wool", "tweed", "fleece"):
         flecks = fbm(u, v, 0.5, seed, 2) - 0.5
-        return ones + (0.35 if material == "tweed" else 0.14) * flecks
+        return ones + (p.tweed_flecks if material == "tweed" else p.wool_flecks) * flecks
     if material == "linen":
         slub = fbm(u * 0.15, v * 2.5, 0.8, seed, 2) - 0.5
-        return ones + 0.18 * slub
+        return ones + p.linen_slub * slub
     if material == "quilted":
-        channel = np.abs(np.sin(v * np.pi / 7.0))
+        channel = np.abs(np.sin(v * np.pi / p.quilt_channel))
         return 0.62 + 0.48 * channel**0.6
     if material == "suede":
-        return ones + 0.1 * (fbm(u, v, 1.5, seed, 3) - 0.5)
+        return ones + p.suede_nap * (fbm(u, v, 1.5, seed, 3) - 0.5)
     if material == "sequin":
         sparkle = (fbm(u, v, 0.25, seed, 1) > 0.78).astype(np.float32)
         return ones * 0.9 + 0.9 * sparkle
     if material == "lace" or material == "mesh":
         holes = _band(_periodic(u, 0.8), 0.22, pixel_cm) * _band(_periodic(v, 0.8), 0.22, pixel_cm)
-        return ones - 0.35 * holes
-    return ones + 0.04 * (_noise_at(u, v, 0.6, seed) - 0.5)
+        return ones - p.lace_holes * holes
+    return ones + p.plain_grain * (_noise_at(u, v, 0.6, seed) - 0.5)
 
 
 # How a material treats light: (contrast of the broad shading, strength of the highlights, sheen at the rim).

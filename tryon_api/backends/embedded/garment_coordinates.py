@@ -11,6 +11,23 @@ from tryon_api.backends.embedded.garment_regions import BodyGeometry, arm_mask, 
 from tryon_api.backends.embedded.shading import blur
 
 SHOULDER_CM = 40.0  # a shoulder width, to draw fabric at its real size
+# Each limb pair gets its own band of ``u`` (cm), far from the torso's (around 0): patterns do not join across.
+ARM_U, LEG_U = 100.0, 200.0
+LEG_RADIUS = 0.2  # a trouser leg's radius, in shoulder widths
+
+
+@dataclass(frozen=True)
+class CoordinateParameters:
+    """The cylinders cloth is wrapped round, and how far the photo's folds bend it (shoulder widths)."""
+
+    torso_radius: float = 0.62
+    arm_radius: float = 0.2
+    leg_radius: float = LEG_RADIUS
+    fold_blur: float = 0.012  # the photo's fine light, blurred this much, tilts the surface
+    fold_bend: tuple[float, float] = (0.4, 1.2)  # cm the pattern drifts across and down per unit of fold
+
+
+COORDINATES = CoordinateParameters()
 
 
 @dataclass(frozen=True)
@@ -29,12 +46,16 @@ def garment_coordinates(
     fine: np.ndarray,
     origin: tuple[int, int] = (0, 0),
     on_arm: np.ndarray | None = None,
+    legs: tuple[np.ndarray, tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]] | None = None,
+    parameters: CoordinateParameters = COORDINATES,
 ) -> GarmentCoordinates:
     """Body-aligned cm for every pixel: a cylinder around the torso, one around each arm, bent by the folds.
 
     ``shape`` and ``fine`` may be a crop of the image starting at ``origin`` (x, y); ``on_arm`` is
-    then the crop of the arm mask.
+    then the crop of the arm mask. ``legs`` (the crop's trouser-leg mask and each leg's hip, knee and
+    ankle) wraps those pixels round the legs as the arms are wrapped.
     """
+    p = parameters
     height, width = shape
     sw = geometry.shoulder_width
     cm = SHOULDER_CM / sw
@@ -51,23 +72,46 @@ def garment_coordinates(
     dx, dy = xs - top[0], ys - top[1]
     along = dx * axis[0] + dy * axis[1]
     across = -(dx * normal[0] + dy * normal[1])
-    radius = 0.62 * sw
+    radius = p.torso_radius * sw
     u = radius * np.arcsin(np.clip(across / radius, -0.999, 0.999)) * cm
     v = along * cm
     if on_arm is None:
         on_arm = arm_mask(shape, geometry) & ~polygon_mask(shape, torso_polygon(geometry, grow=0.02))
     g = geometry
-    left_nearer = arm_distance(xs, ys, g.left_shoulder, g.left_elbow, g.left_wrist) < arm_distance(
-        xs, ys, g.right_shoulder, g.right_elbow, g.right_wrist
-    )
-    for shoulder, elbow, wrist, side in (
-        (g.left_shoulder, g.left_elbow, g.left_wrist, left_nearer),
-        (g.right_shoulder, g.right_elbow, g.right_wrist, ~left_nearer),
-    ):
-        members = on_arm & side
+    _wrap_limbs(
+        u, v, xs, ys, on_arm, cm, p.arm_radius * sw, ARM_U,
+        ((g.left_shoulder, g.left_elbow, g.left_wrist), (g.right_shoulder, g.right_elbow, g.right_wrist)),
+    )  # fmt: skip
+    if legs is not None:
+        on_leg, joints = legs
+        _wrap_limbs(u, v, xs, ys, on_leg, cm, p.leg_radius * sw, LEG_U, joints)
+    # Folds: the fabric surface tilts where the fine shading changes, so the pattern drifts with it.
+    folds = blur(fine - 1.0, p.fold_blur * sw)
+    v = v + p.fold_bend[1] * folds
+    u = u + p.fold_bend[0] * folds
+    return GarmentCoordinates(u.astype(np.float32), v.astype(np.float32), across, along, on_arm, origin)
+
+
+def _wrap_limbs(
+    u: np.ndarray,
+    v: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    members_mask: np.ndarray,
+    cm: float,
+    radius: float,
+    offset_u: float,
+    limbs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+) -> None:
+    """Cylinders round two limbs (root, middle joint, end) in ``u``/``v`` (in place): ``u`` around
+    ``offset_u``, ``v`` along the limb from its root; each pixel of ``members_mask`` on its nearer limb."""
+    (a0, a1, a2), (b0, b1, b2) = limbs
+    first_nearer = arm_distance(xs, ys, a0, a1, a2) < arm_distance(xs, ys, b0, b1, b2)
+    for (root, middle, end_joint), side in (((a0, a1, a2), first_nearer), ((b0, b1, b2), ~first_nearer)):
+        members = members_mask & side
         if not members.any():
             continue
-        for start, end, offset in ((shoulder, elbow, 0.0), (elbow, wrist, float(np.linalg.norm(elbow - shoulder)))):
+        for start, end, offset in ((root, middle, 0.0), (middle, end_joint, float(np.linalg.norm(middle - root)))):
             seg = end - start
             length = max(float(np.linalg.norm(seg)), 1e-3)
             direction = seg / length
@@ -75,17 +119,11 @@ def garment_coordinates(
             t = px * direction[0] + py * direction[1]
             chosen = (t >= 0) & (t <= length) if offset == 0 else t > 0
             perpendicular = px * direction[1] - py * direction[0]
-            arm_radius = 0.2 * sw
-            arm_u = arm_radius * np.arcsin(np.clip(perpendicular / arm_radius, -0.999, 0.999)) * cm
-            arm_v = (t + offset) * cm
+            limb_u = radius * np.arcsin(np.clip(perpendicular / radius, -0.999, 0.999)) * cm
+            limb_v = (t + offset) * cm
             index = np.nonzero(members)
-            u[index[0][chosen], index[1][chosen]] = arm_u[chosen] + 100.0
-            v[index[0][chosen], index[1][chosen]] = arm_v[chosen]
-    # Folds: the fabric surface tilts where the fine shading changes, so the pattern drifts with it.
-    folds = blur(fine - 1.0, 0.012 * sw)
-    v = v + 1.2 * folds
-    u = u + 0.4 * folds
-    return GarmentCoordinates(u.astype(np.float32), v.astype(np.float32), across, along, on_arm, origin)
+            u[index[0][chosen], index[1][chosen]] = limb_u[chosen] + offset_u
+            v[index[0][chosen], index[1][chosen]] = limb_v[chosen]
 
 
 def polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:

@@ -35,6 +35,37 @@ class GarmentLayout:
     head: np.ndarray  # bool: the head, never cut unless an old collar was found there
 
 
+@dataclass(frozen=True)
+class CutParameters:
+    """The new garment's cut: what of the old clothes goes, how much neck and arm shows (lengths in
+    shoulder widths unless said otherwise)."""
+
+    short_sleeve: float = 0.42  # of the upper arm a short sleeve covers
+    three_quarter_sleeve: float = 1.6
+    chest_depth: float = 0.3  # below the shoulders, whatever is not skin is garment this far down
+    not_skin: float = 0.4  # skin probability under which a pixel is garment
+    skin_removed: float = 0.3  # ... under which old clothes above the new top edge go
+    reach_beside: float = 1.15  # of the shoulder joints' distance from the centre: the garment's side reach
+    neck_flare: float = 1.08  # the neck's half width under the jaw, in neck half widths
+    neck_opening: float = 1.3  # ... where it meets the neckline, in the opening's half widths
+    flare_from: float = 0.6  # of the neck's length above its base, where it starts widening
+    near_neck: float = 0.45  # old clothes this close to the neck, above the new top edge, go
+    smoothing: float = 0.012  # the garment's outline is blurred and re-thresholded at this scale
+    short_neck: float = 0.9  # of the neck's length: a jaw this close to the garment has a strip of neck
+    short_neck_width: float = 0.35
+    close_neck: float = 0.08  # the neck's outline is closed with a disc this wide
+    round_neck: float = 0.035  # its outer corners rounded this much
+    keep_at_garment: float = 0.04  # ... but kept whole this close to the garment
+    sliver_thickness: float = 0.14  # thinner pieces beside the garment are cloth
+    sliver_reach: float = 0.05
+    edge_reach: float = 0.08  # the garment's colour reaches this far into the matte's soft edge
+    collar_gap: float = 0.2  # a gap this narrow between neck and garment (in face widths) is neck
+    hair_distance: tuple[float, float] = (14.0, 28.0)  # Lab distance to the hair: strict under the jaw, else
+
+
+CUT = CutParameters()
+
+
 def shoulder_line(geometry: BodyGeometry, xs: np.ndarray) -> np.ndarray:
     """The top of the shoulders: from the neck's base sloping down to above the shoulder joints."""
     g = geometry
@@ -97,8 +128,10 @@ def garment_layout(
     old: np.ndarray,
     style: NecklineStyle,
     sleeves: float,
+    parameters: CutParameters = CUT,
 ) -> GarmentLayout:
     """Where the new garment, the bared neck and arms and the cut-away old clothes are."""
+    p = parameters
     height, width = matte.shape
     shape = (height, width)
     g = geometry
@@ -110,69 +143,73 @@ def garment_layout(
         keep = arm_mask(shape, g, upper_fraction=sleeves) if sleeves > 0 else np.zeros(shape, bool)
         bare_arm = old & arms & ~keep
     dx = np.abs(xs - neck_centre_x(g))
-    span = 1.15 * max(abs(g.left_shoulder[0] - g.centre_x), abs(g.right_shoulder[0] - g.centre_x))
+    span = p.reach_beside * max(abs(g.left_shoulder[0] - g.centre_x), abs(g.right_shoulder[0] - g.centre_x))
     beside = dx < span
     # Below the shoulders' line whatever is not skin is garment: the old one, and a collar, scarf or tie.
     high = shoulder_line(g, xs[0])[None, :]
-    chest = beside & (ys >= high) & (ys < g.shoulder_y + 0.3 * g.shoulder_width) & (skin < 0.4) & person & ~head
+    chest_bottom = g.shoulder_y + p.chest_depth * g.shoulder_width
+    chest = beside & (ys >= high) & (ys < chest_bottom) & (skin < p.not_skin) & person & ~head
     top = garment_top((old | chest) & person & ~head, g, style)[None, :]
     above = ys < top
     # Below the new top edge the same: an old shirt collar beside the neck there is garment now.
-    below_top = beside & ~above & (ys < g.shoulder_y + 0.3 * g.shoulder_width) & (skin < 0.4) & person & ~head
+    below_top = beside & ~above & (ys < chest_bottom) & (skin < p.not_skin) & person & ~head
     clothes = (old | chest | below_top) & person & ~head
     # The neck: from the jaw down, widening into the neckline's opening so no gap is left beside it.
     face = face_oval_mask(shape, analysis, head)
     chin_y = float(g.chin[1])
     neck_length = max(g.neck_base_y - chin_y, 0.1 * g.shoulder_width)
-    opening = max(style.width, 1.0) * g.neck_half_width * 1.3
-    s = np.clip((ys - (g.neck_base_y - 0.6 * neck_length)) / (0.6 * neck_length), 0, 1)
-    flare = 1.08 * g.neck_half_width + (opening - 1.08 * g.neck_half_width) * s**2
+    opening = max(style.width, 1.0) * g.neck_half_width * p.neck_opening
+    s = np.clip((ys - (g.neck_base_y - p.flare_from * neck_length)) / (p.flare_from * neck_length), 0, 1)
+    flare = p.neck_flare * g.neck_half_width + (opening - p.neck_flare * g.neck_half_width) * s**2
     # Each column's neck starts right under the jaw there (a flat cut across showed as a boxy neck).
     jaw = np.where(face.any(axis=0), height - 1 - np.argmax(face[::-1], axis=0), chin_y).astype(np.float32)
     neck_shape = (dx < flare) & (ys > jaw[None, :]) & ~face
     neck = neck_shape & above & person
     # Old clothes above the new top edge go near the neck (an old collar); farther out only what is not
     # the old garment and stands above the shoulders' line (a spacesuit's collar ring).
-    near_neck = dx < 0.45 * g.shoulder_width
-    removed = person & ~head & ~neck_shape & above & near_neck & (skin < 0.3)
+    near_neck = dx < p.near_neck * g.shoulder_width
+    removed = person & ~head & ~neck_shape & above & near_neck & (skin < p.skin_removed)
     removed |= person & ~head & ~neck_shape & beside & above & (ys < high) & (skin < 0.15) & ~old
-    removed |= beside_the_head(rgb, analysis, g, head, skin, matte > 0.05) & ~neck_shape
+    removed |= beside_the_head(rgb, analysis, g, head, skin, matte > 0.05, p.hair_distance) & ~neck_shape
     garment = clothes & ~above & ~removed & ~bare_arm
-    smooth = max(1.5, 0.012 * g.shoulder_width)
+    smooth = max(1.5, p.smoothing * g.shoulder_width)
     garment = (blur(garment.astype(np.float32), smooth) > 0.5) & person & ~above & ~bare_arm & ~head
     removed &= ~garment
-    gap = between_neck_and_garment(person & ~garment & ~neck_shape & ~head, neck, garment, g, ys)
+    gap = between_neck_and_garment(person & ~garment & ~neck_shape & ~head, neck, garment, g, ys, p.collar_gap)
     neck |= gap & (ys > chin_y)
     # A short neck: where the jaw nearly meets the garment, the strip between them is neck, not a white gap.
     crew_top = garment_top((old | chest) & person & ~head, g, NecklineStyle("crew", 0.05, 1.2, 0.0))
-    strip = _under_jaw(face, garment, person & ~garment & ~bare_arm, 0.9 * neck_length, crew_top)
-    neck |= strip & (dx < 0.35 * g.shoulder_width)
+    strip = _under_jaw(face, garment, person & ~garment & ~bare_arm, p.short_neck * neck_length, crew_top)
+    neck |= strip & (dx < p.short_neck_width * g.shoulder_width)
     # Its outline closed: a notch left between the filled strips and the jaw read as a pale blotch.
-    closed = coarse_morphology(neck, cv2.MORPH_CLOSE, max(3, int(0.08 * g.shoulder_width)) | 1)
+    closed = coarse_morphology(neck, cv2.MORPH_CLOSE, max(3, int(p.close_neck * g.shoulder_width)) | 1)
     neck |= closed & person & ~face & ~garment & ~bare_arm & (ys > chin_y - 0.5 * neck_length)
     # Its outer corners under the jaw rounded off: a neck narrows below the jaw (square, it read as a block).
     # Where it meets the garment it is kept whole, so no gap opens at the shoulders.
-    rounded = blur(neck.astype(np.float32), max(1.0, 0.035 * g.shoulder_width)) > 0.5
-    reach = max(3, int(0.04 * g.shoulder_width)) | 1
+    rounded = blur(neck.astype(np.float32), max(1.0, p.round_neck * g.shoulder_width)) > 0.5
+    reach = max(3, int(p.keep_at_garment * g.shoulder_width)) | 1
     at_garment = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     neck &= rounded | at_garment | (dx < 1.1 * g.neck_half_width)
     removed &= ~neck
     # Thin slivers the matte holds beside the garment (an old background's edge, a flag's stripe) are cloth:
     # left as they were they fringed the shoulders and arms. Large pieces (a held helmet) stay.
-    garment |= _slivers(person & ~garment & ~head & ~neck & ~removed & ~bare_arm & (skin < 0.4), garment, g)
+    candidates = person & ~garment & ~head & ~neck & ~removed & ~bare_arm & (skin < p.not_skin)
+    garment |= _slivers(candidates, garment, g, p.sliver_thickness, p.sliver_reach)
     # The garment's colour reaches the matte's soft outer edge (not the head's, the neck's or a bared arm's).
-    reach = max(2, int(0.08 * g.shoulder_width)) | 1
+    reach = max(2, int(p.edge_reach * g.shoulder_width)) | 1
     grown = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     edge_paint = garment | (grown & (matte > 0.01) & ~person & ~head & ~neck & ~removed & ~bare_arm)
     keep_edges = neck_shape | neck
     return GarmentLayout(garment, edge_paint, neck, bare_arm, arms, removed, keep_edges, head)
 
 
-def _slivers(candidates: np.ndarray, garment: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
-    """The ``candidates`` that are thin (narrower than a seventh of the shoulders) and touch the garment."""
+def _slivers(
+    candidates: np.ndarray, garment: np.ndarray, geometry: BodyGeometry, thickness: float, reach_sw: float
+) -> np.ndarray:
+    """The ``candidates`` thinner than ``thickness`` shoulder widths within ``reach_sw`` of the garment."""
     sw = geometry.shoulder_width
-    thick = coarse_morphology(candidates, cv2.MORPH_OPEN, max(3, int(0.14 * sw)) | 1)
-    reach = max(3, int(0.05 * sw)) | 1
+    thick = coarse_morphology(candidates, cv2.MORPH_OPEN, max(3, int(thickness * sw)) | 1)
+    reach = max(3, int(reach_sw * sw)) | 1
     near = cv2.dilate(garment.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
     return candidates & ~thick & near
 
@@ -191,20 +228,25 @@ def _under_jaw(
     return candidates & short[None, :] & below_face & (rows < first_garment[None, :])
 
 
-def sleeve_fraction(item: GarmentItem | None) -> float:
+def sleeve_fraction(item: GarmentItem | None, parameters: CutParameters = CUT) -> float:
     if item is None:
         return 1.0
     if "sleeveless" in item.fit:
         return 0.0
     if "short-sleeve" in item.fit:
-        return 0.42
+        return parameters.short_sleeve
     if "three-quarter-sleeve" in item.fit:
-        return 1.6
+        return parameters.three_quarter_sleeve
     return 1.0
 
 
 def between_neck_and_garment(
-    candidates: np.ndarray, neck: np.ndarray, garment: np.ndarray, geometry: BodyGeometry, ys: np.ndarray
+    candidates: np.ndarray,
+    neck: np.ndarray,
+    garment: np.ndarray,
+    geometry: BodyGeometry,
+    ys: np.ndarray,
+    narrowest: float = CUT.collar_gap,
 ) -> np.ndarray:
     """The ``candidates`` in a narrow strip on one row between the neck and the garment, chin to shoulders.
 
@@ -221,7 +263,7 @@ def between_neck_and_garment(
     def first_after(mask: np.ndarray) -> np.ndarray:
         return np.minimum.accumulate(np.where(mask, index, far)[:, ::-1], axis=1)[:, ::-1]
 
-    reach = max(3.0, 0.2 * geometry.face_width)
+    reach = max(3.0, narrowest * geometry.face_width)
     left_strip = first_after(neck) - last_before(garment) <= reach
     right_strip = first_after(garment) - last_before(neck) <= reach
     rows = (ys > geometry.chin[1]) & (ys < geometry.shoulder_y + 0.1 * geometry.shoulder_width)
@@ -235,6 +277,7 @@ def beside_the_head(
     head: np.ndarray,
     skin: np.ndarray,
     person: np.ndarray,
+    hair_distance: tuple[float, float] = CUT.hair_distance,
 ) -> np.ndarray:
     """Beside the jaw, below the ears: keep hair and skin, drop the rest (the top of an old collar).
 
@@ -268,5 +311,5 @@ def beside_the_head(
     cv2.fillPoly(inside, [np.round(oval.mean(axis=0) + (oval - oval.mean(axis=0)) * 1.12).astype(np.int32)], 1)
     ys = np.arange(height, dtype=np.float32)[:, None]
     strict = ys > geometry.chin[1] - 0.2 * geometry.face_height
-    hair_like = np.linalg.norm(lab - hair, axis=2) < np.where(strict, 14.0, 28.0)
+    hair_like = np.linalg.norm(lab - hair, axis=2) < np.where(strict, *hair_distance)
     return zone & person & ~inside.astype(bool) & ~hair_like & (skin < 0.3)

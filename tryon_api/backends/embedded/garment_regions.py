@@ -20,16 +20,51 @@ from tryon_api.backends.embedded.person_analysis import (
     FACE_OVAL,
     FOREHEAD,
     HAND_POINTS,
+    L_ANKLE,
     L_ELBOW,
     L_HIP,
+    L_KNEE,
     L_SHOULDER,
     L_WRIST,
+    R_ANKLE,
     R_ELBOW,
     R_HIP,
+    R_KNEE,
     R_SHOULDER,
     R_WRIST,
     PersonAnalysis,
 )
+
+
+@dataclass(frozen=True)
+class RegionParameters:
+    """Which pixels are skin, head, hands and the old clothes (lengths in shoulder widths unless said)."""
+
+    matte_radius: float = 1 / 128  # of the image's longer side: the guided filter's radius
+    matte_floor: float = 0.3  # the refined matte's 0 ...
+    matte_span: float = 0.55  # ... and how far above it its 1 lies
+    cheek_patch: float = 0.04  # of the face's width: the cheek samples' radius
+    skin_spread: float = 6.0  # added to the cheeks' chroma covariance (Lab units squared)
+    skin_tolerance: float = 2.0  # Mahalanobis distance squared at which skin probability is 1/e^0.25
+    lightness_tolerance: float = 2.2  # lightness gap (0..1) that brings it to 0 (with skin_lightness_lift)
+    skin_lightness_lift: float = 1.4
+    head_grow: float = 1.06  # the face oval's scale in the head mask
+    head_pad: float = 0.45  # of the face's width each side, above the chin
+    hand_radius: float = 0.07
+    upper_arm_radius: float = 0.2
+    forearm_radius: float = 0.15
+    sleeve_radius: float = 0.21  # a partial upper arm (short sleeves)
+    work_side: float = 256.0  # px: GrabCut runs at this size
+    grabcut_iterations: int = 3
+    core_shrink: float = 0.12  # the torso shrunk by this much: certainly the garment
+    core_neckline: float = 0.6  # face heights below the neck base the core starts
+    core_skin: float = 0.3  # skin probability under which the core is cloth
+    certain_skin: float = 0.6  # over which a pixel is certainly not the garment
+    strap_width: float = 0.16  # thinner things across the torso GrabCut left out are garment
+
+
+REGIONS = RegionParameters()
+LEG_VISIBILITY = 0.5  # below it a knee or ankle the pose model reports is a guess (often out of frame)
 
 
 @dataclass(frozen=True)
@@ -48,6 +83,11 @@ class BodyGeometry:
     face_box: tuple[int, int, int, int]  # x0, y0, x1, y1
     hands: np.ndarray  # Nx2 visible hand points
     neck_half: float = 0.0  # measured from the skin under the chin; 0 = estimate from the face
+    # The legs' joints where the pose saw them (None: estimated from the hips when needed, leg_regions).
+    left_knee: np.ndarray | None = None
+    right_knee: np.ndarray | None = None
+    left_ankle: np.ndarray | None = None
+    right_ankle: np.ndarray | None = None
 
     @property
     def shoulder_width(self) -> float:
@@ -109,6 +149,8 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         lh, rh = p[L_HIP].copy(), p[R_HIP].copy()
         visible = analysis.pose[list(HAND_POINTS), 2] > 0.25
         hands = p[list(HAND_POINTS)][visible]
+        seen = analysis.pose[:, 2] > LEG_VISIBILITY
+        legs = tuple(p[i].astype(np.float32) if seen[i] else None for i in (L_KNEE, R_KNEE, L_ANKLE, R_ANKLE))
     else:
         cx = float(chin[0])
         sy = float(chin[1]) + 0.75 * face_h
@@ -118,6 +160,7 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         rw, lw = re + np.array([0, 1.1 * half]), le + np.array([0, 1.1 * half])
         rh, lh = rs + np.array([0.25 * half, 2.6 * half]), ls + np.array([-0.25 * half, 2.6 * half])
         hands = np.zeros((0, 2), dtype=np.float32)
+        legs = (None, None, None, None)
     return BodyGeometry(
         left_shoulder=ls.astype(np.float32),
         right_shoulder=rs.astype(np.float32),
@@ -130,29 +173,37 @@ def body_geometry(analysis: PersonAnalysis, shape: tuple[int, int]) -> BodyGeome
         chin=chin.astype(np.float32),
         face_box=face_box,
         hands=hands.astype(np.float32),
+        left_knee=legs[0],
+        right_knee=legs[1],
+        left_ankle=legs[2],
+        right_ankle=legs[3],
     )
 
 
-def refine_matte(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
+def refine_matte(rgb: np.ndarray, matte: np.ndarray, parameters: RegionParameters = REGIONS) -> np.ndarray:
     """Snap the soft model matte to the photo's edges (guided filter), then tighten its fringe."""
+    p = parameters
     height, width = matte.shape
-    radius = max(2, round(max(height, width) / 128))
+    radius = max(2, round(max(height, width) * p.matte_radius))
     guide = rgb.astype(np.float32) / 255.0
     refined = cv2.ximgproc.guidedFilter(guide, matte.astype(np.float32), radius, 1e-3)
-    return np.clip((refined - 0.3) / 0.55, 0.0, 1.0).astype(np.float32)
+    return np.clip((refined - p.matte_floor) / p.matte_span, 0.0, 1.0).astype(np.float32)
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
 
 
-def skin_probability(rgb: np.ndarray, analysis: PersonAnalysis, geometry: BodyGeometry) -> np.ndarray:
+def skin_probability(
+    rgb: np.ndarray, analysis: PersonAnalysis, geometry: BodyGeometry, parameters: RegionParameters = REGIONS
+) -> np.ndarray:
     """How skin-like every pixel is, from a colour model of this person's cheeks (1 = same as the cheeks)."""
+    p = parameters
     lab = _lab(rgb)
     height, width = rgb.shape[:2]
     samples = []
     if analysis.face is not None:
-        radius = max(2, int(geometry.face_width * 0.04))
+        radius = max(2, int(geometry.face_width * p.cheek_patch))
         for index in CHEEK_POINTS:
             x, y = analysis.face[index].astype(int)
             patch = lab[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
@@ -172,12 +223,13 @@ def skin_probability(rgb: np.ndarray, analysis: PersonAnalysis, geometry: BodyGe
         return np.zeros((height, width), np.float32)
     mean = data.mean(axis=0)
     chroma = data[:, 1:] - mean[1:]
-    cov = np.cov(chroma.T) + np.eye(2) * 6.0 if len(data) > 3 else np.eye(2) * 30.0
+    cov = np.cov(chroma.T) + np.eye(2) * p.skin_spread if len(data) > 3 else np.eye(2) * 30.0
     inverse = np.linalg.inv(cov)
     diff = lab[..., 1:].reshape(-1, 2) - mean[1:]
     distance = np.einsum("ij,jk,ik->i", diff, inverse, diff).reshape(height, width)
     lightness_gap = np.abs(lab[..., 0] - mean[0]) / 255.0
-    probability = np.exp(-0.5 * distance / 2.0) * np.clip(1.4 - 2.2 * lightness_gap, 0, 1)
+    lightness = np.clip(p.skin_lightness_lift - p.lightness_tolerance * lightness_gap, 0, 1)
+    probability = np.exp(-0.5 * distance / p.skin_tolerance) * lightness
     return probability.astype(np.float32)
 
 
@@ -195,20 +247,23 @@ def _capsule(shape: tuple[int, int], a: np.ndarray, b: np.ndarray, radius: float
     return mask.astype(bool)
 
 
-def head_mask(shape: tuple[int, int], analysis: PersonAnalysis, geometry: BodyGeometry) -> np.ndarray:
+def head_mask(
+    shape: tuple[int, int], analysis: PersonAnalysis, geometry: BodyGeometry, parameters: RegionParameters = REGIONS
+) -> np.ndarray:
     """The face oval (slightly grown) and everything above the chin within the head's width: never clothing."""
+    p = parameters
     width = shape[1]
     head = np.zeros(shape, bool)
     x0, y0, x1, y1 = geometry.face_box
     if analysis.face is not None:
         oval = analysis.face[list(FACE_OVAL)]
         centre = oval.mean(axis=0)
-        head |= _polygon(shape, centre + (oval - centre) * 1.06)
+        head |= _polygon(shape, centre + (oval - centre) * p.head_grow)
     else:
         ellipse = np.zeros(shape, np.uint8)
         cv2.ellipse(ellipse, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 0, 0, 360, 1, -1)
         head |= ellipse.astype(bool)
-    pad = 0.45 * geometry.face_width
+    pad = p.head_pad * geometry.face_width
     chin_y = int(geometry.chin[1])
     head[: max(0, chin_y), max(0, int(x0 - pad)) : min(width, int(x1 + pad))] = True
     return head
@@ -230,17 +285,20 @@ def torso_polygon(geometry: BodyGeometry, grow: float = 0.12) -> np.ndarray:
     )
 
 
-def hands_mask(shape: tuple[int, int], geometry: BodyGeometry) -> np.ndarray:
+def hands_mask(shape: tuple[int, int], geometry: BodyGeometry, parameters: RegionParameters = REGIONS) -> np.ndarray:
     """Discs around the visible finger and wrist points: hands (bare or gloved) are never the garment."""
     mask = np.zeros(shape, np.uint8)
-    radius = max(2, int(0.07 * geometry.shoulder_width))
+    radius = max(2, int(parameters.hand_radius * geometry.shoulder_width))
     for x, y in geometry.hands:
         cv2.circle(mask, (int(x), int(y)), radius, 1, -1)
     return mask.astype(bool)
 
 
-def arm_mask(shape: tuple[int, int], geometry: BodyGeometry, upper_fraction: float = 1.0) -> np.ndarray:
+def arm_mask(
+    shape: tuple[int, int], geometry: BodyGeometry, upper_fraction: float = 1.0, parameters: RegionParameters = REGIONS
+) -> np.ndarray:
     """Capsules along the arms; ``upper_fraction`` < 1 keeps only that part of the upper arm."""
+    p = parameters
     sw = geometry.shoulder_width
     mask = np.zeros(shape, bool)
     for shoulder, elbow, wrist in (
@@ -248,11 +306,11 @@ def arm_mask(shape: tuple[int, int], geometry: BodyGeometry, upper_fraction: flo
         (geometry.right_shoulder, geometry.right_elbow, geometry.right_wrist),
     ):
         if upper_fraction >= 1.0:
-            mask |= _capsule(shape, shoulder, elbow, 0.2 * sw)
-            mask |= _capsule(shape, elbow, wrist, 0.15 * sw)
+            mask |= _capsule(shape, shoulder, elbow, p.upper_arm_radius * sw)
+            mask |= _capsule(shape, elbow, wrist, p.forearm_radius * sw)
         elif upper_fraction > 0:
             end = shoulder + (elbow - shoulder) * upper_fraction
-            mask |= _capsule(shape, shoulder, end, 0.21 * sw)
+            mask |= _capsule(shape, shoulder, end, p.sleeve_radius * sw)
     return mask
 
 
@@ -296,28 +354,34 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
 
 
 def old_clothing_mask(
-    rgb: np.ndarray, matte: np.ndarray, head: np.ndarray, skin: np.ndarray, geometry: BodyGeometry
+    rgb: np.ndarray,
+    matte: np.ndarray,
+    head: np.ndarray,
+    skin: np.ndarray,
+    geometry: BodyGeometry,
+    parameters: RegionParameters = REGIONS,
 ) -> np.ndarray:
     """The clothes in the photo: GrabCut at low resolution, seeded from the torso, patches filled."""
+    p = parameters
     height, width = matte.shape
-    scale = min(1.0, 256.0 / max(height, width))
+    scale = min(1.0, p.work_side / max(height, width))
     small = (max(8, round(width * scale)), max(8, round(height * scale)))
     person = matte > 0.5
     torso = _polygon((height, width), torso_polygon(geometry, grow=0.0))
-    arms = arm_mask((height, width), geometry)
-    core = _polygon((height, width), torso_polygon(geometry, grow=-0.12)) & person & ~head & (skin < 0.3)
-    core &= ~neckline_mask((height, width), geometry, depth=0.6)
+    arms = arm_mask((height, width), geometry, parameters=p)
+    core = _polygon((height, width), torso_polygon(geometry, grow=-p.core_shrink)) & person & ~head
+    core &= (skin < p.core_skin) & ~neckline_mask((height, width), geometry, depth=p.core_neckline)
     seeds = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
     seeds[person & ~head & (torso | arms)] = cv2.GC_PR_FGD
     seeds[person & ~head & ~(torso | arms)] = cv2.GC_PR_BGD
     seeds[core] = cv2.GC_FGD
-    seeds[~person | head | (skin > 0.6) | hands_mask((height, width), geometry)] = cv2.GC_BGD
+    seeds[~person | head | (skin > p.certain_skin) | hands_mask((height, width), geometry, p)] = cv2.GC_BGD
     seeds_small = cv2.resize(seeds, small, interpolation=cv2.INTER_NEAREST)
     image_small = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
     if (seeds_small == cv2.GC_FGD).any() and (seeds_small == cv2.GC_BGD).any():
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         cv2.setRNGSeed(0)  # k-means inside uses OpenCV's per-thread RNG: same input, same output
-        cv2.grabCut(image_small, seeds_small, (0, 0, 1, 1), bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(image_small, seeds_small, (0, 0, 1, 1), bgd, fgd, p.grabcut_iterations, cv2.GC_INIT_WITH_MASK)
     clothing_small = np.isin(seeds_small, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     clothing = cv2.resize(clothing_small, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
     clothing = coarse_morphology(clothing, cv2.MORPH_CLOSE, max(3, width // 40) | 1)
@@ -325,10 +389,10 @@ def old_clothing_mask(
     # Thin things across the torso that GrabCut left out (straps, zips, cords) are garment too;
     # thick ones (a helmet held in front) are not.
     candidate = person & torso & ~clothing & ~head & (skin < 0.4)
-    size = max(3, int(0.16 * geometry.shoulder_width)) | 1
+    size = max(3, int(p.strap_width * geometry.shoulder_width)) | 1
     thick = coarse_morphology(candidate, cv2.MORPH_OPEN, size)
     clothing |= candidate & ~thick
-    return clothing & person & ~head & (skin < 0.5) & ~hands_mask((height, width), geometry)
+    return clothing & person & ~head & (skin < 0.5) & ~hands_mask((height, width), geometry, p)
 
 
 def measure_neck(skin: np.ndarray, matte: np.ndarray, geometry: BodyGeometry) -> BodyGeometry:

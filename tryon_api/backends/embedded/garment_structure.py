@@ -43,6 +43,33 @@ PLACKET_NOUNS = ("shirt", "dress shirt", "oxford shirt", "polo", "polo shirt", "
 
 
 @dataclass(frozen=True)
+class StructureParameters:
+    """Openings, plackets, buttons, zips and cords (lengths in shoulder widths)."""
+
+    cardigan_opening: float = 0.17  # the V's half width at the neck
+    cardigan_close: float = 0.42  # of the torso's length where it closes
+    buttoned_opening: float = 0.24  # a buttoned jacket's opening at the neck ...
+    buttoned_close: float = 0.62  # ... closing this far down the torso
+    open_front: float = 0.2  # an open jacket's half opening, wider by open_front_flare at the neck
+    open_front_flare: float = 0.05
+    lapel_width: float = 0.085
+    line_width: float = 0.004  # seams and cords are drawn this thin (at least a pixel)
+    placket: float = 0.03  # the placket's half width
+    placket_seam: float = 0.35  # its seams darken this much
+    button_spacing: float = 0.12
+    button_radius: float = 0.014
+    short_placket: float = 0.14  # per button: a polo's or henley's placket length
+    zip_teeth: float = 0.012  # the zip's teeth spacing
+    zip_pull: float = 0.05  # the pull's length
+    cord_spread: float = 0.055  # drawstrings hang this far from the centre ...
+    cord_sway: float = 0.02  # ... swaying out this much more
+    cord_length: float = 0.24
+
+
+STRUCTURE = StructureParameters()
+
+
+@dataclass(frozen=True)
 class GarmentStructure:
     """Which structure the garment shows, from its kind."""
 
@@ -76,28 +103,33 @@ def garment_structure(outer: GarmentItem | None, inner: GarmentItem | None) -> G
 
 def _implied_inner(outer: GarmentItem, noun: str) -> GarmentItem:
     """The layer worn under an outer garment the request named alone: white, or navy under a light one."""
-    light = outer.colour is not None and outer.colour.lightness > 80
+    light = outer.colour is not None and outer.colour.lightness > 0.8  # HLS lightness, 0..1
     colour = lookup_colour("navy" if light else "white")
     return GarmentItem(noun=noun, garment_class="top", colour=colour, materials=("cotton",), layer="inner")
 
 
 def front_opening(
-    coords: GarmentCoordinates, geometry: BodyGeometry, outer: GarmentItem, cardigan: bool = False
+    coords: GarmentCoordinates,
+    geometry: BodyGeometry,
+    outer: GarmentItem,
+    cardigan: bool = False,
+    parameters: StructureParameters = STRUCTURE,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where the inner garment shows through an open or V-cut outer layer: (opening, lapel, edge distance px)."""
+    p = parameters
     sw = geometry.shoulder_width
     length = max(geometry.hip_y - geometry.neck_base_y, sw)
     t = np.clip(coords.along / length, 0, 2)
     buttoned = outer.noun in BUTTONED_NOUNS and "open" not in outer.fit
     if cardigan:
-        half = np.clip(0.17 * sw * (1 - t / 0.42), 0, None)
+        half = np.clip(p.cardigan_opening * sw * (1 - t / p.cardigan_close), 0, None)
     elif buttoned:
-        half = np.clip(0.24 * sw * (1 - t / 0.62), 0, None)
+        half = np.clip(p.buttoned_opening * sw * (1 - t / p.buttoned_close), 0, None)
     else:
-        half = 0.2 * sw + 0.05 * sw * np.clip(1 - t / 0.25, 0, 1)
+        half = p.open_front * sw + p.open_front_flare * sw * np.clip(1 - t / 0.25, 0, 1)
     gap = half - np.abs(coords.across)
     opening = (gap > 0) & (coords.along > -0.05 * sw) & ~coords.on_arm
-    lapel_width = 0.0 if cardigan else 0.085 * sw
+    lapel_width = 0.0 if cardigan else p.lapel_width * sw
     lapel = (gap <= 0) & (gap > -lapel_width) & (t < 0.5) & (coords.along > -0.02 * sw) & ~coords.on_arm
     return opening, lapel, gap
 
@@ -108,44 +140,47 @@ def draw_structure(
     geometry: BodyGeometry,
     structure: GarmentStructure,
     start_along: float,
+    parameters: StructureParameters = STRUCTURE,
 ) -> np.ndarray:
     """Plackets, buttons, a zip or drawstrings drawn onto the garment's linear colour (HxWx3, a crop).
 
     ``start_along`` is where the front opening ends (px below the neck's base): the placket begins there.
     """
+    p = parameters
     sw = geometry.shoulder_width
-    px = max(1.0, 0.004 * sw)
+    px = max(1.0, p.line_width * sw)
     across, along = coords.across, coords.along
     front = ~coords.on_arm & (along > start_along)
     length = max(geometry.hip_y - geometry.neck_base_y, sw) * 1.2
     out = linear
     if structure.buttons or structure.cardigan:
-        band = 0.03 * sw
-        stop = start_along + (0.14 * sw * structure.buttons if structure.buttons < 4 else length)
+        band = p.placket * sw
+        stop = start_along + (p.short_placket * sw * structure.buttons if structure.buttons < 4 else length)
         along_band = front & (along < stop)
         seams = np.exp(-(((np.abs(across) - band) / px) ** 2)) * along_band
         centre_seam = np.exp(-((across / px) ** 2)) * along_band * 0.6
-        out = out * (1 - 0.35 * np.maximum(seams, centre_seam))[..., None]
-        spacing = 0.12 * sw
+        out = out * (1 - p.placket_seam * np.maximum(seams, centre_seam))[..., None]
+        spacing = p.button_spacing * sw
         count = structure.buttons or 5
         for k in range(count):
             y = start_along + (0.5 + k) * spacing
             if y > stop:
                 break
-            out = _button(out, across, along - y, 0.014 * sw, front)
+            out = _button(out, across, along - y, p.button_radius * sw, front)
     if structure.zip:
         tape = np.exp(-((across / (2.5 * px)) ** 2)) * front
-        teeth = 0.5 + 0.5 * np.cos(2 * np.pi * along / max(2.0, 0.012 * sw))
+        teeth = 0.5 + 0.5 * np.cos(2 * np.pi * along / max(2.0, p.zip_teeth * sw))
         metal = np.array([0.45, 0.45, 0.47], np.float32)
         zip_line = np.clip(tape * (0.55 + 0.45 * teeth), 0, 1)
         out = out * (1 - 0.85 * zip_line[..., None]) + metal * (0.5 * zip_line * teeth)[..., None]
-        pull = (np.abs(across) < 0.012 * sw) & (along > start_along) & (along < start_along + 0.05 * sw)
+        pull = (np.abs(across) < 0.012 * sw) & (along > start_along) & (along < start_along + p.zip_pull * sw)
         out = np.where(pull[..., None], metal * 0.8, out)
     if structure.drawstrings:
         for side in (-1, 1):
-            sway = side * (0.055 * sw + 0.02 * sw * np.clip((along - start_along) / (0.25 * sw), 0, 1))
-            cord = np.exp(-(((across - sway) / (1.3 * px)) ** 2)) * front * (along < start_along + 0.24 * sw)
-            tip_rows = (along > start_along + 0.2 * sw) & (along < start_along + 0.24 * sw)
+            sway = side * (p.cord_spread * sw + p.cord_sway * sw * np.clip((along - start_along) / (0.25 * sw), 0, 1))
+            end = start_along + p.cord_length * sw
+            cord = np.exp(-(((across - sway) / (1.3 * px)) ** 2)) * front * (along < end)
+            tip_rows = (along > start_along + 0.2 * sw) & (along < end)
             tip = (np.abs(across - sway) < 2 * px) & tip_rows
             shade = np.where(tip, 0.6, 1.0)
             colour = np.array([0.8, 0.8, 0.78], np.float32) * shade[..., None]

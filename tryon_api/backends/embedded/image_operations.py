@@ -48,7 +48,11 @@ def composite_environment(rgba: Image.Image, style: str, seed: int) -> Image.Ima
 
 
 def recolour_garment(
-    image: Image.Image, description: str, seed: int = 0, garment: Image.Image | None = None
+    image: Image.Image,
+    description: str,
+    seed: int = 0,
+    garment: Image.Image | None = None,
+    garment_category: str = "auto",
 ) -> Image.Image:
     """The person dressed as described (and like ``garment`` if given), the original background kept."""
     dressed = dress_person(
@@ -56,5 +60,6 @@ def recolour_garment(
         parse_description(description),
         seed,
         garment_albedo=prepare_reference(rgb_array(garment)) if garment is not None else None,
+        garment_category=garment_category,
     )
     return Image.fromarray(dressed.rgb)

@@ -44,31 +44,64 @@ class NecklineStyle:
     collar: float  # how far a collar rises from the neck's base towards the chin (0..1)
 
 
-def neckline_style(item: GarmentItem | None) -> NecklineStyle:
+@dataclass(frozen=True)
+class NecklineParameters:
+    """Each neckline's shape (dip in shoulder widths, opening in neck half widths, collar rise 0..1), and
+    how the top edge meets the shoulders (in shoulder widths)."""
+
+    unnamed: NecklineStyle = NecklineStyle("crew", 0.06, 1.2, 0.0)  # no garment named
+    mock: NecklineStyle = NecklineStyle("mock", 0.0, 1.15, 0.45)
+    turtleneck: NecklineStyle = NecklineStyle("turtleneck", 0.0, 1.15, 0.8)
+    v: NecklineStyle = NecklineStyle("v", 0.3, 1.35, 0.0)
+    scoop: NecklineStyle = NecklineStyle("scoop", 0.17, 2.0, 0.0)
+    hoodie: NecklineStyle = NecklineStyle("hoodie", 0.05, 1.25, 0.0)
+    shirt: NecklineStyle = NecklineStyle("shirt", 0.02, 1.05, 0.45)
+    stand: NecklineStyle = NecklineStyle("stand", 0.0, 1.2, 0.4)
+    cardigan: NecklineStyle = NecklineStyle("v", 0.32, 1.35, 0.0)
+    crew: NecklineStyle = NecklineStyle("crew", 0.05, 1.2, 0.0)  # "crew" in the words
+    default_dip: float = 0.07  # a noun FRONT_DIPS does not list
+    scoop_from: float = 0.1  # a dip this deep or deeper is a scoop
+    widen_per_dip: float = 4.0  # a deeper plain neckline opens wider: neck half widths per shoulder width
+    hug: float = 0.035  # a neckline hugs the neck this far above its base at the sides
+    below_shoulder_top: float = 0.07  # the sides sit this far below the old clothes' shoulder top
+    shoulder_rise: float = 0.13  # the shoulder line's top above the shoulder joints
+    shoulder_round: float = 1.2  # past the joint the shoulder rounds down into the arm this steeply
+    v_sharpness: float = 1.1  # the V's sides: an exponent (1 is straight)
+    scoop_fullness: float = 0.75
+    ease_v: float = 0.08  # the corner where the opening meets the shoulder line is eased over this
+    ease: float = 0.18  # ... of the opening's width (a V's tip kept sharper)
+
+
+NECKLINES = NecklineParameters()
+
+
+def neckline_style(item: GarmentItem | None, parameters: NecklineParameters = NECKLINES) -> NecklineStyle:
     """The neckline a garment is drawn with, from its noun, its fit words and the words of the request."""
+    p = parameters
     if item is None:
-        return NecklineStyle("crew", 0.06, 1.2, 0.0)
+        return p.unnamed
     words = f" {item.words} "
     if "turtleneck" in item.fit or item.noun == "turtleneck":
         if " mock " in words:
-            return NecklineStyle("mock", 0.0, 1.15, 0.45)
-        return NecklineStyle("turtleneck", 0.0, 1.15, 0.8)
+            return p.mock
+        return p.turtleneck
     if "v-neck" in item.fit:
-        return NecklineStyle("v", 0.3, 1.35, 0.0)
+        return p.v
     if " scoop " in words:
-        return NecklineStyle("scoop", 0.17, 2.0, 0.0)
+        return p.scoop
     if item.noun == "hoodie" or "hooded" in item.fit:
-        return NecklineStyle("hoodie", 0.05, 1.25, 0.0)
+        return p.hoodie
     if item.noun in SHIRT_NOUNS or "collared" in item.fit:
-        return NecklineStyle("shirt", 0.02, 1.05, 0.45)
+        return p.shirt
     if item.noun in STAND_COLLAR_NOUNS or (item.garment_class == "outerwear" and "zip-up" in item.fit):
-        return NecklineStyle("stand", 0.0, 1.2, 0.4)
+        return p.stand
     if item.noun == "cardigan":
-        return NecklineStyle("v", 0.32, 1.35, 0.0)
+        return p.cardigan
     if " crew " in words or "crew-neck" in item.fit:
-        return NecklineStyle("crew", 0.05, 1.2, 0.0)
-    dip = FRONT_DIPS.get(item.noun, 0.07)
-    return NecklineStyle("scoop" if dip >= 0.1 else "crew", dip, 1.2 + 4 * max(dip - 0.06, 0), 0.0)
+        return p.crew
+    dip = FRONT_DIPS.get(item.noun, p.default_dip)
+    opening = p.unnamed.width + p.widen_per_dip * max(dip - p.unnamed.dip, 0)
+    return NecklineStyle("scoop" if dip >= p.scoop_from else "crew", dip, opening, 0.0)
 
 
 def neck_centre_x(geometry: BodyGeometry) -> float:
@@ -77,36 +110,41 @@ def neck_centre_x(geometry: BodyGeometry) -> float:
 
 
 def neckline_edge(
-    width: int, geometry: BodyGeometry, style: NecklineStyle, shoulder_top: float | None = None
+    width: int,
+    geometry: BodyGeometry,
+    style: NecklineStyle,
+    shoulder_top: float | None = None,
+    parameters: NecklineParameters = NECKLINES,
 ) -> np.ndarray:
     """The top edge of the garment's body (y for each column): shoulders rising to the neck, then the front.
 
     ``shoulder_top`` (the old clothes' top a third of a shoulder width beside the neck) lifts the neckline's
     sides where the estimated neck base lies below the shoulders (a short neck, padded shoulders).
     """
+    p = parameters
     g = geometry
     sw, half = g.shoulder_width, g.neck_half_width
     xs = np.arange(width, dtype=np.float32)
     dx = np.abs(xs - neck_centre_x(g))
     opening = style.width * half
-    centre_y = g.neck_base_y - 0.035 * sw  # a neckline hugs the neck a little above its base at the sides
-    side_y = centre_y if shoulder_top is None else min(centre_y, shoulder_top - 0.07 * sw)
+    centre_y = g.neck_base_y - p.hug * sw  # a neckline hugs the neck a little above its base at the sides
+    side_y = centre_y if shoulder_top is None else min(centre_y, shoulder_top - p.below_shoulder_top * sw)
     span = max(abs(g.left_shoulder[0] - g.centre_x), abs(g.right_shoulder[0] - g.centre_x), opening + 1.0)
-    top = max(g.shoulder_y - 0.13 * sw, side_y)
+    top = max(g.shoulder_y - p.shoulder_rise * sw, side_y)
     t = np.clip((dx - opening) / max(span - opening, 1.0), 0, 1)
     beyond = np.clip(dx - span, 0, None) / sw  # past the shoulder joint the shoulder rounds down into the arm
-    edge = side_y + (top - side_y) * np.sin(t * np.pi / 2) + 1.2 * sw * beyond**2
+    edge = side_y + (top - side_y) * np.sin(t * np.pi / 2) + p.shoulder_round * sw * beyond**2
     u = np.clip(dx / max(opening, 1.0), 0, 1)
     dip = style.dip * sw + (centre_y - side_y)
     if style.kind == "v":
-        front = dip * (1 - u) ** 1.1
+        front = dip * (1 - u) ** p.v_sharpness
     elif style.kind == "scoop":
-        front = dip * (1 - u**2) ** 0.75
+        front = dip * (1 - u**2) ** p.scoop_fullness
     else:
         front = dip * np.sqrt(1 - u**2)
     edge = np.where(dx < opening, side_y + front, edge)
     # The corner where the opening meets the shoulder line is eased into one curve, the V's tip kept sharper.
-    ease = max(1.0, (0.08 if style.kind == "v" else 0.18) * opening)
+    ease = max(1.0, (p.ease_v if style.kind == "v" else p.ease) * opening)
     return cv2.GaussianBlur(edge[None, :].astype(np.float32), (0, 0), sigmaX=ease, sigmaY=0.1)[0]
 
 

@@ -38,6 +38,7 @@ CHIN, FOREHEAD = 152, 10
 # Pose landmark indices (BlazePose, 33 points).
 NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP = 0, 11, 12, 13, 14, 15, 16, 23, 24
 HAND_POINTS = (17, 18, 19, 20, 21, 22)  # pinky, index, thumb of each hand
+L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 25, 26, 27, 28
 
 
 @dataclass(frozen=True)

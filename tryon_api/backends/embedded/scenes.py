@@ -8,11 +8,52 @@ the person stays the only sharp thing. The person is matched to the scene: clean
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from tryon_api.backends.embedded import fabric
 from tryon_api.garments.vocabulary import Style
+
+
+@dataclass(frozen=True)
+class StudioParameters:
+    """The white seamless's shadow (lengths as fractions of the image's width or height)."""
+
+    shadow_offset: tuple[float, float] = (0.03, 0.02)  # the cast shadow's shift right and down
+    shadow_blur: float = 0.06  # of the width: a wide, faint shadow, never a grey band hugging the hair
+    shadow_strength: float = 0.08
+    floor_from: float = 0.9  # of the height: where the floor's contact shadow starts
+    floor_rise: float = 0.1  # ... reaching full strength this much lower
+    floor_blur: float = 0.04
+    floor_strength: float = 0.12
+
+
+@dataclass(frozen=True)
+class EnvironmentParameters:
+    """How the person is matched to a painted scene, and the scene's camera (fractions of the width)."""
+
+    colour_temperature: float = 0.12  # how far the person is pulled towards the scene's light (an exponent)
+    wrap_blur: float = 0.02  # the scene's light that wraps round the person's edge, blurred this much
+    wrap_edge: float = 0.002  # ... over the outermost pixels only
+    wrap_strength: float = 0.8
+    wrap_most: float = 0.25
+    occlusion_blur: float = 0.05  # the person darkens the scene close behind them
+    occlusion_strength: float = 0.18
+    sharpen_blur: float = 1 / 400  # the scene's extra blur after upscaling
+    grain: float = 2.2  # film grain's standard deviation, in 8-bit levels
+    vignette: float = 0.22
+    grades: tuple[tuple[float, float, float], ...] = (
+        (1.06, 1.0, 0.9),
+        (1.0, 1.0, 1.0),
+        (0.95, 1.0, 1.06),
+        (1.08, 1.02, 0.88),
+    )  # colour grades, one chosen per seed: warm, neutral, cool, golden
+
+
+STUDIO = StudioParameters()
+ENVIRONMENT = EnvironmentParameters()
 
 SCENES_BY_STYLE: dict[str, tuple[str, ...]] = {
     "formal": ("office", "street"),
@@ -42,16 +83,17 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.where(a > 0.97, image, foreground).astype(np.float32)
 
 
-def studio_background(alpha: np.ndarray) -> np.ndarray:
+def studio_background(alpha: np.ndarray, parameters: StudioParameters = STUDIO) -> np.ndarray:
     """Pure white with a soft shadow cast behind and below the person (float 0..255)."""
+    p = parameters
     height, width = alpha.shape
     # The seamless stands well behind the person: its shadow is wide and faint, never a grey band hugging the hair.
-    dx, dy = int(0.03 * width), int(0.02 * height)
+    dx, dy = int(p.shadow_offset[0] * width), int(p.shadow_offset[1] * height)
     shifted = np.zeros_like(alpha)
     shifted[dy:, dx:] = alpha[: height - dy, : width - dx]
-    shadow = fabric.fast_blur(shifted, 0.06 * width) * 0.08
-    floor = np.clip((np.arange(height, dtype=np.float32)[:, None] / height - 0.9) / 0.1, 0, 1)
-    shadow = np.maximum(shadow, fabric.fast_blur(alpha, 0.04 * width) * floor * 0.12)
+    shadow = fabric.fast_blur(shifted, p.shadow_blur * width) * p.shadow_strength
+    floor = np.clip((np.arange(height, dtype=np.float32)[:, None] / height - p.floor_from) / p.floor_rise, 0, 1)
+    shadow = np.maximum(shadow, fabric.fast_blur(alpha, p.floor_blur * width) * floor * p.floor_strength)
     return np.repeat((255.0 * (1 - shadow))[..., None], 3, axis=2)
 
 
@@ -69,31 +111,39 @@ def _foreground(rgb: np.ndarray, alpha: np.ndarray, clean: np.ndarray | None) ->
     return foreground * (1 - weight) + rgb.astype(np.float32) * weight
 
 
-def composite_studio_array(rgb: np.ndarray, alpha: np.ndarray, clean: np.ndarray | None = None) -> np.ndarray:
+def composite_studio_array(
+    rgb: np.ndarray, alpha: np.ndarray, clean: np.ndarray | None = None, parameters: StudioParameters = STUDIO
+) -> np.ndarray:
     """The person on the studio's white; ``clean`` marks soft-edge pixels whose colour has no background in it."""
-    return composite(_foreground(rgb, alpha, clean), alpha, studio_background(alpha))
+    return composite(_foreground(rgb, alpha, clean), alpha, studio_background(alpha, parameters))
 
 
 def composite_environment_array(
-    rgb: np.ndarray, alpha: np.ndarray, style: str, seed: int, clean: np.ndarray | None = None
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    style: str,
+    seed: int,
+    clean: np.ndarray | None = None,
+    parameters: EnvironmentParameters = ENVIRONMENT,
 ) -> np.ndarray:
     """The person in a painted scene chosen from the outfit's style, deterministic for a seed."""
+    p = parameters
     height, width = alpha.shape
-    scene = paint_scene(style, seed, (height, width)).astype(np.float32)
+    scene = paint_scene(style, seed, (height, width), p).astype(np.float32)
     foreground = _foreground(rgb, alpha, clean)
     # Colour temperature: pull the person a little towards the scene's light.
     scene_linear = fabric.srgb_to_linear(scene.mean(axis=(0, 1)))
-    balance = (scene_linear / max(float(scene_linear.mean()), 1e-3)) ** 0.12
+    balance = (scene_linear / max(float(scene_linear.mean()), 1e-3)) ** p.colour_temperature
     person_linear = fabric.srgb_to_linear(foreground) * balance
     foreground = fabric.linear_to_srgb(person_linear).astype(np.float32)
     # Light wrap: the bright scene bleeds over the person's edge, as it does through a real lens. Only the
     # outermost pixel or two and faintly: wider or stronger, it read as a pale halo round a dark hat or hair.
-    wrap_light = fabric.fast_blur(scene, 0.02 * width)
-    inner = fabric.fast_blur(alpha, max(0.8, 0.002 * width))
-    wrap = np.clip(alpha * (1 - inner) * 0.8, 0, 0.25)[..., None]
+    wrap_light = fabric.fast_blur(scene, p.wrap_blur * width)
+    inner = fabric.fast_blur(alpha, max(0.8, p.wrap_edge * width))
+    wrap = np.clip(alpha * (1 - inner) * p.wrap_strength, 0, p.wrap_most)[..., None]
     foreground = foreground * (1 - wrap) + wrap_light * wrap
     # Contact: the person darkens the scene close behind them a little.
-    occlusion = fabric.fast_blur(alpha, 0.05 * width) * 0.18
+    occlusion = fabric.fast_blur(alpha, p.occlusion_blur * width) * p.occlusion_strength
     shaded = scene * (1 - occlusion[..., None])
     return composite(foreground, alpha, shaded)
 
@@ -103,8 +153,11 @@ def choose_scene(style: str, seed: int) -> str:
     return options[seed % len(options)]
 
 
-def paint_scene(style: Style | str, seed: int, shape: tuple[int, int]) -> np.ndarray:
+def paint_scene(
+    style: Style | str, seed: int, shape: tuple[int, int], parameters: EnvironmentParameters = ENVIRONMENT
+) -> np.ndarray:
     """A blurred, graded lifestyle scene (uint8 HxWx3)."""
+    p = parameters
     height, width = shape
     small = (max(32, height // 4), max(32, width // 4))
     rng = np.random.default_rng(seed)
@@ -114,14 +167,12 @@ def paint_scene(style: Style | str, seed: int, shape: tuple[int, int]) -> np.nda
     canvas = _daylight(canvas, rng)
     blurred = _lens(canvas, np.zeros_like(lights))
     full = cv2.resize(blurred, (width, height), interpolation=cv2.INTER_CUBIC)
-    full = fabric.fast_blur(full, max(1.0, width / 400))
+    full = fabric.fast_blur(full, max(1.0, width * p.sharpen_blur))
     full = full + _bokeh(lights, (height, width))
-    full = full * _vignette((height, width))[..., None]
-    grade = np.array(
-        [(1.06, 1.0, 0.9), (1.0, 1.0, 1.0), (0.95, 1.0, 1.06), (1.08, 1.02, 0.88)][int(rng.integers(4))], np.float32
-    )
+    full = full * _vignette((height, width), p.vignette)[..., None]
+    grade = np.array(p.grades[int(rng.integers(len(p.grades)))], np.float32)
     full = full * grade
-    grain = np.random.default_rng(seed + 1).normal(0, 2.2, (height, width, 1)).astype(np.float32)
+    grain = np.random.default_rng(seed + 1).normal(0, p.grain, (height, width, 1)).astype(np.float32)
     return np.clip(full + grain, 0, 255).astype(np.uint8)
 
 
@@ -151,11 +202,11 @@ def _bokeh(lights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return fabric.fast_blur(out, max(0.8, radius * 0.08))
 
 
-def _vignette(shape: tuple[int, int]) -> np.ndarray:
+def _vignette(shape: tuple[int, int], strength: float) -> np.ndarray:
     height, width = shape
     ys = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
     xs = np.linspace(-1, 1, width, dtype=np.float32)[None, :]
-    return 1.0 - 0.22 * np.clip(xs**2 + ys**2, 0, 2) / 2
+    return 1.0 - strength * np.clip(xs**2 + ys**2, 0, 2) / 2
 
 
 def _lens(canvas: np.ndarray, lights: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -10,6 +12,29 @@ from tryon_api.backends.embedded.garment_coordinates import arm_distance
 from tryon_api.backends.embedded.garment_regions import BodyGeometry
 from tryon_api.backends.embedded.person_analysis import CHEEK_POINTS, FACE_OVAL, PersonAnalysis
 from tryon_api.backends.embedded.shading import LUMA, blur
+
+
+@dataclass(frozen=True)
+class SkinParameters:
+    """Skin painted where clothes were (lengths in face widths or heights, or shoulder widths for arms)."""
+
+    arm_radius: float = 0.13  # of the shoulders: a bare arm's radius, for its roundness
+    arm_roundness: float = 0.5  # how much darker a bare arm is at its sides
+    arm_light: tuple[float, float] = (0.6, 1.2)  # the sleeve's broad light, bounded, lights the arm
+    arm_folds: float = 0.3  # how much of the sleeve's folds show on the bare arm
+    arm_albedo: float = 0.9  # of the cheeks' colour (arms are a little darker than a lit face)
+    arm_edge: float = 1.5  # px: the bare arm's (and leg's) soft edge
+    leg_radius: float = 0.17  # of the shoulders: a bare leg's radius, for its roundness
+    jaw_shadow: float = 0.45  # the jaw's shadow on the neck, just under it
+    jaw_shadow_reach: float = 0.06  # of the face's height
+    neck_roundness: float = 0.3  # the neck darker at its sides
+    neck_under_chin: float = 0.4  # a neck's usual light: this much darker just under the chin ...
+    neck_under_chin_reach: float = 0.1  # ... recovering over this much of the face's height
+    shadow_saturation: float = 0.4  # skin in shadow is more saturated (light scattered under the skin)
+    feather: float = 0.035  # of the face's width: the painted neck's edges
+
+
+SKIN = SkinParameters()
 
 
 def skin_colour(rgb: np.ndarray, analysis: PersonAnalysis, geometry: BodyGeometry) -> np.ndarray:
@@ -58,6 +83,7 @@ def paint_neck(
     analysis: PersonAnalysis,
     geometry: BodyGeometry,
     face: np.ndarray,
+    parameters: SkinParameters = SKIN,
 ) -> np.ndarray:
     """The neck above the new neckline: the photo's own skin kept, the rest (an old collar) painted as skin.
 
@@ -65,6 +91,7 @@ def paint_neck(
     where it is near, else from a neck's usual light: in the jaw's shadow at the top, brighter below,
     rounder at the sides. Every edge is feathered, so no cut line shows between kept and painted skin.
     """
+    p = parameters
     fw, fh = geometry.face_width, geometry.face_height
     neck_rows, neck_cols = np.nonzero(neck.any(axis=1))[0], np.nonzero(neck.any(axis=0))[0]
     if neck_rows.size == 0:
@@ -104,10 +131,10 @@ def paint_neck(
     across = np.abs(xs - geometry.centre_x) / max(geometry.neck_half_width, 1.0)
     # Round on the neck; below its base (a low neckline bares the chest) the chest is flatter.
     on_neck = np.clip((geometry.neck_base_y + 0.03 * geometry.shoulder_width - ys) / max(2.0, 0.15 * fh), 0, 1)
-    roundness = 1 - 0.3 * np.clip(across, 0, 1.3) ** 2 * on_neck
+    roundness = 1 - p.neck_roundness * np.clip(across, 0, 1.3) ** 2 * on_neck
     rows = np.arange(y0, y1, dtype=np.float32)
     below_chin = np.clip((rows - geometry.chin[1]) / fh, 0, None)
-    usual = 1 - 0.4 * np.exp(-below_chin / 0.1)
+    usual = 1 - p.neck_under_chin * np.exp(-below_chin / p.neck_under_chin_reach)
     # The skin just above the painted part (under the jaw, outside the face) is measured too, so the paint
     # continues its light instead of starting with a step.
     above = (
@@ -144,15 +171,15 @@ def paint_neck(
     light = profile[:, None] * roundness
     # The jaw shades the neck just under it: a soft gradient from the face's outline, not a dark line.
     outside_face = cv2.distanceTransform((~face[crop]).astype(np.uint8), cv2.DIST_L2, 3)
-    light = light * (1 - 0.45 * np.exp(-outside_face / max(2.0, 0.06 * fh)))
+    light = light * (1 - p.jaw_shadow * np.exp(-outside_face / max(2.0, p.jaw_shadow_reach * fh)))
     light = blur(light, max(1.0, 0.02 * fw))
     pores = blur(grain, 0.8)
     # Skin in shadow is more saturated than the same skin in light (light scattered under the skin).
-    richer = 1 + 0.4 * np.clip(1 - light, 0, 0.6)[..., None]
+    richer = 1 + p.shadow_saturation * np.clip(1 - light, 0, 0.6)[..., None]
     tinted = np.power(np.maximum(colour, 1e-4), richer)
     tinted /= np.maximum(tinted @ LUMA, 1e-4)[..., None]
     painted = tinted * cheek_luminance * (light * pores)[..., None]
-    feather = max(1.5, 0.035 * fw)
+    feather = max(1.5, p.feather * fw)
     # Full strength up to the neck's own border (a light collar half painted over left pale blotches there).
     weight = np.clip(blur((neck & ~own).astype(np.float32), feather) * 1.6, 0, 1) * blur(neck.astype(np.float32), 0.7)
     # Painted right up to the jaw's outline (an old collar's dark rim under the chin goes), fading into the face.
@@ -171,19 +198,58 @@ def paint_bare_arms(
     fine_light: np.ndarray,
     analysis: PersonAnalysis,
     geometry: BodyGeometry,
+    parameters: SkinParameters = SKIN,
 ) -> np.ndarray:
     """Arms bared by shorter sleeves, painted as skin: a cylinder lit in the middle, with the sleeve's broad light."""
+    g = geometry
+    limbs = ((g.left_shoulder, g.left_elbow, g.left_wrist), (g.right_shoulder, g.right_elbow, g.right_wrist))
+    radius = parameters.arm_radius * g.shoulder_width
+    return _paint_bare_limbs(
+        out, rgb, linear, bare, broad_light, fine_light, analysis, geometry, limbs, radius, parameters
+    )
+
+
+def paint_bare_legs(
+    out: np.ndarray,
+    rgb: np.ndarray,
+    linear: np.ndarray,
+    bare: np.ndarray,
+    broad_light: np.ndarray,
+    fine_light: np.ndarray,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    legs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    parameters: SkinParameters = SKIN,
+) -> np.ndarray:
+    """Legs bared by shorts or a skirt (hip, knee, ankle each), painted as skin the way bared arms are."""
+    radius = parameters.leg_radius * geometry.shoulder_width
+    return _paint_bare_limbs(
+        out, rgb, linear, bare, broad_light, fine_light, analysis, geometry, legs, radius, parameters
+    )
+
+
+def _paint_bare_limbs(
+    out: np.ndarray,
+    rgb: np.ndarray,
+    linear: np.ndarray,
+    bare: np.ndarray,
+    broad_light: np.ndarray,
+    fine_light: np.ndarray,
+    analysis: PersonAnalysis,
+    geometry: BodyGeometry,
+    limbs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    radius: float,
+    p: SkinParameters,
+) -> np.ndarray:
+    """Skin over ``bare``: each limb a cylinder of ``radius`` px lit in the middle, with the cloth's broad light."""
     height, width = bare.shape
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     g = geometry
-    across_arm = np.minimum(
-        arm_distance(xs, ys, g.left_shoulder, g.left_elbow, g.left_wrist),
-        arm_distance(xs, ys, g.right_shoulder, g.right_elbow, g.right_wrist),
-    ) / (0.13 * g.shoulder_width)
-    roundness = 1.0 - 0.5 * np.clip(across_arm, 0, 1.4) ** 2
-    arm_light = np.clip(blur(broad_light, 0.03 * g.shoulder_width), 0.6, 1.2) * np.clip(roundness, 0.35, 1)
-    arm_light *= 1 + (fine_light - 1) * 0.3
+    across = np.minimum(*(arm_distance(xs, ys, a, b, c) for a, b, c in limbs)) / radius
+    roundness = 1.0 - p.arm_roundness * np.clip(across, 0, 1.4) ** 2
+    light = np.clip(blur(broad_light, 0.03 * g.shoulder_width), *p.arm_light) * np.clip(roundness, 0.35, 1)
+    light *= 1 + (fine_light - 1) * p.arm_folds
     pores = skin_grain(linear, analysis, geometry, (height, width))
-    skin_render = skin_colour(rgb, analysis, geometry) * 0.9 * (arm_light * pores)[..., None]
-    bare_soft = blur(bare.astype(np.float32), 1.5)
+    skin_render = skin_colour(rgb, analysis, geometry) * p.arm_albedo * (light * pores)[..., None]
+    bare_soft = blur(bare.astype(np.float32), p.arm_edge)
     return out * (1 - bare_soft[..., None]) + skin_render * bare_soft[..., None]
