@@ -163,6 +163,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # once and kept in the data folder (webhook-secret).
     webhook_secret: str = ""
 
+    # Result URLs (GET /jobs/{id}'s images[].url, the webhook's). On AWS an S3 presigned GET; locally
+    # a signed link the local server answers from the data folder.
+
+    # How long a result URL works after it is handed out (never past its job's expiry). S3 allows
+    # at most 7 days; a URL signed by a Lambda role's credentials also ends when they do (hours).
+    result_url_ttl_seconds: Annotated[int, Meta(ge=60, le=604800)] = 3600
+    # Locally: the base URL result links start with. Empty: the address the local server
+    # listens on (127.0.0.1 when it listens on every interface).
+    local_results_base_url: Annotated[
+        str, Meta(pattern=r"^$|^https?://[^/?#\s]+$", description="an http(s)://host[:port] base URL")
+    ] = ""
+
     def __post_init__(self) -> None:
         if self.backend == "sagemaker" and not self.sagemaker_endpoint_name:
             raise SettingsError("TRYON_SAGEMAKER_ENDPOINT_NAME is required when TRYON_BACKEND is sagemaker")

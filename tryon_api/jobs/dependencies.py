@@ -7,6 +7,7 @@ pipeline, the settings, the webhook guard and sender, and a clock.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from collections.abc import Callable
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tryon_api.jobs.interface import BlobStore, JobQueue, JobStore
-from tryon_api.jobs.webhooks import WebhookGuard, WebhookSender
-from tryon_api.settings import Settings
+from tryon_api.jobs.webhooks import SECRET_PREFIX, WebhookGuard, WebhookSecretError, WebhookSender, signing_secret
+from tryon_api.results.interface import ResultLinks
+from tryon_api.settings import Settings, SettingsError
 from tryon_api.tryon.pipeline import TryOnService
 
 if TYPE_CHECKING:
@@ -39,6 +41,8 @@ class JobDependencies:
     # Powertools' idempotency records (DynamoDB on AWS, SQLite locally); used by POST /jobs only.
     idempotency: BasePersistenceLayer | None = None
     clock: Callable[[], float] = time.time
+    # Short-lived URLs of the results (S3 presigned on AWS, signed local links locally).
+    result_links: ResultLinks | None = None
 
 
 def webhook_guard(settings: Settings) -> WebhookGuard:
@@ -49,12 +53,19 @@ def local_webhook_secret(settings: Settings, data_dir: Path) -> str:
     """TRYON_WEBHOOK_SECRET (``make run WEBHOOK_SECRET=...``), else one generated once and kept in
     the data folder, so deliveries stay verifiable across restarts."""
     if settings.webhook_secret:
-        return settings.webhook_secret
+        try:
+            return signing_secret(settings.webhook_secret)
+        except WebhookSecretError as error:
+            raise SettingsError(f"TRYON_WEBHOOK_SECRET: {error}") from None
     path = data_dir / SECRET_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+    if path.exists():
+        try:
+            return signing_secret(path.read_text())
+        except WebhookSecretError:
+            pass  # an older data folder's secret, not in the whsec_ form: replaced below
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii"))
+    path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -65,6 +76,7 @@ def build_local_job_dependencies(
     from tryon_api.jobs.local_queue import SqliteJobQueue
     from tryon_api.jobs.sqlite_idempotency import SqliteIdempotencyLayer
     from tryon_api.jobs.sqlite_store import SqliteJobStore
+    from tryon_api.results.dependencies import build_result_links
 
     folder = Path(data_dir or settings.jobs_data_dir)
     database = folder / DATABASE_FILE
@@ -78,4 +90,5 @@ def build_local_job_dependencies(
         webhook_guard=guard,
         webhook_sender=WebhookSender(guard, local_webhook_secret(settings, folder)),
         idempotency=SqliteIdempotencyLayer(database),
+        result_links=build_result_links(settings, data_dir=folder),
     )

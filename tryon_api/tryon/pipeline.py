@@ -33,6 +33,8 @@ def request_seed(request: TryOnRequest) -> int:
     ):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
+    if request.garment_category != "auto":  # a named category is another request; "auto" keeps old seeds
+        digest.update(request.garment_category.encode())
     return int.from_bytes(digest.digest()[:4], "big") & 0x7FFFFFFF
 
 
@@ -99,12 +101,13 @@ class TryOnService:
             mode=request.mode,
             seed=request_seed(request) if seed is None else seed,
             garment=garment,
+            garment_category=request.garment_category,
         )
         deadline.check()
         result = self.backend.generate(job, deadline)
         with self.slots.hold(deadline):  # a model's answer may be decoded and re-encoded here
             image_base64, mime_type = encode_response_image(
-                result, (self.max_response_bytes - RESPONSE_JSON_OVERHEAD * share) // share
+                result, (self.max_response_bytes - RESPONSE_JSON_OVERHEAD * share) // share, request.output_format
             )
         logger.info(
             "generated",
@@ -112,6 +115,8 @@ class TryOnService:
                 "backend": self.backend.name,
                 "mode": request.mode,
                 "with_garment": garment is not None,
+                "garment_category": request.garment_category,
+                "output_format": request.output_format,
                 "person_size": list(person.size),
                 "output_base64_bytes": len(image_base64),
             },

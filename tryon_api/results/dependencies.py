@@ -1,0 +1,28 @@
+"""Picks the result-link adapter from the settings: S3 presigned GETs when the jobs live on AWS,
+else links the local server signs with a key kept in the data folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tryon_api.results.interface import ResultLinks
+from tryon_api.settings import Settings
+
+
+def build_result_links(
+    settings: Settings, client_factory: Callable[[str], Any] | None = None, data_dir: str | Path | None = None
+) -> ResultLinks:
+    if settings.jobs_table_name:
+        from tryon_api.results.s3_links import S3PresignedLinks
+
+        if client_factory is None:
+            from tryon_api.aws_clients import create_quick_client
+
+            client_factory = create_quick_client
+        return S3PresignedLinks(client_factory("s3"), settings.jobs_bucket_name)
+    from tryon_api.results.local_links import LocalSignedLinks, local_server_url, local_signing_key
+
+    key = local_signing_key(Path(data_dir or settings.jobs_data_dir))
+    return LocalSignedLinks(key, settings.local_results_base_url or local_server_url)
