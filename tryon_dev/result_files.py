@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from tryon_api.jobs.interface import RESULTS_PREFIX, RESULT_EXTENSIONS
+from tryon_api.jobs.interface import RESULT_EXTENSIONS, RESULTS_PREFIX
 from tryon_api.results.local_links import LinkRefused, LocalSignedLinks
 from tryon_api.tryon.errors import ResultLinkRefused
 
