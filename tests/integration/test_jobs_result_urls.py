@@ -27,9 +27,9 @@ KEY = "result-urls-key-4c2d"
 RESPONSE_LIMIT = 120_000
 
 
-@pytest.fixture(params=[RESPONSE_LIMIT], ids=["small-answers"])
+@pytest.fixture
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    env = {"TRYON_JOBS_DATA_DIR": str(tmp_path), "TRYON_MAX_RESPONSE_BYTES": str(request.param)}
+    env = {"TRYON_JOBS_DATA_DIR": str(tmp_path), "TRYON_MAX_RESPONSE_BYTES": str(getattr(request, "param", RESPONSE_LIMIT))}
     with live_server(KEY, env=env) as running:
         try:
             yield running
