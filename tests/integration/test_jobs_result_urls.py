@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -27,14 +28,27 @@ KEY = "result-urls-key-4c2d"
 RESPONSE_LIMIT = 120_000
 
 
-@pytest.fixture
-def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    env = {"TRYON_JOBS_DATA_DIR": str(tmp_path), "TRYON_MAX_RESPONSE_BYTES": str(getattr(request, "param", RESPONSE_LIMIT))}
+@contextmanager
+def serving(data_dir: Path, response_limit: int) -> Iterator[LiveServer]:
+    env = {"TRYON_JOBS_DATA_DIR": str(data_dir), "TRYON_MAX_RESPONSE_BYTES": str(response_limit)}
     with live_server(KEY, env=env) as running:
         try:
             yield running
         finally:
             set_job_dependencies(None)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    with serving(tmp_path, RESPONSE_LIMIT) as running:
+        yield running
+
+
+@pytest.fixture
+def full_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """The default response limit (6 MB): room for a lossless PNG."""
+    with serving(tmp_path, 6 * 1024 * 1024) as running:
+        yield running
 
 
 def body(**extra: Any) -> dict[str, Any]:
@@ -104,9 +118,9 @@ def test_a_four_sample_jobs_images_are_each_a_full_synchronous_answer_fetched_by
     ("output_format", "mime", "magic"), [("png", "image/png", b"\x89PNG"), ("webp", "image/webp", b"RIFF")]
 )
 def test_a_jobs_output_format_is_kept_and_served_with_its_type(
-    server: LiveServer, output_format: str, mime: str, magic: bytes
+    full_server: LiveServer, output_format: str, mime: str, magic: bytes
 ) -> None:
-    job = finished_job(server, output_format=output_format)
+    job = finished_job(full_server, output_format=output_format)
     (image,) = job["images"]
     assert image["mime_type"] == mime and job["output_format"] == output_format
     answer = requests.get(image["url"], timeout=30)
