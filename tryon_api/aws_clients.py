@@ -173,3 +173,10 @@ def create_secrets_client() -> Any:
     """The API-key secret's client: standard retries and short timeouts (the secret is read
     before the request's deadline is known, so the bound is the worst case of all attempts)."""
     return aws_session.get().client("secretsmanager", config=quick_call_config(SECRET_READ_TIMEOUT_SECONDS))
+
+
+def create_presigning_client() -> Any:
+    """The S3 client that signs result URLs: SigV4 query signing (S3 accepts nothing older in newer
+    Regions, and botocore may pick SigV2 for presigned URLs otherwise). Signing makes no call."""
+    config = quick_call_config(QUICK_CALL_READ_TIMEOUT_SECONDS).merge(Config(signature_version="s3v4"))
+    return aws_session.get().client("s3", config=config)

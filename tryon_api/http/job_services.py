@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from tryon_api.aws_clients import create_quick_client
+from tryon_api.aws_clients import create_presigning_client, create_quick_client
 from tryon_api.http.services import get_services
 from tryon_api.jobs.dependencies import JobDependencies, build_local_job_dependencies, webhook_guard
 from tryon_api.per_container import PerContainer
@@ -68,7 +68,7 @@ def build_aws_job_dependencies(settings: Settings, tryon: TryOnService) -> JobDe
             expiry_attr=IDEMPOTENCY_EXPIRY_ATTR,
             boto3_client=create_quick_client("dynamodb"),
         ),
-        result_links=build_result_links(settings, create_quick_client),
+        result_links=build_result_links(settings, create_presigning_client),
     )
 
 

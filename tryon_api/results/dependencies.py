@@ -12,16 +12,17 @@ from tryon_api.settings import Settings
 
 
 def build_result_links(
-    settings: Settings, client_factory: Callable[[str], Any] | None = None, data_dir: str | Path | None = None
+    settings: Settings, presigning_client: Callable[[], Any] | None = None, data_dir: str | Path | None = None
 ) -> ResultLinks:
+    """``presigning_client``: makes the S3 client that signs (``aws_clients.create_presigning_client``)."""
     if settings.jobs_table_name:
         from tryon_api.results.s3_links import S3PresignedLinks
 
-        if client_factory is None:
-            from tryon_api.aws_clients import create_quick_client
+        if presigning_client is None:
+            from tryon_api.aws_clients import create_presigning_client
 
-            client_factory = create_quick_client
-        return S3PresignedLinks(client_factory("s3"), settings.jobs_bucket_name)
+            presigning_client = create_presigning_client
+        return S3PresignedLinks(presigning_client(), settings.jobs_bucket_name)
     from tryon_api.results.local_links import LocalSignedLinks, local_server_url, local_signing_key
 
     key = local_signing_key(Path(data_dir or settings.jobs_data_dir))
