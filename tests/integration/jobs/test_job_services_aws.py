@@ -5,7 +5,6 @@ read it: template.yaml, tests/integration/jobs/test_jobs_iam.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +33,7 @@ from tryon_api.tryon.pipeline import TryOnService
 pytestmark = pytest.mark.integration
 KEY = "aws-jobs-key"
 # As the template's GenerateSecretString makes it: 48 letters and digits (valid base64, no prefix).
-SECRET = "Zk3P9qLmX2vR7tYw4nBc8dFh6jKs1aGe5uWo0iQp3rTy7uIo"  # noqa: S105 - a test secret
+SECRET = "Zk3P9qLmX2vR7tYw4nBc8dFh6jKs1aGe5uWo0iQp3rTy7uIo"
 
 
 @pytest.fixture
