@@ -89,6 +89,8 @@ def tryon_request(job: GenerationInput, inference_steps: int = 0) -> dict[str, A
     }
     if inference_steps:
         request["num_inference_steps"] = inference_steps
+    if job.garment_category != "auto":  # optional in the contract: only sent when named
+        request["garment_category"] = job.garment_category
     return request
 
 

@@ -132,3 +132,15 @@ def test_a_refusal_by_the_model_server_is_a_422(dev_server: str) -> None:
     status, payload = generate(dev_server, request_body("studio", clothing_description="nude"))
     assert status == 422, payload
     assert "error" in payload
+
+
+@pytest.mark.parametrize(("category", "output_format"), [("bottoms", "png"), ("one-pieces", "webp")])
+def test_the_model_server_takes_the_garment_category_and_the_answer_its_format(
+    dev_server: str, category: str, output_format: str
+) -> None:
+    body = {**request_body("studio", garment_category=category), "output_format": output_format}
+    status, payload = generate(dev_server, body)
+    assert status == 200, payload
+    assert payload["mime_type"] == f"image/{output_format}"
+    image = Image.open(io.BytesIO(base64.b64decode(payload["image_base64"])))
+    assert image.format == output_format.upper() and image.size == (512, 608)
