@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "tryon_api.http": 4,
     "tryon_api.backends": 3,
     "tryon_api.jobs": 2,  # above the pipeline it runs; beside (never importing) the backends
+    "tryon_api.results": 2,  # the jobs' result URLs: beside the jobs whose keys they sign
     "tryon_api.garments": 2,
     "tryon_api.tryon": 1,
     "tryon_api": 0,
