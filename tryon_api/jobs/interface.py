@@ -85,8 +85,8 @@ class QueueMessage:
     kind: MessageKind
     job_id: str
     attempt: int = 1  # webhook deliveries: the attempt this message makes
-    # Webhook retries: when the attempt is due (epoch seconds; 0: now). A wait longer than SQS's
-    # 15-minute delay is a chain of delayed messages, each re-sent until this time comes.
+    # Webhook retries: when the attempt is due (epoch seconds; 0: now). A longer wait than one queue
+    # delay (webhooks.MAX_HOP_SECONDS) is a chain of delayed messages, re-sent until this time comes.
     due_at: int = 0
 
 

@@ -9,7 +9,7 @@ The body is ``{"type": "job.succeeded" | "job.failed", "timestamp": ..., "data":
 
 Retries: ``RETRY_SCHEDULE_SECONDS`` after each failed attempt (Standard Webhooks' suggested
 schedule, about 27.5 hours in all). No Lambda waits: a retry is a queue message whose wait is
-chained through SQS delays of at most 15 minutes (``QueueMessage.due_at``).
+chained through SQS delays of at most 14 minutes (``QueueMessage.due_at``).
 
 The URL passes the garment URLs' SSRF guard (``tryon.garment_url`` through the fetcher's own
 ``check_target``): resolved once, every address checked, and the connection pinned to the checked
@@ -41,8 +41,10 @@ SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the format prefix, not a secret
 RETRY_SCHEDULE_SECONDS: Final = (5, 300, 1800, 7200, 18000, 36000, 36000)
 # From the first attempt to the last: how long a job with a webhook is kept at least.
 RETRY_SPAN_SECONDS: Final = sum(RETRY_SCHEDULE_SECONDS)
-# SQS's longest DelaySeconds: a longer wait is a chain of such hops.
-MAX_HOP_SECONDS: Final = 900
+# A longer wait is a chain of delayed messages of at most this: under SQS's 900-second DelaySeconds
+# bound, and under the jobs-oldest-message-age alarm's 15 minutes, so a waiting retry never looks
+# like a queue backing up.
+MAX_HOP_SECONDS: Final = 840
 DELIVERY_TIMEOUT_SECONDS: Final = 10.0
 MAX_WEBHOOK_URL_CHARS: Final = 2048
 
@@ -93,7 +95,7 @@ def next_attempt_due(attempt: int, failed_at: float) -> int | None:
 
 
 def hop_delay(due_at: int, now: float) -> int:
-    """The next SQS delay towards ``due_at``: at most 15 minutes, 0 when it is due."""
+    """The next SQS delay towards ``due_at``: at most MAX_HOP_SECONDS (14 minutes), 0 when it is due."""
     return max(0, min(MAX_HOP_SECONDS, int(due_at - now + 0.999)))
 
 

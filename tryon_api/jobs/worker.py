@@ -12,7 +12,7 @@ format; answers link to it (``GET /jobs/{id}``) or inline it fitted to one answe
 
 Delivering: POST the job's event (Standard Webhooks: ``tryon_api.jobs.webhooks``) with fresh result
 URLs; a failure queues the next attempt at the schedule's time (a message chained through SQS delays
-of at most 15 minutes), and the last failure is logged and counted (WebhookFailures).
+of at most 14 minutes), and the last failure is logged and counted (WebhookFailures).
 """
 
 from __future__ import annotations
