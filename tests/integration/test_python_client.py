@@ -185,3 +185,20 @@ def test_pip_installs_the_client_as_a_typed_package(tmp_path: Path) -> None:
     assert [p.name for p in target.glob("tryon_client-*.dist-info")] == [
         f"tryon_client-{tryon_client.__version__}.dist-info"
     ]
+
+
+def test_the_readmes_five_line_script_runs_against_the_dev_server(server_url: str, tmp_path: Path) -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    script = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL) if "TryOnClient" in b)
+    assert len(script.strip().splitlines()) == 5
+    script = script.replace('"http://127.0.0.1:3000"', repr(server_url)).replace('api_key="..."', f"api_key={KEY!r}")
+    (tmp_path / "me.jpg").write_bytes(selfie_jpeg())
+    for name in ("me.jpg", "out.jpg"):  # the files, in this test's own folder
+        script = script.replace(f'"{name}"', repr(str(tmp_path / name)))
+    namespace: dict[str, Any] = {}
+    exec(compile(script, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    assert (tmp_path / "out.jpg").read_bytes().startswith(b"\xff\xd8")
+    assert namespace["job"].status == "succeeded" and len(namespace["samples"]) == 4
+    assert all(sample.startswith(b"\xff\xd8") for sample in namespace["samples"])
