@@ -198,7 +198,7 @@ def test_the_readmes_five_line_script_runs_against_the_dev_server(server_url: st
     for name in ("me.jpg", "out.jpg"):  # the files, in this test's own folder
         script = script.replace(f'"{name}"', repr(str(tmp_path / name)))
     namespace: dict[str, Any] = {}
-    exec(compile(script, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    exec(compile(script, "README.md", "exec"), namespace)
     assert (tmp_path / "out.jpg").read_bytes().startswith(b"\xff\xd8")
     assert namespace["job"].status == "succeeded" and len(namespace["samples"]) == 4
     assert all(sample.startswith(b"\xff\xd8") for sample in namespace["samples"])
