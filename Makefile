@@ -31,8 +31,8 @@ run: install
 		$(if $(MODEL_URL),--sagemaker-model-url $(MODEL_URL),)
 
 lint: install
-	$(PY) -m ruff check tryon_api tryon_dev tests scripts
-	$(PY) -m ruff format --check tryon_api tryon_dev tests scripts
+	$(PY) -m ruff check tryon_api tryon_dev tests scripts clients
+	$(PY) -m ruff format --check tryon_api tryon_dev tests scripts clients
 
 typecheck: install
 	$(PY) -m mypy
