@@ -24,7 +24,7 @@ $(STAMP): $(REQS)
 	$(PY) -m pip install --quiet --no-deps -r requirements-embedded-nodeps.txt
 	touch $(STAMP)
 
-# WEBHOOK_SECRET=...: the secret that signs job webhooks (passed in the environment, not the command line).
+# WEBHOOK_SECRET=whsec_...: the secret that signs job webhooks (passed in the environment, not the command line).
 run: install
 	$(if $(WEBHOOK_SECRET),TRYON_WEBHOOK_SECRET='$(WEBHOOK_SECRET)',) $(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
 		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),) \

@@ -159,8 +159,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # On AWS: the name or ARN of the Secrets Manager secret that signs webhooks (set by the
     # template; read when a delivery is signed, never at start-up).
     webhook_secret_id: str = ""
-    # Locally: the secret that signs webhooks (`make run WEBHOOK_SECRET=...`); empty: one generated
-    # once and kept in the data folder (webhook-secret).
+    # Locally: the secret that signs webhooks (`make run WEBHOOK_SECRET=whsec_...`: whsec_ and base64
+    # of at least 16 bytes, as Standard Webhooks writes it); empty: one generated once and kept in
+    # the data folder (webhook-secret).
     webhook_secret: str = ""
 
     # Result URLs (GET /jobs/{id}'s images[].url, the webhook's). On AWS an S3 presigned GET; locally
