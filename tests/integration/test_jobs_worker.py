@@ -202,6 +202,21 @@ def test_a_receiver_down_for_an_hour_still_gets_the_event(tmp_path: Path, capsys
     assert emitted_metrics(capsys)["WebhookDeliveries"] == [1]
 
 
+def test_a_job_deleted_while_its_webhook_waits_ends_the_retry_chain(tmp_path: Path) -> None:
+    with webhook_receiver(status=500) as receiver:
+        deps, clock = clocked_jobs(tmp_path)
+        job = submit_job(REQUEST, JobOptions(1, 9, receiver.url), job_owner("k"), deps)
+        run_due_messages(deps, clock, until=clock.now + 3 * 3600)  # a few failed attempts, a retry waiting
+        attempts = len(receiver.wait_for(1))
+        assert deps.queue.next_visible_in() is not None
+        done = deps.store.get(job.id)
+        assert done is not None
+        delete_job(done, deps)
+        handled = run_due_messages(deps, clock, until=clock.now + 3 * 86400)
+    assert len(handled) == 1 and deps.queue.next_visible_in() is None  # the next hop found no job: no more
+    assert len(receiver.deliveries) == attempts
+
+
 def test_a_delivery_passes_standardwebhooks_verification_and_a_changed_byte_fails_it(tmp_path: Path) -> None:
     with webhook_receiver() as receiver:
         deps, _ = local_jobs(tmp_path, allow_private_garment_urls=True)

@@ -150,10 +150,10 @@ def webhook_event(job: Job, deps: JobDependencies, now: float) -> dict[str, Any]
 def deliver_webhook(message: QueueMessage, deps: JobDependencies) -> None:
     job_id, attempt = message.job_id, message.attempt
     now = deps.clock()
-    if message.due_at and message.due_at > now:  # a hop of a longer wait: pass it on, send nothing
+    job = deps.store.get(job_id)
+    if job is not None and message.due_at and message.due_at > now:  # a hop of a longer wait: pass it on
         deps.queue.send(message, delay_seconds=hop_delay(message.due_at, now))
         return
-    job = deps.store.get(job_id)
     if job is None or job.webhook_url is None or job.status not in ("succeeded", "failed"):
         logger.info("webhook not sent: job deleted or not finished", extra={"job_id": job_id})
         return
