@@ -169,7 +169,12 @@ def deliver_webhook(message: QueueMessage, deps: JobDependencies) -> None:
         deps.queue.send(retry, delay_seconds=hop_delay(due_at, now))
         logger.info(
             "webhook failed, retried",
-            extra={"job_id": job_id, "attempt": attempt, "reason": result.reason, "retry_in_seconds": due_at - now},
+            extra={
+                "job_id": job_id,
+                "attempt": attempt,
+                "reason": result.reason,
+                "retry_in_seconds": round(due_at - now),
+            },
         )
         return
     metrics.add_metric(name="WebhookFailures", unit=MetricUnit.Count, value=1)

@@ -86,11 +86,9 @@ class TryOnService:
                 data, self.backend.input_limits, check_time=_time_check(garment_deadline, GARMENT_TIMED_OUT)
             )
 
-    def generate(
-        self, request: TryOnRequest, deadline: Deadline, *, seed: int | None = None, share: int = 1
-    ) -> TryOnResult:
-        """``seed``: a job's sample asks for its own; the synchronous call uses the request's.
-        ``share``: the answer holds this many images, so each gets that share of the size limit."""
+    def generate(self, request: TryOnRequest, deadline: Deadline, *, seed: int | None = None) -> TryOnResult:
+        """``seed``: a job's sample asks for its own; the synchronous call uses the request's. The
+        image fits one answer whole (a job's sample too: it is answered by its own URL)."""
         person = self.load_person(request.selfie_bytes, deadline)
         garment = None
         if request.clothing_image_url:
@@ -107,7 +105,7 @@ class TryOnService:
         result = self.backend.generate(job, deadline)
         with self.slots.hold(deadline):  # a model's answer may be decoded and re-encoded here
             image_base64, mime_type = encode_response_image(
-                result, (self.max_response_bytes - RESPONSE_JSON_OVERHEAD * share) // share, request.output_format
+                result, self.max_response_bytes - RESPONSE_JSON_OVERHEAD, request.output_format
             )
         logger.info(
             "generated",
