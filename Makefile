@@ -12,7 +12,7 @@ export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
 .PHONY: doctor subscribe smoke invoke
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
+.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-person-check benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
 
@@ -25,8 +25,9 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 # WEBHOOK_SECRET=whsec_...: the secret that signs job webhooks (passed in the environment, not the command line).
+# ALLOW_LOCAL_URLS=1: garment and webhook URLs on this machine or a private network, on any port.
 run: install
-	$(if $(WEBHOOK_SECRET),TRYON_WEBHOOK_SECRET='$(WEBHOOK_SECRET)',) $(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
+	$(if $(WEBHOOK_SECRET),TRYON_WEBHOOK_SECRET='$(WEBHOOK_SECRET)',) $(if $(filter 1 yes true,$(ALLOW_LOCAL_URLS)),TRYON_ALLOW_PRIVATE_GARMENT_URLS=1,) $(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
 		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),) \
 		$(if $(MODEL_URL),--sagemaker-model-url $(MODEL_URL),)
 
@@ -79,6 +80,11 @@ benchmark-intake: install
 # worst single request per image format at the pixel limit (peak RSS, CPU seconds).
 benchmark-decoding: install
 	$(PY) scripts/benchmark_decoding.py
+
+# The latency the person check adds per request: the local face model, and the real boto3 client
+# against the loopback Rekognition emulator (the real service's round trip is not measured).
+benchmark-person-check: install
+	$(PY) scripts/benchmark_person_check.py
 
 # Importing the handler and building its container, against a bare `import boto3` plus one client.
 benchmark-cold-start: install

@@ -88,7 +88,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     max_body_bytes: Annotated[int, Meta(ge=1024, le=MAX_EVENT_BODY_BYTES)] = MAX_EVENT_BODY_BYTES
     # Response body limit (the function URL's) that the response image is fitted to.
     max_response_bytes: Annotated[int, Meta(ge=64 * 1024, le=LAMBDA_URL_PAYLOAD_LIMIT)] = LAMBDA_URL_PAYLOAD_LIMIT
-    # Allow loopback/private garment URLs: local development and tests only.
+    # Allow loopback and private garment and webhook URLs, on any port (`make run
+    # ALLOW_LOCAL_URLS=1`): local development and tests only; the template sets 0.
     allow_private_garment_urls: bool = False
     # Total deadline for fetching the garment image.
     garment_fetch_timeout_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 10.0
@@ -175,6 +176,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     local_results_base_url: Annotated[
         str, Meta(pattern=r"^$|^https?://[^/?#\s]+$", description="an http(s)://host[:port] base URL")
     ] = ""
+
+    # The person check (a selfie showing nobody is a 422 before any model is called).
+
+    # Who looks for a person in the selfie: local (the embedded preview's MediaPipe face model;
+    # local runs) or rekognition (Amazon Rekognition DetectFaces; the template's choice).
+    person_detector: Literal["local", "rekognition"] = "local"
 
     def __post_init__(self) -> None:
         if self.backend == "sagemaker" and not self.sagemaker_endpoint_name:

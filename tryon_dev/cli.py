@@ -42,7 +42,8 @@ def _configure_keys(api_key: str | None) -> str:
 
 
 def start_aws_emulation(backend: str, sagemaker_model_url: str | None = None) -> str:
-    """Serve the production backend's code path against the loopback AWS model emulator.
+    """Serve the production backend's code path against the loopback AWS model emulator (and the
+    person check against the loopback Rekognition emulator).
 
     The real boto3 clients are pointed at it with the standard endpoint variables, so requests
     go through serialization, SigV4 signing and error parsing exactly as in production. With
@@ -56,6 +57,11 @@ def start_aws_emulation(backend: str, sagemaker_model_url: str | None = None) ->
         sagemaker_model_url=sagemaker_model_url,
     )
     emulator.start()
+    # The deployed person check too: Rekognition DetectFaces, emulated on its own loopback port.
+    from tryon_dev.person_check_emulator import RekognitionEmulator
+
+    os.environ["AWS_ENDPOINT_URL_REKOGNITION"] = RekognitionEmulator().start().url
+    os.environ.setdefault("TRYON_PERSON_DETECTOR", "rekognition")
     os.environ["TRYON_BACKEND"] = backend
     os.environ.setdefault("TRYON_SAGEMAKER_ENDPOINT_NAME", "tryon-vton")
     os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url

@@ -1,8 +1,9 @@
 """`make smoke URL=... API_KEY=...`: the post-deploy smoke test of a running API.
 
-Four calls, as a client makes them: the bundled real selfie (the Grace Hopper crop the sample
-events carry) in ``studio`` and in ``environment`` mode, a request with a wrong key, and one
-without ``clothing_description``. Each answer's status, body shape (and for a 200, that the
+Five calls, as a client makes them: the bundled real selfie (the Grace Hopper crop the sample
+events carry) in ``studio`` and in ``environment`` mode, a request with a wrong key, one without
+``clothing_description``, and a blank picture that the person check must refuse (deployed, that
+is Rekognition answering under the function's own role). Each answer's status, body shape (and for a 200, that the
 image is a JPEG) is checked against the contract (docs/API.md); one line per call with its
 latency; the exit status is 1 when any answer is off.
 
@@ -114,6 +115,13 @@ def error_answer(message: str) -> Callable[[dict[str, Any]], str | None]:
     return check
 
 
+def blank_selfie() -> str:
+    """A plain light-grey picture (the sample events' size): nobody in it."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (288, 418), (235, 235, 235)).save(buffer, "JPEG", quality=90)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def calls(api_key: str) -> list[Call]:
     selfie = bundled_selfie()
     studio = {"selfie_base64": selfie, "clothing_description": "Black leather jacket with white t-shirt underneath"}
@@ -127,6 +135,13 @@ def calls(api_key: str) -> list[Call]:
             api_key,
             400,
             error_answer("clothing_description is required"),
+        ),
+        Call(
+            "no person",
+            {**studio, "selfie_base64": blank_selfie(), "mode": "studio"},
+            api_key,
+            422,
+            error_answer("selfie_base64 shows no person"),
         ),
     ]
 

@@ -15,9 +15,10 @@ from PIL import Image
 from tests.browser.conftest import OUTPUT_DIR, REPO, BrowserPage, LocalServer, sync_api
 from tests.photos import GRACE_HOPPER, image_bytes
 from tryon_api.http.body_limit import body_too_large
+from tryon_api.http.wait_hint import wait_hint
 from tryon_api.settings import Settings
-from tryon_api.tryon.errors import Unauthorized
-from tryon_api.tryon.garment_url import NOT_ALLOWED
+from tryon_api.tryon.errors import NoPersonFound, Unauthorized
+from tryon_api.tryon.garment_url import NOT_ALLOWED, PRIVATE_ADDRESS
 
 expect = sync_api.expect
 DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -90,12 +91,17 @@ def test_empty_page_loads_cleanly_under_its_csp(browser_page: BrowserPage, local
 
 def test_studio_generation_shows_progress_then_the_result(browser_page: BrowserPage, local_server: LocalServer) -> None:
     page = open_playground(browser_page, local_server)
+    # The waiting text is the answering server's own (its /openapi.json: the embedded preview's range).
+    low, high = wait_hint("embedded")["seconds"]
+    expect(page.locator("#form-note")).to_have_text(
+        f"Generation usually takes {low} to {high} seconds (this server's preview)."
+    )
     fill_form(page, local_server.api_key, "studio")
     held: list[sync_api.Route] = []
     page.route("**/generate_image", lambda route: held.append(route))
 
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_role("status")).to_contain_text("Generating")
+    expect(page.get_by_role("status")).to_contain_text(f"Generating… this usually takes {low} to {high} seconds")
     expect(page.get_by_role("button", name="Cancel")).to_be_visible()
     expect(page.locator("#generate")).to_be_disabled()
     expect(page.locator("#elapsed")).to_have_text(re.compile(r"^[1-9][0-9]* s$"), timeout=10_000)  # ticking
@@ -200,7 +206,7 @@ def test_private_garment_url_shows_the_not_allowed_hint(browser_page: BrowserPag
     page.get_by_label("Garment image URL").fill("http://127.0.0.1:9/jacket.jpg")
 
     page.get_by_role("button", name="Generate").click()
-    expect(page.locator("#error-message")).to_have_text(NOT_ALLOWED)
+    expect(page.locator("#error-message")).to_have_text(f"{NOT_ALLOWED}: {PRIVATE_ADDRESS}")
     expect(page.locator("#error-hint")).to_contain_text("public http(s) address")
 
 
@@ -251,6 +257,7 @@ def test_cancel_aborts_the_request(browser_page: BrowserPage, local_server: Loca
     [
         (429, {"Retry-After": "7"}, "too many requests, retry later", "Wait 7 seconds", "Retry-After: 7 s"),
         (413, {}, body_too_large(Settings().max_body_bytes).message, "API's size limit", "HTTP 413"),
+        (422, {}, NoPersonFound.default_message, "face and upper body are clearly visible", "HTTP 422"),
         (502, {"X-Request-Id": "req-5xx-42"}, "the image model failed", "contact support", "Request id: req-5xx-42"),
         (503, {"Retry-After": "5"}, "authentication is unavailable, retry later", "server side", "HTTP 503"),
     ],

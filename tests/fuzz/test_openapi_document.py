@@ -62,7 +62,22 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
 def test_document_is_served_without_a_key(api_key: str) -> None:
     response = invoke(function_url_event("GET", "/openapi.json", {}, b""))
     assert response["statusCode"] == 200
-    assert json.loads(decode_event_body(response)) == openapi_document()
+    served = json.loads(decode_event_body(response))
+    # The generated document, plus the answering backend's usual wait (the playground reads it).
+    assert served["info"].pop("x-tryon-wait") == {"preview": True, "seconds": [1, 5]}
+    assert served == openapi_document()
+
+
+@pytest.mark.parametrize("backend", ["bedrock", "sagemaker"])
+def test_the_wait_hint_is_the_answering_backends_and_names_nothing_internal(
+    api_key: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRYON_BACKEND", backend)
+    monkeypatch.setenv("TRYON_SAGEMAKER_ENDPOINT_NAME", "tryon-internal-endpoint")
+    response = invoke(function_url_event("GET", "/openapi.json", {}, b""))
+    hint = json.loads(decode_event_body(response))["info"]["x-tryon-wait"]
+    assert hint == {"preview": False, "seconds": [10, 30]}
+    assert not any(word in json.dumps(hint) for word in (backend, "internal", "stability", "nova", "qwen"))
 
 
 def test_document_path_refuses_other_methods(api_key: str) -> None:

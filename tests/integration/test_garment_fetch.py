@@ -29,7 +29,7 @@ from tests.photos import image_bytes
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage, UpstreamTimeout
 from tryon_api.tryon.garment_fetch import GarmentImageFetcher
-from tryon_api.tryon.garment_url import NOT_ALLOWED, IPAddress, is_public_address
+from tryon_api.tryon.garment_url import BAD_SCHEME, NOT_ALLOWED, PRIVATE_ADDRESS, IPAddress, is_public_address
 
 pytestmark = pytest.mark.integration
 
@@ -347,7 +347,8 @@ def test_redirect_to_a_private_target_is_refused_unconnected(
 ) -> None:
     with pytest.raises(BadRequest) as raised:
         strict_fetcher(server)(url(server, path), Deadline.after(10))
-    assert raised.value.message == NOT_ALLOWED
+    reason = BAD_SCHEME if path == "/to-file" else PRIVATE_ADDRESS
+    assert raised.value.message == f"{NOT_ALLOWED}: it redirects to a URL that is not allowed ({reason})"
     assert dialled == [("127.0.0.1", server.port)]  # the first hop only
 
 

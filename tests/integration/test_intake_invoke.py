@@ -15,9 +15,10 @@ import pytest
 from PIL import Image
 
 from tests.photos import b64, image_bytes, selfie_jpeg
-from tests.unit.test_images import gps_exif, heic_bytes, png_header_only, quadrants
+from tests.unit.test_images import gps_exif, heic_bytes, png_header_only
 from tryon_api.http.services import build_services, set_services
 from tryon_api.settings import Settings
+from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 from tryon_dev.events import function_url_event
 from tryon_dev.invoke import invoke
 
@@ -84,9 +85,12 @@ def test_rotated_selfie_is_answered_upright() -> None:
     use_settings()
     exif = Image.Exif()
     exif[0x0112] = 8
-    status, body = post(image_bytes(quadrants((800, 500)), "JPEG", exif=exif))
+    # The portrait stored on its side (as a phone writes it), with the tag that turns it upright:
+    # the person check only finds the face once the intake has turned it.
+    upright = Image.open(io.BytesIO(selfie())).convert("RGB")
+    status, body = post(image_bytes(upright.transpose(Image.Transpose.ROTATE_270), "JPEG", exif=exif))
     assert status == 200, body
-    assert Image.open(io.BytesIO(base64.b64decode(body["image_base64"]))).size == (500, 800)
+    assert Image.open(io.BytesIO(base64.b64decode(body["image_base64"]))).size == upright.size
 
 
 @pytest.mark.parametrize(
@@ -116,7 +120,10 @@ def test_hostile_selfies_get_400_with_a_clear_message(data: bytes, message: str)
 )
 def test_private_garment_urls_get_400_and_no_connection(url: str, no_connections: list[Any]) -> None:
     use_settings()
-    assert post(selfie(), clothing_image_url=url) == (400, {"error": "clothing_image_url is not allowed"})
+    assert post(selfie(), clothing_image_url=url) == (
+        400,
+        {"error": f"clothing_image_url is not allowed: {PRIVATE_ADDRESS}"},
+    )
     assert no_connections == []
 
 
@@ -171,4 +178,7 @@ def test_unusable_garments_get_422(garment_server: str, path: str, message: str)
 def test_loopback_garment_is_refused_by_default(garment_server: str) -> None:
     use_settings()
     status, body = post(selfie(), clothing_image_url=f"{garment_server}/jacket.jpg")
-    assert (status, body) == (400, {"error": "clothing_image_url is not allowed"})
+    assert (status, body) == (
+        400,
+        {"error": f"clothing_image_url is not allowed: {PRIVATE_ADDRESS}"},
+    )

@@ -22,6 +22,7 @@ from tryon_api.http.services import Services, set_services
 from tryon_api.jobs.dependencies import JobDependencies
 from tryon_api.jobs.local_queue import message_from_body
 from tryon_api.jobs.worker import handle_message
+from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 from tryon_api.tryon.pipeline import request_seed
 
 KEY, OTHER_KEY = "jobs-key-one", "jobs-key-two"
@@ -118,7 +119,10 @@ def test_a_failed_job_carries_the_synchronous_message_and_status(deps: JobDepend
         (job_body(seed=1.5), "seed must be an integer from 0 to 2147483647"),
         (job_body(webhook_url=7), "webhook_url must be a string"),
         (job_body(webhook_url="ftp://example.com/x"), "webhook_url must be an absolute http or https URL"),
-        (job_body(clothing_image_url="http://10.0.0.1/x.jpg"), "clothing_image_url is not allowed"),
+        (
+            job_body(clothing_image_url="http://10.0.0.1/x.jpg"),
+            f"clothing_image_url is not allowed: {PRIVATE_ADDRESS}",
+        ),
         (job_body(output_format="gif"), 'output_format must be one of "jpeg", "png", "webp"'),
         (job_body(output_format="JPEG"), 'output_format must be one of "jpeg", "png", "webp"'),
         (job_body(output_format=1), 'output_format must be one of "jpeg", "png", "webp"'),

@@ -27,6 +27,7 @@ from tryon_api.jobs.submission import JobOptions, delete_job, submit_job
 from tryon_api.jobs.webhooks import MAX_HOP_SECONDS, RETRY_SCHEDULE_SECONDS
 from tryon_api.jobs.worker import handle_message
 from tryon_api.tryon.errors import ContentFiltered
+from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 from tryon_api.tryon.interface import TryOnRequest
 
 REQUEST = TryOnRequest(selfie_bytes=solid_jpeg(), clothing_description="a green scarf", mode="studio")
@@ -272,5 +273,5 @@ def test_a_webhook_to_an_inside_address_is_not_delivered_when_private_urls_are_n
     with webhook_receiver() as receiver:
         deps, _ = local_jobs(tmp_path, allow_private_garment_urls=False)
         result = deps.webhook_sender.deliver(receiver.url, "msg_x", b"{}")
-        assert not result.delivered and result.reason == "webhook_url is not allowed"
+        assert not result.delivered and result.reason == f"webhook_url is not allowed: {PRIVATE_ADDRESS}"
         assert receiver.deliveries == []

@@ -13,10 +13,9 @@ import re
 
 import pytest
 import requests
-from PIL import Image
 
 from tests.live_server import dev_server_process
-from tests.photos import ASTRONAUT, b64, image_bytes, selfie_jpeg
+from tests.photos import ASTRONAUT, CAMERAMAN, b64, selfie_jpeg
 
 pytestmark = pytest.mark.integration
 KEY = "log-test-key"
@@ -41,7 +40,7 @@ def test_rendering_writes_json_lines_and_no_library_warning() -> None:
             "mode": "environment",
         },
         {
-            "selfie_base64": b64(image_bytes(Image.new("RGB", (400, 500), "white"))),
+            "selfie_base64": b64(CAMERAMAN.read_bytes()),  # grey-scale PNG
             "clothing_description": "teal t-shirt",
             "mode": "studio",
         },

@@ -30,6 +30,7 @@ from PIL import Image
 
 from tests.cfn_template import default, load_template
 from tryon_dev.aws_emulator import AwsModelEmulator
+from tryon_dev.person_check_emulator import RekognitionEmulator
 
 pytestmark = pytest.mark.integration
 
@@ -103,12 +104,13 @@ def answers(sam: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> di
     results = tmp_path_factory.mktemp("sam") / "results.jsonl"
     code = Path(sam["code"])
     assert code == BUILD / "TryOnFunction"
-    with AwsModelEmulator() as emulator:
+    with AwsModelEmulator() as emulator, RekognitionEmulator() as rekognition:
         environment = {
             **sam["environment"],
             "PYTHONPATH": str(code),  # the runtime's task root
             "PYTHONDONTWRITEBYTECODE": "1",  # leave the build as sam built it
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulator.url,  # where Bedrock is, for this test
+            "AWS_ENDPOINT_URL_REKOGNITION": rekognition.url,  # the template's person check
         }
         events = [str(EVENTS / name) for name in sorted(EXPECTED)]
         run = subprocess.run(

@@ -18,7 +18,7 @@ from tryon_dev.smoke import URL_MARGIN_SECONDS, client_timeout, function_region
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-LINE = re.compile(r"^(PASS|FAIL) (studio|environment|wrong key|missing field): (\d{3}) in (\d+\.\d) s")
+LINE = re.compile(r"^(PASS|FAIL) (studio|environment|wrong key|missing field|no person): (\d{3}) in (\d+\.\d) s")
 
 
 def smoke(url: str, key: str) -> tuple[int, list[str]]:
@@ -37,7 +37,7 @@ def smoke_with(url: str, key: str, *args: str) -> tuple[int, list[str]]:
     return run.returncode, run.stdout.splitlines()
 
 
-def test_a_working_api_passes_all_four_calls_with_their_latency(dev_server: RunningServer) -> None:
+def test_a_working_api_passes_all_five_calls_with_their_latency(dev_server: RunningServer) -> None:
     code, lines = smoke(dev_server.url + "/", dev_server.api_key)  # the URL output ends with a slash
     assert code == 0, lines
     assert lines[0].endswith("(client timeout 915 s: not a function URL: Lambda's maximum, 900 s)")
@@ -47,6 +47,7 @@ def test_a_working_api_passes_all_four_calls_with_their_latency(dev_server: Runn
         ("PASS", "environment", "200"),
         ("PASS", "wrong key", "401"),
         ("PASS", "missing field", "400"),
+        ("PASS", "no person", "422"),
     ]
     assert lines[-1] == "all answers as documented"
 
@@ -57,7 +58,8 @@ def test_a_wrong_key_fails_the_generations_and_exits_1(dev_server: RunningServer
     assert lines[1].startswith("FAIL studio: 401") and "expected 200" in lines[1]
     assert lines[3].startswith("PASS wrong key: 401")
     assert lines[4].startswith("FAIL missing field: 401")  # authentication comes first
-    assert lines[-1] == "3 answer(s) off the contract"
+    assert lines[5].startswith("FAIL no person: 401")
+    assert lines[-1] == "4 answer(s) off the contract"
 
 
 def test_something_that_is_not_the_api_fails_every_call() -> None:
@@ -65,7 +67,7 @@ def test_something_that_is_not_the_api_fails_every_call() -> None:
         host.publish("/generate_image", b"<html>hello</html>", "text/html")
         code, lines = smoke(host.base_url, "any")
     assert code == 1
-    assert len([text for text in lines if text.startswith("FAIL ")]) == 4
+    assert len([text for text in lines if text.startswith("FAIL ")]) == 5
 
 
 FUNCTION_URL = "https://abcdefghij0123456789.lambda-url.us-east-1.on.aws/"

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 import requests
 
-from tests.fakes import solid_jpeg
 from tests.jobs_fixtures import WEBHOOK_SECRET, local_jobs
 from tests.live_server import LiveServer, live_server
 from tests.loopback import webhook_receiver
-from tests.photos import b64
+from tests.photos import b64, selfie_jpeg
 from tests.webhook_doc import documented_verifier
 from tryon_api.jobs.webhooks import signed_headers
+from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 
 pytestmark = pytest.mark.integration
 OWNER_KEY, OTHER_KEY = "owner-key-7a1c", "other-key-2e9b"
@@ -34,7 +34,7 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def job_body(**extra: Any) -> dict[str, Any]:
-    return {"selfie_base64": b64(solid_jpeg()), "clothing_description": "a grey coat", "mode": "studio", **extra}
+    return {"selfie_base64": b64(selfie_jpeg()), "clothing_description": "a grey coat", "mode": "studio", **extra}
 
 
 def send(server: LiveServer, method: str, path: str, key: str, body: Any = None) -> requests.Response:
@@ -88,7 +88,9 @@ def test_a_webhook_url_pointing_inside_is_refused_before_anything_is_queued(
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     answer = send(server, "POST", "/jobs", OWNER_KEY, job_body(webhook_url=url))
-    assert (answer.status_code, answer.json()) == (400, {"error": "webhook_url is not allowed"})
+    reason = "port 8443 is not allowed (use 80 or 443)" if ":8443" in url else PRIVATE_ADDRESS
+    assert (answer.status_code, answer.json()) == (400, {"error": f"webhook_url is not allowed: {reason}"})
+    assert "10.1.2.3" not in answer.text  # never what an inside name resolved to
     assert list(tmp_path.rglob("selfie")) == []
 
 
@@ -106,7 +108,7 @@ def test_a_name_that_resolves_inside_at_delivery_is_not_delivered_to(
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
         result = deps.webhook_sender.deliver(f"http://rebinding.example.test:{port}/hook", "msg_x", b"{}")
-    assert not result.delivered and result.reason == "webhook_url is not allowed"
+    assert not result.delivered and result.reason == f"webhook_url is not allowed: {PRIVATE_ADDRESS}"
     assert receiver.deliveries == []
 
 

@@ -1,4 +1,4 @@
-"""SSRF: every refused garment target gets 400 ``clothing_image_url is not allowed``, unconnected.
+"""SSRF: every refused garment target gets 400 ``clothing_image_url is not allowed: <why>``, unconnected.
 
 Name resolution is replaced by a table (no real DNS), and every way of opening a connection is
 replaced by a recorder that fails, so a refused target that slipped through would show up as a
@@ -20,7 +20,15 @@ from tryon_api.settings import Settings, SettingsError
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import BadRequest, UnusableGarmentImage
 from tryon_api.tryon.garment_fetch import GarmentImageFetcher
-from tryon_api.tryon.garment_url import NOT_ALLOWED, is_public_address, parse_ipv4_host
+from tryon_api.tryon.garment_url import (
+    BAD_HOST,
+    BAD_SCHEME,
+    NOT_ALLOWED,
+    PRIVATE_ADDRESS,
+    USER_INFO,
+    is_public_address,
+    parse_ipv4_host,
+)
 
 # What the fake DNS answers: a host name that resolves to a private address, and friends.
 FAKE_DNS: dict[str, list[str]] = {
@@ -151,8 +159,56 @@ def test_refused_target_is_400_and_never_connected(url: str, connections: list[A
     with pytest.raises(BadRequest) as raised:
         fetcher()(url, Deadline.after(10))
     assert raised.value.status == 400
-    assert raised.value.message == NOT_ALLOWED
+    assert raised.value.message.startswith(NOT_ALLOWED + ": ")
     assert connections == []
+
+
+PORT_REASON = "port {} is not allowed (use 80 or 443)"
+REASONS = [
+    ("ftp://public.example.com/shirt.jpg", BAD_SCHEME),
+    ("file:///etc/passwd", BAD_SCHEME),
+    ("http://user:secret@public.example.com/shirt.jpg", USER_INFO),
+    ("http://public.example.com@127.0.0.1/", USER_INFO),
+    ("http://public.example.com:22/", PORT_REASON.format(22)),
+    ("https://public.example.com:8443/", PORT_REASON.format(8443)),
+    ("http://127.0.0.1/", PRIVATE_ADDRESS),
+    ("http://localhost:8000/shirt.jpg", PRIVATE_ADDRESS),  # local first, whatever the port
+    ("http://[::1]/", PRIVATE_ADDRESS),
+    ("http://169.254.169.254/latest/meta-data/", PRIVATE_ADDRESS),
+    ("http://[fe80::1%25eth0]/", PRIVATE_ADDRESS),
+    ("http://10.0.0.1/", PRIVATE_ADDRESS),
+    ("http://internal.example.com/shirt.jpg", PRIVATE_ADDRESS),
+    ("http://metadata.google.internal/", PRIVATE_ADDRESS),
+    ("http://mixed.example.com/shirt.jpg", PRIVATE_ADDRESS),
+    ("http://256.1.1.1/", BAD_HOST),
+    ("http://exa mple.com/", BAD_HOST),
+    ("http://public.example.com:99999/", "its host or port is not valid"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), REASONS)
+def test_each_refusal_says_why_and_never_what_a_name_resolved_to(url: str, reason: str, connections: list[Any]) -> None:
+    with pytest.raises(BadRequest) as raised:
+        fetcher()(url, Deadline.after(10))
+    assert raised.value.message == f"{NOT_ALLOWED}: {reason}"
+    resolved = {a for answers in FAKE_DNS.values() for a in answers}
+    assert not any(address in raised.value.message for address in resolved)
+    assert "Traceback" not in raised.value.message and "Error" not in raised.value.message
+    assert connections == []
+
+
+def test_the_local_flag_lets_loopback_and_private_targets_through_on_any_port(connections: list[Any]) -> None:
+    """``make run ALLOW_LOCAL_URLS=1``: the check passes and the fetch is attempted (and refused by
+    this test's socket layer, so nothing is really connected)."""
+    local = GarmentImageFetcher(allow_private=True, timeout_seconds=5, max_bytes=1024)
+    for url in ("http://localhost:8000/shirt.jpg", "http://10.0.0.1:9000/", "http://internal.example.com/x.jpg"):
+        target = local.check_target(url, Deadline.after(10))
+        assert target.addresses
+        with pytest.raises(UnusableGarmentImage):
+            local(url, Deadline.after(10))
+    assert len(connections) >= 3
+    with pytest.raises(BadRequest, match=BAD_SCHEME):  # the scheme rule holds even locally
+        local("ftp://localhost/x.jpg", Deadline.after(10))
 
 
 def test_the_table_is_large_enough() -> None:

@@ -86,7 +86,9 @@ def test_no_wildcard_actions_anywhere(template: dict[str, Any]) -> None:
             assert "*" not in action, statement.get("Sid")
 
 
-def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(template: dict[str, Any]) -> None:
+def test_wildcard_resources_are_xray_detect_faces_and_bedrock_grants_held_by_a_condition(
+    template: dict[str, Any],
+) -> None:
     wildcard = [
         s
         for s in allow_statements(template)
@@ -97,11 +99,15 @@ def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(temp
     by_sid = {s["Sid"]: s for s in wildcard}
     assert set(by_sid) == {
         "XRayWriteHasNoResourceLevelPermissions",
+        "DetectFacesHasNoResourceLevelPermissions",
         "InvokeTheirFoundationModelsOnlyThroughTheProfiles",
     }
     xray = by_sid["XRayWriteHasNoResourceLevelPermissions"]
     assert xray["Resource"] == "*" and "Condition" not in xray
     assert as_list(xray["Action"]) == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    # DetectFaces has no resource type in the Service Authorization Reference: one action, "*".
+    faces = by_sid["DetectFacesHasNoResourceLevelPermissions"]
+    assert faces["Resource"] == "*" and as_list(faces["Action"]) == ["rekognition:DetectFaces"]
     # Foundation models in any region, only through the configured profiles.
     models = by_sid["InvokeTheirFoundationModelsOnlyThroughTheProfiles"]
     (condition,) = models["Condition"]["StringEquals"].items()
@@ -113,6 +119,27 @@ def test_wildcard_resources_are_xray_and_bedrock_grants_held_by_a_condition(temp
     lines = TEMPLATE.read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if "xray:PutTraceSegments" in line)
     assert any("X-Ray" in line and line.strip().startswith("#") for line in lines[at - 8 : at])
+    at = next(i for i, line in enumerate(lines) if "rekognition:DetectFaces" in line and "Action" in line)
+    assert any("no resource" in line and line.strip().startswith("#") for line in lines[at - 12 : at])
+
+
+def test_the_deployed_api_checks_selfies_with_rekognition_and_only_the_api_may_call_it(
+    template: dict[str, Any],
+) -> None:
+    """The template's choice is a value the settings accept, and the role that runs the check
+    (the API's: jobs are checked at submit time) is the only one holding the permission."""
+    from tryon_api.settings import Settings
+
+    variables = template["Resources"]["TryOnFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["TRYON_PERSON_DETECTOR"] == "rekognition"
+    assert Settings.from_env({"TRYON_PERSON_DETECTOR": "rekognition"}).person_detector == "rekognition"
+    holders = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+        and "rekognition:DetectFaces" in [a for s in all_statements({name: resource}) for a in as_list(s["Action"])]
+    }
+    assert holders == {"TryOnFunctionRole"}
 
 
 def test_the_function_gets_no_marketplace_permission(template: dict[str, Any]) -> None:
@@ -371,6 +398,7 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
         "TRYON_SAGEMAKER_INFERENCE_STEPS",
         "TRYON_SAGEMAKER_ASYNC_S3_URI",
         "TRYON_ALLOW_PRIVATE_GARMENT_URLS",
+        "TRYON_PERSON_DETECTOR",
         "TRYON_API_KEYS",
         "TRYON_JOBS_TABLE_NAME",
         "TRYON_JOBS_BUCKET_NAME",

@@ -108,8 +108,12 @@ def playground(app: ThreadSafeFunctionUrlResolver) -> Response:
 
 def openapi_document(app: ThreadSafeFunctionUrlResolver) -> Response:
     from tryon_api.http.openapi import openapi_document  # pydantic and Powertools' OpenAPI models: only here
+    from tryon_api.http.wait_hint import wait_hint
 
-    return json_response(200, openapi_document())
+    document = openapi_document()
+    # The playground's waiting text: how long this deployment's backend usually takes (seconds only).
+    document["info"]["x-tryon-wait"] = wait_hint(get_services().settings.backend)
+    return json_response(200, document)
 
 
 HANDLERS: dict[str, Callable[..., Response]] = {

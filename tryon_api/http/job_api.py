@@ -74,12 +74,14 @@ def submit(app: ThreadSafeFunctionUrlResolver, deadline: Deadline) -> Response:
     body = raw_body(app.current_event.body, app.current_event.is_base64_encoded)
     request, fields = parse_job_request(body)
     # Checked now as the synchronous call checks them, so a bad job never reaches the queue.
-    deps.tryon.load_person(request.selfie_bytes, deadline)
+    person = deps.tryon.load_person(request.selfie_bytes, deadline, check_person=False)
     checks = Deadline.after(min(deps.settings.garment_fetch_timeout_seconds, deadline.remaining()))
     if request.clothing_image_url:
         deps.webhook_guard.check_garment(request.clothing_image_url, checks)
     if fields.webhook_url:
         deps.webhook_guard.check(fields.webhook_url, checks)
+    # The person check last: it is the one that costs (a Rekognition call deployed).
+    deps.tryon.require_person(person, deadline)
     options = JobOptions(
         num_samples=fields.num_samples,
         seed=request_seed(request) if fields.seed is None else fields.seed,

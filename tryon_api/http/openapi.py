@@ -85,7 +85,8 @@ GENERATE_IMAGE_RESPONSES: dict[int, OpenAPIResponse] = {
         "The body is not a JSON object; a required field is missing, empty or of the wrong type; bad base64; "
         "not a decodable image; image too small or too large; unsupported mode, garment_category or "
         "output_format (the message names the allowed values); a clothing_image_url that is "
-        "malformed or not allowed. The messages `selfie_base64 is required` and "
+        "malformed or not allowed (`clothing_image_url is not allowed: <why>`: the scheme, user-info, host, port, or a "
+        "private or loopback address). The messages `selfie_base64 is required` and "
         "`clothing_description is required` are fixed."
     ),
     401: _error("X-API-Key is missing or not valid (checked before anything else)."),
@@ -96,12 +97,15 @@ GENERATE_IMAGE_RESPONSES: dict[int, OpenAPIResponse] = {
         "a much larger request is refused by AWS itself, without this shape or an X-Request-Id."
     ),
     422: _error(
-        "The garment URL was fetched but is not a usable image, or the model's content filter refused the request."
+        "No person can be found in the selfie: `selfie_base64 shows no person` (checked before any model is "
+        "called); the garment URL was fetched but is not a usable image; or the model's content filter refused "
+        "the request."
     ),
     429: _error("Too many requests (the model's throttling or the API's own limit).", retry_after=True),
     502: _error("The image model failed."),
     503: _error(
-        "A dependency (the secret store, the model endpoint) is unavailable; authentication fails closed.",
+        "A dependency (the secret store, the person check, the model endpoint) is unavailable; authentication "
+        "fails closed.",
         retry_after=True,
     ),
     504: _error("The image model did not answer in time."),
@@ -128,9 +132,12 @@ SUBMIT_JOB_RESPONSES: dict[int, OpenAPIResponse] = {
     401: GENERATE_IMAGE_RESPONSES[401],
     409: _error("A submit with this Idempotency-Key is still being answered.", retry_after=True),
     413: GENERATE_IMAGE_RESPONSES[413],
-    422: _error("The Idempotency-Key was already used with a different body, or the garment URL could not be reached."),
+    422: _error(
+        "No person can be found in the selfie (`selfie_base64 shows no person`, checked at submit time); the "
+        "Idempotency-Key was already used with a different body; or the garment URL could not be reached."
+    ),
     429: _error("This API key already has the most jobs queued or running that a key may have.", retry_after=True),
-    503: _error("A dependency (the secret store, the job store) is unavailable.", retry_after=True),
+    503: _error("A dependency (the secret store, the person check, the job store) is unavailable.", retry_after=True),
     **_COMMON_ERRORS,
 }
 

@@ -14,6 +14,7 @@ from tryon_api.aws_clients import create_secrets_client
 from tryon_api.backends.factory import create_backend
 from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, static_key_loader
 from tryon_api.per_container import PerContainer
+from tryon_api.person_check.builder import build_person_detector
 from tryon_api.settings import Settings
 from tryon_api.tryon.interface import GarmentFetcher
 from tryon_api.tryon.pipeline import TryOnService
@@ -71,6 +72,7 @@ def build_services(settings: Settings | None = None, *, secrets_client: object |
             settings.max_response_bytes,
             slots=slots,
             garment_timeout_seconds=settings.garment_fetch_timeout_seconds,
+            person_detector=build_person_detector(settings),
         ),
     )
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import BadRequest, TryOnError
+from tryon_api.tryon.garment_url import UrlNotAllowed
 
 if TYPE_CHECKING:
     from tryon_api.tryon.garment_url import FetchTarget
@@ -122,6 +123,8 @@ class WebhookGuard:
             raise BadRequest(f"webhook_url must be at most {MAX_WEBHOOK_URL_CHARS} characters")
         try:
             return self.fetcher.check_target(url, deadline)
+        except UrlNotAllowed as refused:  # the same reason, naming this field
+            raise UrlNotAllowed(refused.reason, "webhook_url") from None
         except BadRequest:
             raise BadRequest(WEBHOOK_NOT_ALLOWED) from None
         except TryOnError:  # the host did not resolve in time, or at all

@@ -87,6 +87,14 @@ class UnusableGarmentImage(TryOnError):
     default_message = "clothing_image_url did not return a usable image"
 
 
+class NoPersonFound(TryOnError):
+    """The selfie shows nobody to dress: refused before any model is called (422, as the API's
+    other "understood but unusable" inputs)."""
+
+    status = 422
+    default_message = "selfie_base64 shows no person"
+
+
 class ContentFiltered(TryOnError):
     status = 422
     default_message = "the model's content filter refused this request"

@@ -30,12 +30,15 @@ from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import GARMENT_TIMED_OUT, TryOnError, UnusableGarmentImage, UpstreamTimeout
 from tryon_api.tryon.garment_url import (
     DEFAULT_PORTS,
+    PRIVATE_ADDRESS,
     UNREACHABLE,
     FetchTarget,
     IPAddress,
+    UrlNotAllowed,
     is_public_address,
     not_allowed,
     parse_target,
+    port_not_allowed,
     resolve_host,
 )
 from tryon_api.tryon.image_formats import sniff_format
@@ -203,10 +206,14 @@ class GarmentImageFetcher:
 
     def check_target(self, url: str, deadline: Deadline) -> FetchTarget:
         """Parse, normalise, resolve once and check every address: 400 before any connection."""
-        scheme, host, port, rebuilt, literal = parse_target(url, self.allowed_ports)
+        scheme, host, port, rebuilt, literal = parse_target(url, None)
         addresses = (literal,) if literal is not None else resolve_host(host, port, deadline)
+        # The address before the port: a garment on a developer's own machine is refused for
+        # being local (the reason to act on), whatever port it is served on.
         if not self.allow_private and not all(self.address_allowed(address) for address in addresses):
-            raise not_allowed()
+            raise not_allowed(PRIVATE_ADDRESS)
+        if self.allowed_ports is not None and port not in self.allowed_ports:
+            raise port_not_allowed(port, self.allowed_ports)
         return FetchTarget(rebuilt, scheme, host, port, addresses)
 
     def __call__(self, url: str, deadline: Deadline) -> bytes:
@@ -236,8 +243,13 @@ class GarmentImageFetcher:
                 raise UnusableGarmentImage(UNREACHABLE) from None
 
     def _fetch(self, session: requests.Session, url: str, deadline: Deadline, watchdog: SocketWatchdog) -> bytes:
-        for _hop in range(MAX_REDIRECTS + 1):
-            target = self.check_target(url, deadline)
+        for hop in range(MAX_REDIRECTS + 1):
+            try:
+                target = self.check_target(url, deadline)
+            except UrlNotAllowed as refused:
+                if hop == 0:
+                    raise
+                raise UrlNotAllowed(f"it redirects to a URL that is not allowed ({refused.reason})") from None
             adapter = PinnedAddressAdapter(target, watchdog, self.ca_bundle)
             session.mount("http://", adapter)
             session.mount("https://", adapter)

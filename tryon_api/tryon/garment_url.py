@@ -116,15 +116,37 @@ class FetchTarget:
     addresses: tuple[IPAddress, ...]
 
 
-def not_allowed() -> BadRequest:
-    return BadRequest(NOT_ALLOWED)
+# Why a URL is refused, in words a caller can act on. Never the address a name resolved to: a
+# deployed API must not tell the world what its internal names resolve to.
+BAD_SCHEME: Final = "only http and https URLs are fetched"
+USER_INFO: Final = "a user name or password in the URL is not accepted"
+BAD_HOST: Final = "its host is not a valid host name or IP address"
+PRIVATE_ADDRESS: Final = "it points to a private, loopback or link-local address"
+
+
+class UrlNotAllowed(BadRequest):
+    """A refused URL: ``<field> is not allowed: <reason>`` (400)."""
+
+    def __init__(self, reason: str, field: str = "clothing_image_url") -> None:
+        self.reason = reason
+        super().__init__(f"{field} is not allowed: {reason}")
+
+
+def not_allowed(reason: str = BAD_HOST) -> UrlNotAllowed:
+    return UrlNotAllowed(reason)
+
+
+def port_not_allowed(port: int, allowed_ports: frozenset[int]) -> UrlNotAllowed:
+    ports = sorted(allowed_ports)
+    listed = ", ".join(map(str, ports[:-1])) + f" or {ports[-1]}" if len(ports) > 1 else str(ports[0])
+    return UrlNotAllowed(f"port {port} is not allowed (use {listed})")
 
 
 def _normalise_host(raw: str) -> tuple[str, IPAddress | None]:
     """The host as it will be used (ASCII, lower-case, canonical IP) and its address if literal."""
     if ":" in raw:  # urlsplit strips the brackets of an IPv6 literal
         if "%" in raw:
-            raise not_allowed()  # zone ids name local interfaces
+            raise not_allowed(PRIVATE_ADDRESS)  # zone ids name local interfaces
         try:
             v6 = ipaddress.IPv6Address(raw)
         except ValueError:
@@ -153,15 +175,19 @@ def parse_target(url: str, allowed_ports: frozenset[int] | None) -> tuple[str, s
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise not_allowed() from None
+        raise not_allowed("its host or port is not valid") from None
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "\\" in parts.netloc:
-        raise not_allowed()
+    if scheme not in ("http", "https"):
+        raise not_allowed(BAD_SCHEME)
+    if "@" in parts.netloc:
+        raise not_allowed(USER_INFO)
+    if not parts.hostname or "\\" in parts.netloc:
+        raise not_allowed(BAD_HOST)
     host, literal = _normalise_host(parts.hostname)
     default_port = 443 if scheme == "https" else 80
     port = default_port if port is None else port
     if allowed_ports is not None and port not in allowed_ports:
-        raise not_allowed()
+        raise port_not_allowed(port, allowed_ports)
     host_in_url = f"[{host}]" if ":" in host else host
     netloc = host_in_url if port == default_port else f"{host_in_url}:{port}"
     rebuilt = f"{scheme}://{netloc}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
@@ -190,8 +216,8 @@ def resolve_host(host: str, port: int, deadline: Deadline) -> tuple[IPAddress, .
             continue
         try:
             address = ipaddress.ip_address(str(sockaddr[0]))
-        except ValueError:
-            raise not_allowed() from None
+        except ValueError:  # a scoped (link-local) answer
+            raise not_allowed(PRIVATE_ADDRESS) from None
         if address not in addresses:
             addresses.append(address)
     if not addresses:

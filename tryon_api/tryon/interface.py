@@ -66,6 +66,22 @@ class GeneratedImage:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PersonFinding:
+    people: int  # people (faces) found in the selfie
+    age_ranges: tuple[tuple[int, int], ...] = ()  # (low, high) estimated age per face, if known
+
+
+class PersonDetector(Protocol):
+    """Finds the people in a selfie before any model is paid for (tryon_api/person_check/)."""
+
+    name: str
+
+    def find_people(self, image: Image.Image) -> PersonFinding:
+        """``image``: the decoded, normalised RGB selfie. Raises ``TryOnError`` subclasses only."""
+        ...
+
+
 class TryOnBackend(Protocol):
     name: str
     input_limits: ImageLimits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,9 +11,9 @@ from aws_lambda_powertools import Logger
 from PIL import Image
 
 from tryon_api.tryon.deadline import Deadline
-from tryon_api.tryon.errors import GARMENT_TIMED_OUT, UpstreamTimeout
+from tryon_api.tryon.errors import GARMENT_TIMED_OUT, NoPersonFound, UpstreamTimeout
 from tryon_api.tryon.image_intake import load_garment_image, load_image
-from tryon_api.tryon.interface import GarmentFetcher, GenerationInput, TryOnBackend, TryOnRequest
+from tryon_api.tryon.interface import GarmentFetcher, GenerationInput, PersonDetector, TryOnBackend, TryOnRequest
 from tryon_api.tryon.response_image import encode_response_image
 from tryon_api.tryon.work_slots import WorkSlots
 
@@ -61,21 +62,48 @@ class TryOnService:
         *,
         slots: WorkSlots | None = None,
         garment_timeout_seconds: float = 10.0,
+        person_detector: PersonDetector | None = None,
     ) -> None:
+        """``person_detector``: a selfie showing nobody is refused (422) before any model is paid
+        for; None only where a test's scripted backend stands in for the whole generation."""
         self.backend = backend
         self.fetch_garment = fetch_garment
         self.max_response_bytes = max_response_bytes
         # Decoding takes a slot of the same limiter the backend renders under (when it renders).
         self.slots = slots or WorkSlots()
         self.garment_timeout_seconds = garment_timeout_seconds
+        self.person_detector = person_detector
 
-    def load_person(self, selfie: bytes, deadline: Deadline) -> Image.Image:
+    def load_person(self, selfie: bytes, deadline: Deadline, *, check_person: bool = True) -> Image.Image:
+        """The decoded selfie; with ``check_person``, a 422 when nobody is in it. POST /jobs decodes
+        without it and calls ``require_person`` after its cheaper URL checks; a job's run never
+        checks again (the worker's role may not call Rekognition)."""
         with self.slots.hold(deadline):
-            return load_image(
+            person = load_image(
                 selfie,
                 self.backend.input_limits,
                 check_time=_time_check(deadline, "the request ran out of time while decoding selfie_base64"),
             )
+        if check_person:
+            self.require_person(person, deadline)
+        return person
+
+    def require_person(self, person: Image.Image, deadline: Deadline) -> None:
+        if self.person_detector is None:
+            return
+        deadline.check("the person check")
+        started = time.perf_counter()
+        finding = self.person_detector.find_people(person)
+        logger.debug(
+            "person check",
+            extra={
+                "person_detector": self.person_detector.name,
+                "people": finding.people,
+                "person_check_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        if finding.people < 1:
+            raise NoPersonFound()
 
     def load_garment(self, url: str, deadline: Deadline) -> Image.Image:
         """Fetch and decode the garment: one time budget covers both (504 when it runs out)."""
@@ -86,10 +114,18 @@ class TryOnService:
                 data, self.backend.input_limits, check_time=_time_check(garment_deadline, GARMENT_TIMED_OUT)
             )
 
-    def generate(self, request: TryOnRequest, deadline: Deadline, *, seed: int | None = None) -> TryOnResult:
+    def generate(
+        self,
+        request: TryOnRequest,
+        deadline: Deadline,
+        *,
+        seed: int | None = None,
+        check_person: bool = True,
+    ) -> TryOnResult:
         """``seed``: a job's sample asks for its own; the synchronous call uses the request's. The
-        image fits one answer whole (a job's sample too: it is answered by its own URL)."""
-        person = self.load_person(request.selfie_bytes, deadline)
+        image fits one answer whole (a job's sample too: it is answered by its own URL).
+        ``check_person``: False for a job's run (its selfie was checked when it was submitted)."""
+        person = self.load_person(request.selfie_bytes, deadline, check_person=check_person)
         garment = None
         if request.clothing_image_url:
             garment = self.load_garment(request.clothing_image_url, deadline)

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from PIL import Image
 
 from tests.integration.models.helpers import person_photo, request_body
 from tests.live_server import dev_server_process
+from tests.photos import b64, no_person_photos
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL_PYTHON = Path(os.environ.get("TRYON_MODEL_SERVER_PYTHON", ROOT / ".venv-model" / "bin" / "python"))
@@ -51,9 +53,19 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.kill()
 
 
+@dataclass(frozen=True)
+class ModelServer:
+    url: str
+    log: Path  # its output: uvicorn's access log has one line per invocation
+
+    def invocations(self) -> int:
+        return self.log.read_text(errors="replace").count('"POST /invocations ')
+
+
 @pytest.fixture(scope="module")
-def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServer]:
     model_dir = tmp_path_factory.mktemp("tiny-model")
+    log = tmp_path_factory.mktemp("model-server-log") / "server.log"
     subprocess.run(
         [str(MODEL_PYTHON), "-m", "tryon_model_server.tiny_model", str(model_dir)],
         cwd=ROOT / "model_server",
@@ -70,8 +82,8 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -86,14 +98,14 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             assert process.poll() is None and time.monotonic() < deadline, "the model server did not start"
             time.sleep(0.2)
-        yield url
+        yield ModelServer(url, log)
     finally:
         _stop(process)
 
 
 @pytest.fixture(scope="module")
-def dev_server(model_server: str) -> Iterator[str]:
-    options = ("--api-key", API_KEY, "--sagemaker-model-url", model_server)
+def dev_server(model_server: ModelServer) -> Iterator[str]:
+    options = ("--api-key", API_KEY, "--sagemaker-model-url", model_server.url)
     # The garment is served on 127.0.0.1.
     with dev_server_process(*options, env={"TRYON_ALLOW_PRIVATE_GARMENT_URLS": "1"}) as (url, banner):
         assert any("SageMaker invocations go to the model server" in line for line in banner)
@@ -132,6 +144,22 @@ def test_a_refusal_by_the_model_server_is_a_422(dev_server: str) -> None:
     status, payload = generate(dev_server, request_body("studio", clothing_description="nude"))
     assert status == 422, payload
     assert "error" in payload
+
+
+@pytest.mark.parametrize("photo", sorted(no_person_photos()))
+def test_a_selfie_without_a_person_is_a_422_and_the_model_server_is_never_called(
+    dev_server: str, model_server: ModelServer, photo: str
+) -> None:
+    before = model_server.invocations()
+    body = {**request_body("studio"), "selfie_base64": b64(no_person_photos()[photo])}
+    status, payload = generate(dev_server, body)
+    assert (status, payload) == (422, {"error": "selfie_base64 shows no person"})
+    status, payload = generate(dev_server, request_body("studio"))  # a person: the model is called
+    assert status == 200, payload
+    deadline = time.monotonic() + 10  # uvicorn writes its access line just after the answer
+    while model_server.invocations() < before + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert model_server.invocations() == before + 1  # only the person's request reached the model
 
 
 @pytest.mark.parametrize(("category", "output_format"), [("bottoms", "png"), ("one-pieces", "webp")])
