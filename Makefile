@@ -11,7 +11,7 @@ export POWERTOOLS_SERVICE_NAME ?= tryon
 export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: doctor subscribe smoke invoke
+.PHONY: doctor subscribe smoke invoke keys
 .PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-person-check benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
@@ -26,10 +26,17 @@ $(STAMP): $(REQS)
 
 # WEBHOOK_SECRET=whsec_...: the secret that signs job webhooks (passed in the environment, not the command line).
 # ALLOW_LOCAL_URLS=1: garment and webhook URLs on this machine or a private network, on any port.
+# DATA_DIR=DIR: the folder of the jobs and the named API keys (default .tryon-data).
 run: install
 	$(if $(WEBHOOK_SECRET),TRYON_WEBHOOK_SECRET='$(WEBHOOK_SECRET)',) $(if $(filter 1 yes true,$(ALLOW_LOCAL_URLS)),TRYON_ALLOW_PRIVATE_GARMENT_URLS=1,) $(PY) -m tryon_dev serve --host $(HOST) --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY),) \
+		$(if $(DATA_DIR),--data-dir '$(DATA_DIR)',) \
 		$(if $(filter %-emulated,$(BACKEND)),--emulate-aws $(BACKEND:-emulated=),) \
 		$(if $(MODEL_URL),--sagemaker-model-url $(MODEL_URL),)
+
+# Named API keys: make keys ARGS='create --name shop --per-minute 30 --per-month 1000' (list, revoke ID,
+# usage [ID]); DATA_DIR=DIR for the local store, or ARGS='--stack NAME ...' for a deployed one.
+keys: install
+	$(PY) -m tryon_dev keys $(if $(DATA_DIR),--data-dir '$(DATA_DIR)',) $(ARGS)
 
 lint: install
 	$(PY) -m ruff check tryon_api tryon_dev tests scripts clients

@@ -67,6 +67,10 @@ def lambda_environment(task_root: str) -> dict[str, str]:
             "POWERTOOLS_METRICS_NAMESPACE": "TryOn",
             "TRYON_BACKEND": "bedrock",
             "TRYON_API_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:tryon/bench/api-keys",
+            # As the template deploys it: the guardrail for text, Rekognition for images.
+            "TRYON_MODERATION_GUARDRAIL_ID": "benchguardrail1",
+            "TRYON_MODERATION_GUARDRAIL_VERSION": "1",
+            "TRYON_MODERATION_IMAGE_SERVICE": "rekognition",
             "PYTHONPATH": str(ROOT),
             "PYTHONDONTWRITEBYTECODE": "",
         }

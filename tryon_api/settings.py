@@ -183,9 +183,45 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # local runs) or rekognition (Amazon Rekognition DetectFaces; the template's choice).
     person_detector: Literal["local", "rekognition"] = "local"
 
+    # Content moderation (tryon_api/moderation/; docs/API.md, "Content moderation"). On AWS the
+    # template sets the guardrail and the image service; locally the description is checked
+    # without network and images are not checked.
+
+    # permissive: swimwear and underwear allowed, nudity and sexual content refused; conservative:
+    # also underwear, swimwear and see-through garments; off: nothing checked (a warning at
+    # start-up and in `make doctor`). A selfie that appears to show a minor is always conservative.
+    moderation: Literal["permissive", "conservative", "off"] = "permissive"
+    # The Bedrock guardrail that checks descriptions (and images, with
+    # TRYON_MODERATION_IMAGE_SERVICE=guardrail): its id or ARN. Empty: the local check only.
+    moderation_guardrail_id: str = ""
+    # The guardrail's published version (the template's GuardrailVersion).
+    moderation_guardrail_version: str = ""
+    # What checks the garment photo and every generated image: rekognition
+    # (DetectModerationLabels), guardrail (ApplyGuardrail's image filter) or none (local runs).
+    moderation_image_service: Literal["none", "rekognition", "guardrail"] = "none"
+    # Rekognition's MinConfidence: labels below it are not returned, so not refused.
+    moderation_min_confidence: Annotated[float, Meta(ge=0, le=100)] = 50.0
+    # API keys (tryon_api/keys/): named keys with limits, usage and browser tokens. On AWS the
+    # records and counters live in DynamoDB; unset, in SQLite in the data folder (jobs_data_dir).
+
+    # The keys' DynamoDB table (on AWS: set by the template). Empty: keys live locally in SQLite.
+    keys_table_name: str = ""
+    # On AWS: the name or ARN of the Secrets Manager secret that signs browser tokens (set by the
+    # template; required with TRYON_KEYS_TABLE_NAME). Locally one is generated into the data folder.
+    token_secret_id: str = ""
+    # How long a container trusts a key record it has read: a revoked key stops within this on
+    # every warm container (and at once for requests that count images).
+    key_record_max_age_seconds: Annotated[int, Meta(ge=0, le=60)] = 30
+
     def __post_init__(self) -> None:
         if self.backend == "sagemaker" and not self.sagemaker_endpoint_name:
             raise SettingsError("TRYON_SAGEMAKER_ENDPOINT_NAME is required when TRYON_BACKEND is sagemaker")
+        if self.moderation_guardrail_id and not self.moderation_guardrail_version:
+            raise SettingsError("TRYON_MODERATION_GUARDRAIL_VERSION is required with TRYON_MODERATION_GUARDRAIL_ID")
+        if self.moderation_image_service == "guardrail" and not self.moderation_guardrail_id:
+            raise SettingsError(
+                "TRYON_MODERATION_GUARDRAIL_ID is required when TRYON_MODERATION_IMAGE_SERVICE is guardrail"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -243,6 +279,6 @@ def _explain(cls: type[Settings], error: msgspec.ValidationError) -> str:
         return message
     hints = typing.get_type_hints(cls, include_extras=True)
     for field in msgspec.structs.fields(cls):
-        if f"`$.{field.encode_name}" in message:
+        if f"`$.{field.encode_name}`" in message:
             return f"{field.encode_name} {_rule(hints[field.name])}"
     return "invalid settings: " + message

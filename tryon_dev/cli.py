@@ -8,6 +8,8 @@ Every HTTP request becomes a function-URL (payload 2.0) event and goes through
     python -m tryon_dev invoke events/NAME.json [--out result.jpg]
     python -m tryon_dev generate --selfie PATH --description TEXT [--garment-url URL] \
         --mode studio --out out.jpg
+    python -m tryon_dev keys [--data-dir DIR | --stack NAME] create --name N [--per-minute N] \
+        [--per-month N] | list | revoke ID | usage [ID]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tryon_api.jobs.dependencies import SECRET_FILE
 from tryon_api.settings import Settings
 from tryon_dev.events import function_url_event
 from tryon_dev.invoke import decode_event_body, invoke
+from tryon_dev.keys_cli import add_keys_parser
 from tryon_dev.server import make_server
 
 if TYPE_CHECKING:
@@ -57,11 +60,16 @@ def start_aws_emulation(backend: str, sagemaker_model_url: str | None = None) ->
         sagemaker_model_url=sagemaker_model_url,
     )
     emulator.start()
-    # The deployed person check too: Rekognition DetectFaces, emulated on its own loopback port.
+    # The deployed checks too, on one loopback Rekognition endpoint: the person check (DetectFaces)
+    # and image moderation (DetectModerationLabels: it labels nothing, so the calls show without
+    # refusing; the description gets the local check).
+    from tryon_dev.moderation_emulator import ModerationEmulator
     from tryon_dev.person_check_emulator import RekognitionEmulator
 
-    os.environ["AWS_ENDPOINT_URL_REKOGNITION"] = RekognitionEmulator().start().url
+    rekognition = ModerationEmulator(faces=RekognitionEmulator())
+    os.environ["AWS_ENDPOINT_URL_REKOGNITION"] = rekognition.start().url
     os.environ.setdefault("TRYON_PERSON_DETECTOR", "rekognition")
+    os.environ.setdefault("TRYON_MODERATION_IMAGE_SERVICE", "rekognition")
     os.environ["TRYON_BACKEND"] = backend
     os.environ.setdefault("TRYON_SAGEMAKER_ENDPOINT_NAME", "tryon-vton")
     os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = emulator.url
@@ -84,6 +92,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  SageMaker invocations go to the model server at {args.sagemaker_model_url}", flush=True)
     if args.webhook_secret:
         os.environ["TRYON_WEBHOOK_SECRET"] = args.webhook_secret
+    if args.data_dir:
+        os.environ["TRYON_JOBS_DATA_DIR"] = args.data_dir
     from tryon_api.http.services import get_services
 
     services = get_services()  # load the backend before the first request
@@ -203,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         "--webhook-secret",
         help="the secret that signs job webhooks (default: TRYON_WEBHOOK_SECRET, else one kept in the data folder)",
     )
+    serve.add_argument(
+        "--data-dir",
+        help="the folder of the jobs and the API keys (default: TRYON_JOBS_DATA_DIR, else .tryon-data)",
+    )
     serve.set_defaults(func=cmd_serve)
     inv = sub.add_parser("invoke", help="run the handler on a sample event")
     inv.add_argument("event")
@@ -216,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--mode", choices=("studio", "environment"), default="studio")
     gen.add_argument("--out", default="out.jpg")
     gen.set_defaults(func=cmd_generate)
+    add_keys_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -15,6 +15,8 @@ is not OK; the exit status is 1 when any check FAILs.
   creates it);
 - ReservedConcurrency plus the jobs worker's WorkerConcurrency (both reserved by the stack)
   leave the account's 100 unreserved executions that Lambda requires;
+- content moderation is on (a WARN when the stack's ModerationLevel is off: nothing the API
+  answers or stores is checked then, but for selfies that appear to show a minor);
 - the Bedrock requests-per-minute quota of each model covers ReservedConcurrency requests and
   WorkerConcurrency jobs in flight (a request takes at least ``FASTEST_REQUEST_SECONDS`` and calls each model at most
   ``MAX_ATTEMPTS_PER_CALL`` times).
@@ -422,6 +424,21 @@ class Clients:
         )
 
 
+def check_moderation(parameters: dict[str, str]) -> list[Check]:
+    """Nothing when moderation is on; a WARN when the stack turns it off."""
+    if parameters.get("ModerationLevel", "permissive") != "off":
+        return []
+    return [
+        Check(
+            "content moderation",
+            "WARN",
+            "ModerationLevel=off: descriptions, garment photos and generated images are not checked "
+            "(selfies that appear to show a minor still are, conservatively)",
+            "moderate elsewhere, or deploy with ModerationLevel=permissive (docs/API.md, Content moderation)",
+        )
+    ]
+
+
 def run_checks(parameters: dict[str, str], clients: Clients, invoke: bool = False) -> list[Check]:
     environment = parameters["Environment"]
     reserved = int(parameters["ReservedConcurrency"])
@@ -432,6 +449,7 @@ def run_checks(parameters: dict[str, str], clients: Clients, invoke: bool = Fals
         checks.extend(check_availability(clients.bedrock, m, clients.region) for m in model_ids)
         if invoke:
             checks.extend(check_model(clients.bedrock_runtime, p, parameters[p]) for p in MODEL_PARAMETERS)
+    checks.extend(check_moderation(parameters))
     checks.append(check_secret(clients.secretsmanager, f"tryon/{environment}/api-keys"))
     worker_name = f"tryon-{environment}-jobs-worker" if worker else ""
     checks.append(check_concurrency(clients.lambda_, f"tryon-{environment}", reserved, worker_name, worker))

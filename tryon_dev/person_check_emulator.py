@@ -160,6 +160,24 @@ def _check_signature(headers: dict[str, str]) -> None:
         raise RekognitionError(400, "IncompleteSignatureException", "Request must be signed with SigV4.")
 
 
+def detect_faces_answer(
+    emulator: RekognitionEmulator, path: str, headers: dict[str, str], raw: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of one DetectFaces answer (the moderation emulator, which serves
+    Rekognition's other operation on the same endpoint, hands DetectFaces here)."""
+    try:
+        if path.split("?")[0] != "/" or headers.get("x-amz-target") != TARGET:
+            raise RekognitionError(400, "UnknownOperationException", "Unknown operation")
+        if not headers.get("content-type", "").startswith("application/x-amz-json-1.1"):
+            raise RekognitionError(400, "SerializationException", "Expected application/x-amz-json-1.1")
+        status, answer, extra = 200, emulator.detect_faces(headers, raw), {}
+    except RekognitionError as error:
+        status = error.status
+        answer = {"__type": error.code, "Message": error.message}
+        extra = {"x-amzn-ErrorType": error.code}
+    return status, {"Content-Type": "application/x-amz-json-1.1", **extra}, json.dumps(answer).encode()
+
+
 class _RekognitionHandler(BaseHTTPRequestHandler):
     emulator: RekognitionEmulator
     protocol_version = "HTTP/1.1"
@@ -170,19 +188,8 @@ class _RekognitionHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        try:
-            if self.path.split("?")[0] != "/" or headers.get("x-amz-target") != TARGET:
-                raise RekognitionError(400, "UnknownOperationException", "Unknown operation")
-            if not headers.get("content-type", "").startswith("application/x-amz-json-1.1"):
-                raise RekognitionError(400, "SerializationException", "Expected application/x-amz-json-1.1")
-            status, answer, extra = 200, self.emulator.detect_faces(headers, raw), {}
-        except RekognitionError as error:
-            status = error.status
-            answer = {"__type": error.code, "Message": error.message}
-            extra = {"x-amzn-ErrorType": error.code}
-        body = json.dumps(answer).encode()
+        status, extra, body = detect_faces_answer(self.emulator, self.path, headers, raw)
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
         for name, value in extra.items():
             self.send_header(name, value)
         self.send_header("x-amzn-RequestId", f"emulated-{time.monotonic_ns()}")

@@ -12,7 +12,8 @@ from peft import LoraConfig, get_peft_model_state_dict
 from tests.conftest import photo
 from tryon_model_server.contract import TryOnRequest
 from tryon_model_server.model import QwenEditTryOnModel, output_size
-from tryon_model_server.prompts import BACKGROUNDS, is_refused, tryon_prompt
+from tryon_model_server.prompts import BACKGROUNDS, tryon_prompt
+from tryon_model_server.refusal import is_refused
 from tryon_model_server.settings import DEFAULT_BLOCKED_TERMS, LIGHTNING_STEPS, ServerSettings
 
 # model_index.json of the published Qwen/Qwen-Image-Edit-2511 repository.

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from tryon_model_server.contract import BadRequest, encode_image, parse_request
 from tryon_model_server.model import TryOnModel
-from tryon_model_server.prompts import is_refused
+from tryon_model_server.refusal import is_refused
 from tryon_model_server.settings import ServerSettings
 
 logger = logging.getLogger("tryon_model_server")

@@ -3,7 +3,6 @@ environment). Callers send only the garment in words and the mode; the wording i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 KEEP_PERSON = (
@@ -57,9 +56,3 @@ def tryon_prompt(description: str, mode: str, has_garment_image: bool, garment_c
     if garment_category in CATEGORY_REGIONS:
         dress = f"{dress} {CATEGORY_REGIONS[garment_category]}"
     return EditPrompt(prompt=f"{dress} {KEEP_PERSON} {BACKGROUNDS[mode]}", negative_prompt=NEGATIVE_PROMPT)
-
-
-def is_refused(description: str, blocked_terms: tuple[str, ...]) -> bool:
-    """True when the description asks for something the server refuses (undressing a person)."""
-    text = description.lower()
-    return any(re.search(rf"(?<![a-z]){re.escape(term)}(?![a-z])", text) for term in blocked_terms)

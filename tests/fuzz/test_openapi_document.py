@@ -42,13 +42,18 @@ def test_request_body_and_api_key_are_documented() -> None:
     assert request["required"] == ["selfie_base64", "clothing_description", "mode"]
     assert request["properties"]["mode"]["enum"] == ["studio", "environment"]
     assert request["properties"]["clothing_description"]["maxLength"] == 1000
-    assert operation["security"] == [{"apiKey": []}]
-    assert document["components"]["securitySchemes"]["apiKey"] == {
+    # An API key, or a browser token (either one): OpenAPI's list of alternatives.
+    assert operation["security"] == [{"apiKey": []}, {"clientToken": []}]
+    assert document["paths"]["/usage"]["get"]["security"] == [{"apiKey": []}]
+    assert document["paths"]["/client_tokens"]["post"]["security"] == [{"apiKey": []}]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {
         "type": "apiKey",
-        "description": "The API key (the header name is case-insensitive).",
+        "description": "The API key (the header name is case-insensitive). Keep it on your servers.",
         "in": "header",
         "name": "X-API-Key",
     }
+    assert schemes["clientToken"]["type"] == "http" and schemes["clientToken"]["scheme"] == "bearer"
     assert "security" not in document["paths"]["/openapi.json"]["get"]
     assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
 

@@ -221,6 +221,18 @@ def test_subscribe_accepts_each_missing_offer_once_then_doctor_shows_it_pending(
 
 
 @pytest.mark.filterwarnings("ignore:Tried to parse AWS.+WaitConditionHandle")
+def test_moderation_turned_off_is_a_warning_and_on_says_nothing(aws: Aws) -> None:
+    put_secret(aws, {"api_keys": "k" * 40})
+    aws.account.facts.quotas["bedrock"] = ROOMY_QUOTAS
+    code, lines = doctor(aws, "--parameter-overrides", "ModerationLevel=off")
+    assert code == 0, lines  # a warning, not a failure: operators who moderate elsewhere
+    assert line(lines, "content moderation").startswith("WARN ")
+    assert "ModerationLevel=off" in line(lines, "content moderation")
+    assert lines[-1].endswith("1 WARN, 0 FAIL")
+    _, lines = doctor(aws, "--parameter-overrides", "ModerationLevel=conservative")
+    assert not [text for text in lines if "content moderation" in text]
+
+
 def test_a_deployed_stack_gives_the_parameters(aws: Aws) -> None:
     put_secret(aws, {"api_keys": "k" * 40})
     aws.account.facts.quotas["bedrock"] = ROOMY_QUOTAS

@@ -143,7 +143,14 @@ def test_event_gets_its_expected_answer(name: str, capsys: pytest.CaptureFixture
     emitted = parse_emf(capsys.readouterr().out).keys()
     names = {name for _, name, _ in emitted}
     assert f"Status{expected['status'] // 100}xx" in names
-    assert emitted <= TEMPLATE_SERIES
+    # A series a dashboard SEARCH finds (same namespace, name and dimension names) is read too.
+    searched = {
+        key
+        for key in emitted
+        for search in TEMPLATE_SEARCHES
+        if (key[0], key[1], frozenset(n for n, _ in key[2])) == (search.namespace, search.name, search.dimension_names)
+    }
+    assert emitted - searched <= TEMPLATE_SERIES
     if expected["status"] == 200:
         assert {"GenerationLatency", "RequestsStudio"} <= names
 
@@ -158,3 +165,9 @@ def _template_series() -> set[tuple[str, str, frozenset[tuple[str, str]]]]:
 
 
 TEMPLATE_SERIES = _template_series()
+TEMPLATE_SEARCHES = [
+    search
+    for _, search in dashboard_series(
+        dashboard_body(load_template(), {"MetricsNamespace": os.environ["POWERTOOLS_METRICS_NAMESPACE"]})
+    )[1]
+]

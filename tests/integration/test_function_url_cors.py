@@ -41,7 +41,7 @@ def test_the_rules_are_the_templates_function_url_cors() -> None:
     assert list(rules.allow_origins) == cors["AllowOrigins"] == ["*"]
     assert list(rules.allow_methods) == cors["AllowMethods"]
     assert set(rules.allow_headers) == {h.lower() for h in cors["AllowHeaders"]}
-    assert {"content-type", "x-api-key", "idempotency-key"} == set(rules.allow_headers)
+    assert {"content-type", "x-api-key", "idempotency-key", "authorization"} == set(rules.allow_headers)
     assert {"x-request-id", "retry-after", "location"} <= set(rules.expose_headers)
     assert rules.max_age == cors["MaxAge"]
     restricted = cors_rules_from_template(overrides={"AllowedOrigins": f"{SHOP},https://www.example.com"})

@@ -24,7 +24,9 @@ LAYERS: dict[str, int] = {
     "tryon_api.person_check": 3,  # beside the backends: its local adapter uses the preview's models
     "tryon_api.jobs": 2,  # above the pipeline it runs; beside (never importing) the backends
     "tryon_api.results": 2,  # the jobs' result URLs: beside the jobs whose keys they sign
+    "tryon_api.keys": 2,  # who is calling and may they: under the front that asks, beside the jobs
     "tryon_api.garments": 2,
+    "tryon_api.moderation": 2,  # implements the pipeline's ContentModeration, beside the jobs
     "tryon_api.tryon": 1,
     "tryon_api": 0,
 }
@@ -122,6 +124,16 @@ def test_jobs_sit_between_the_entry_points_and_the_pipeline() -> None:
         for target in targets
         if (module.startswith("tryon_api.jobs") and target.startswith(("tryon_api.backends", "tryon_api.http")))
         or (module.startswith(("tryon_api.backends", "tryon_api.garments")) and target.startswith("tryon_api.jobs"))
+    ]
+    assert crossing == []
+
+
+def test_keys_know_nothing_of_http_or_the_backends() -> None:
+    crossing = [
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        for target in targets
+        if module.startswith("tryon_api.keys") and target.startswith(("tryon_api.http", "tryon_api.backends"))
     ]
     assert crossing == []
 

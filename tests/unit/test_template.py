@@ -19,7 +19,7 @@ from tests.cfn_template import TEMPLATE, default, load_template, resolve
 from tryon_api.http import routes
 from tryon_api.http.app import REQUEST_ID_HEADER
 from tryon_api.http.auth import parse_api_key_secret
-from tryon_api.http.routes import API_KEY_HEADER, IDEMPOTENCY_HEADER
+from tryon_api.http.routes import API_KEY_HEADER, AUTHORIZATION_HEADER, IDEMPOTENCY_HEADER
 from tryon_api.settings import Settings
 
 MODEL_PARAMETERS = (
@@ -101,7 +101,10 @@ def test_wildcard_resources_are_xray_detect_faces_and_bedrock_grants_held_by_a_c
         "XRayWriteHasNoResourceLevelPermissions",
         "DetectFacesHasNoResourceLevelPermissions",
         "InvokeTheirFoundationModelsOnlyThroughTheProfiles",
+        "RekognitionModerationHasNoResourceLevelPermissions",
     }
+    rekognition = by_sid["RekognitionModerationHasNoResourceLevelPermissions"]
+    assert rekognition["Resource"] == "*" and rekognition["Action"] == "rekognition:DetectModerationLabels"
     xray = by_sid["XRayWriteHasNoResourceLevelPermissions"]
     assert xray["Resource"] == "*" and "Condition" not in xray
     assert as_list(xray["Action"]) == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
@@ -123,15 +126,16 @@ def test_wildcard_resources_are_xray_detect_faces_and_bedrock_grants_held_by_a_c
     assert any("no resource" in line and line.strip().startswith("#") for line in lines[at - 12 : at])
 
 
-def test_the_deployed_api_checks_selfies_with_rekognition_and_only_the_api_may_call_it(
+def test_the_deployed_functions_check_selfies_with_rekognition_and_only_they_may_call_it(
     template: dict[str, Any],
 ) -> None:
-    """The template's choice is a value the settings accept, and the role that runs the check
-    (the API's: jobs are checked at submit time) is the only one holding the permission."""
+    """The template's choice is a value the settings accept, and the roles of the functions that
+    run the check (the API at submit time, the worker for each sample's ages) alone hold it."""
     from tryon_api.settings import Settings
 
-    variables = template["Resources"]["TryOnFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["TRYON_PERSON_DETECTOR"] == "rekognition"
+    for function in ("TryOnFunction", "JobWorkerFunction"):
+        variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert variables["TRYON_PERSON_DETECTOR"] == "rekognition", function
     assert Settings.from_env({"TRYON_PERSON_DETECTOR": "rekognition"}).person_detector == "rekognition"
     holders = {
         name
@@ -139,7 +143,7 @@ def test_the_deployed_api_checks_selfies_with_rekognition_and_only_the_api_may_c
         if resource["Type"] == "AWS::IAM::Role"
         and "rekognition:DetectFaces" in [a for s in all_statements({name: resource}) for a in as_list(s["Action"])]
     }
-    assert holders == {"TryOnFunctionRole"}
+    assert holders == {"TryOnFunctionRole", "JobWorkerFunctionRole"}
 
 
 def test_the_function_gets_no_marketplace_permission(template: dict[str, Any]) -> None:
@@ -175,9 +179,13 @@ def test_the_secret_is_readable_only_by_arn(template: dict[str, Any]) -> None:
         for s in all_statements(template["Resources"]["TryOnFunctionRole"])
         if any("secretsmanager" in a for a in as_list(s["Action"]))
     ]
-    assert len(statements) == 1  # the webhook secret's reader is the worker (test_template_jobs.py)
-    assert as_list(statements[0]["Action"]) == ["secretsmanager:GetSecretValue"]
-    assert statements[0]["Resource"] == {"Ref": "ApiKeySecret"}
+    # The API keys and the browser tokens' signing key; the webhook secret's reader is the worker
+    # (test_template_jobs.py).
+    assert sorted(str(s["Resource"]) for s in statements) == sorted(
+        str({"Ref": name}) for name in ("ApiKeySecret", "TokenSigningSecret")
+    )
+    for statement in statements:
+        assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
 
 
 def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[str, Any]) -> None:
@@ -194,6 +202,8 @@ def test_backend_permissions_exist_only_for_the_chosen_backend(template: dict[st
         "s3:ListBucket",
     ]
     unconditional = by_condition[None]
+    # Content moderation's guardrail is applied whatever the backend (test_template_moderation.py).
+    unconditional = [a for a in unconditional if a != "bedrock:ApplyGuardrail"]
     assert not [a for a in unconditional if a.startswith(("bedrock:", "sagemaker:", "aws-marketplace:"))]
     conditions = template["Conditions"]
     assert conditions["UseBedrock"] == {"Fn::Equals": [{"Ref": "Backend"}, "bedrock"]}
@@ -347,9 +357,11 @@ def test_the_url_is_public_buffered_and_allows_browser_posts(template: dict[str,
     # back what they answer beside the body.
     assert set(url["Cors"]["AllowMethods"]) == {r.method for r in routes.ROUTES if not r.public}
     allowed = {h.lower() for h in url["Cors"]["AllowHeaders"]}
-    assert allowed == {"content-type", API_KEY_HEADER, IDEMPOTENCY_HEADER}
+    # Authorization: a page's browser token (POST /client_tokens), never an API key.
+    assert allowed == {"content-type", API_KEY_HEADER, IDEMPOTENCY_HEADER, AUTHORIZATION_HEADER}
     exposed = {h.lower() for h in url["Cors"]["ExposeHeaders"]}
-    assert exposed == {REQUEST_ID_HEADER.lower(), "retry-after", "location"}
+    # RateLimit and RateLimit-Policy: a limited key's budget, readable by the page that spends it.
+    assert exposed == {REQUEST_ID_HEADER.lower(), "retry-after", "location", "ratelimit", "ratelimit-policy"}
 
 
 def test_reserved_concurrency_caps_cost(template: dict[str, Any]) -> None:
@@ -404,6 +416,12 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
         "TRYON_JOBS_BUCKET_NAME",
         "TRYON_JOBS_QUEUE_URL",
         "TRYON_WEBHOOK_SECRET_ID",
+        "TRYON_MODERATION",
+        "TRYON_MODERATION_GUARDRAIL_ID",
+        "TRYON_MODERATION_GUARDRAIL_VERSION",
+        "TRYON_MODERATION_IMAGE_SERVICE",
+        "TRYON_KEYS_TABLE_NAME",
+        "TRYON_TOKEN_SECRET_ID",
     }
     assert variables["TRYON_ALLOW_PRIVATE_GARMENT_URLS"] == "0"
     assert variables["TRYON_API_KEYS"] == ""  # deployed, the secret is the only source of keys
@@ -418,6 +436,8 @@ def test_the_environment_is_the_one_the_code_reads_and_it_validates(template: di
     assert settings.allow_private_garment_urls is False
     assert settings.api_key_secret_id == "<ApiKeySecret>"
     assert settings.local_api_keys == ()
+    assert (settings.moderation, settings.moderation_image_service) == ("permissive", "rekognition")
+    assert (settings.keys_table_name, settings.token_secret_id) == ("<KeysTable>", "<TokenSigningSecret>")
 
 
 def test_the_package_is_the_handler_without_the_embedded_backend(template: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """Lambda entry point: function-URL events in, JSON responses out.
 
-Order of work for every request: request id and logging context, API key, body size, then
-routing (``routes.ROUTES``). Authentication comes before any parsing so an unauthenticated caller
+Order of work for every request: request id and logging context, credential (an API key, or a
+browser token) and the key's per-minute limit, body size, then routing (``routes.ROUTES``).
+Authentication comes before any parsing so an unauthenticated caller
 learns nothing about validation. Every answer is written by ``responses``. CORS is not here: the
 function URL's ``Cors`` (template.yaml) is its one source, and the URL answers preflights itself;
 headers set here as well would reach browsers twice.
@@ -21,12 +22,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tryon_api.http import routes
+from tryon_api.http.auth import HTTP_OPTIONAL_WHITESPACE
 from tryon_api.http.body_limit import body_too_large, event_body_bytes
 from tryon_api.http.log_redaction import install_log_redaction
 from tryon_api.http.request_parsing import parse_generate_request, raw_body
 from tryon_api.http.responses import error_event_response, error_response, json_response
 from tryon_api.http.services import Services, get_services
 from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver, per_thread_resolver
+from tryon_api.keys.credentials import legacy_key_id
+from tryon_api.keys.interface import Caller
 from tryon_api.settings import SettingsError
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import MethodNotAllowed, NotFound, TryOnError
@@ -72,7 +76,14 @@ def generate_image(app: ThreadSafeFunctionUrlResolver) -> Response:
     # Counted before generating, so the dashboard's requests by mode include the failures.
     metrics.add_metric(f"Requests{request.mode.capitalize()}", MetricUnit.Count, 1)
     started = time.perf_counter()
-    result = services.tryon.generate(request, deadline)
+    caller: Caller | None = app.context.get("caller")
+    refund = services.keys.reserve_images(caller, 1) if services.keys is not None and caller is not None else None
+    try:
+        result = services.tryon.generate(request, deadline)
+    except BaseException:
+        if refund is not None:
+            refund()  # no image was made: the quota gets it back
+        raise
     metrics.add_metric("GenerationLatency", MetricUnit.Milliseconds, (time.perf_counter() - started) * 1000)
     return json_response(200, {"image_base64": result.image_base64, "mime_type": result.mime_type})
 
@@ -95,6 +106,18 @@ def delete_job(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
     from tryon_api.http import job_api
 
     return job_api.delete(app, job_id)
+
+
+def get_usage(app: ThreadSafeFunctionUrlResolver) -> Response:
+    from tryon_api.http import key_api
+
+    return key_api.usage(app)
+
+
+def create_client_token(app: ThreadSafeFunctionUrlResolver) -> Response:
+    from tryon_api.http import key_api
+
+    return key_api.create_client_token(app)
 
 
 def playground(app: ThreadSafeFunctionUrlResolver) -> Response:
@@ -121,6 +144,8 @@ HANDLERS: dict[str, Callable[..., Response]] = {
     routes.SUBMIT_JOB.operation_id: submit_job,
     routes.GET_JOB.operation_id: get_job,
     routes.DELETE_JOB.operation_id: delete_job,
+    routes.GET_USAGE.operation_id: get_usage,
+    routes.CREATE_CLIENT_TOKEN.operation_id: create_client_token,
     routes.PLAYGROUND.operation_id: playground,
     routes.OPENAPI_DOCUMENT.operation_id: openapi_document,
 }
@@ -164,6 +189,22 @@ def _new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+def authenticate(services: Services, method: str, path: str, headers: Mapping[str, str]) -> Caller:
+    """The caller of a request that needs a credential (an API key, or a browser token on the
+    routes it covers), or 401."""
+    operation = routes.operation_for(method, path) or ""
+    if services.keys is None:  # plain keys only
+        services.verifier.verify(headers.get(routes.API_KEY_HEADER))
+        presented = str(headers.get(routes.API_KEY_HEADER)).strip(HTTP_OPTIONAL_WHITESPACE)
+        return Caller(key_id=legacy_key_id(presented), owner_seed=presented)
+    return services.keys.authenticate(
+        operation,
+        headers.get(routes.API_KEY_HEADER),
+        headers.get(routes.AUTHORIZATION_HEADER),
+        headers.get(routes.ORIGIN_HEADER),
+    )
+
+
 def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict[str, Any]:
     """Answer one function-URL (payload 2.0) event; never raises."""
     if not isinstance(event, Mapping):
@@ -181,6 +222,8 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
     event = {**event, "headers": headers}
     method = str((request_context.get("http") or {}).get("method", "")).upper()
     path = str(event.get("rawPath") or (request_context.get("http") or {}).get("path") or "/")
+    caller: Caller | None = None
+    services: Services | None = None
     try:
         if method == "OPTIONS":
             # A preflight: deployed, the function URL answers it and never calls the function.
@@ -189,11 +232,13 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
         else:
             services = get_services()
             if not routes.is_public(method, path):
-                services.verifier.verify(headers.get(routes.API_KEY_HEADER))
+                caller = authenticate(services, method, path, headers)
+                if services.keys is not None:
+                    services.keys.admit(caller, routes.operation_for(method, path) or "")
                 if event_body_bytes(event) > services.settings.max_body_bytes:
                     raise body_too_large(services.settings.max_body_bytes)
             app = resolver()
-            app.append_context(services=services)
+            app.append_context(services=services, caller=caller)
             response = app.resolve(event, context)
     except TryOnError as error:
         _log_error(error)
@@ -201,6 +246,12 @@ def handle_event(event: Mapping[str, Any], context: LambdaContext | Any) -> dict
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a generic 500
         response = error_event_response(_unexpected(exc))
     response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
+    if caller is not None and services is not None and services.keys is not None:
+        # Every answer to a limited key, refusals included (IETF RateLimit header fields).
+        try:
+            response["headers"].update(services.keys.rate_limit_headers(caller))
+        except Exception as exc:  # noqa: BLE001 - the answer stands without them
+            _unexpected(exc)
     status = int(response.get("statusCode", 500))
     metrics.add_metric(f"Status{status // 100}xx", MetricUnit.Count, 1)
     logger.info(

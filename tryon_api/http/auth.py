@@ -125,6 +125,14 @@ class ApiKeyVerifier:
             return
         raise Unauthorized()
 
+    def accepts(self, presented: str) -> bool:
+        """``verify`` as a yes or no (a store failure still raises ``DependencyUnavailable``)."""
+        try:
+            self.verify(presented)
+        except Unauthorized:
+            return False
+        return True
+
     def _may_force_refresh(self) -> bool:
         with self._lock:
             now = self._clock()

@@ -53,7 +53,11 @@ IMAGE_DELIVERIES = ("url", "base64")
 
 
 def _owner(app: ThreadSafeFunctionUrlResolver) -> str:
-    """The job owner of the (already verified) key this request carries."""
+    """The job owner of the (already verified) credential: the API key, or the browser token
+    (whose jobs are its own alone)."""
+    caller = app.context.get("caller")
+    if caller is not None:
+        return job_owner(caller.owner_seed)
     key = str(app.current_event.headers.get(API_KEY_HEADER) or "").strip(HTTP_OPTIONAL_WHITESPACE)
     return job_owner(key)
 
@@ -74,7 +78,7 @@ def submit(app: ThreadSafeFunctionUrlResolver, deadline: Deadline) -> Response:
     body = raw_body(app.current_event.body, app.current_event.is_base64_encoded)
     request, fields = parse_job_request(body)
     # Checked now as the synchronous call checks them, so a bad job never reaches the queue.
-    person = deps.tryon.load_person(request.selfie_bytes, deadline, check_person=False)
+    person = deps.tryon.load_person(request.selfie_bytes, deadline)
     checks = Deadline.after(min(deps.settings.garment_fetch_timeout_seconds, deadline.remaining()))
     if request.clothing_image_url:
         deps.webhook_guard.check_garment(request.clothing_image_url, checks)
@@ -89,11 +93,23 @@ def submit(app: ThreadSafeFunctionUrlResolver, deadline: Deadline) -> Response:
     )
     owner = _owner(app)
 
+    services = app.context.get("services")
+    caller = app.context.get("caller")
+    keys = getattr(services, "keys", None)
+
     def create() -> dict[str, Any]:
+        # The job's images count against the month's quota before it is queued.
+        refund = keys.reserve_images(caller, options.num_samples) if keys is not None and caller is not None else None
         try:
             job = submit_job(request, options, owner, deps)
         except JobLimitReached:
+            if refund is not None:
+                refund()
             raise RateLimited(TOO_MANY_JOBS, retry_after=IN_FLIGHT_RETRY_AFTER_SECONDS) from None
+        except BaseException:
+            if refund is not None:
+                refund()
+            raise
         return {"id": job.id, "status": job.status}
 
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)

@@ -17,19 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, SecurityScheme
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
+from pydantic import BaseModel
 
 from tryon_api.http import routes
 from tryon_api.http.body_limit import binary_body_limit
 from tryon_api.http.request_schema import (
+    ClientToken,
+    ClientTokenRequest,
     ErrorResponse,
     GenerateImageRequest,
     GenerateImageResponse,
     JobAccepted,
     JobDocument,
     SubmitJobRequest,
+    UsageReport,
 )
+from tryon_api.keys.interface import TOKEN_OPERATIONS
 from tryon_api.per_container import PerContainer
 from tryon_api.settings import MAX_EVENT_BODY_BYTES
 
@@ -41,14 +46,23 @@ DESCRIPTION = (
     "body. Every response carries `X-Request-Id`, the id under which the request is logged."
 )
 API_KEY_SCHEME = "apiKey"
+CLIENT_TOKEN_SCHEME = "clientToken"  # noqa: S105 - a security scheme's name
 SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     API_KEY_SCHEME: APIKey.model_validate(
         {
             "name": "X-API-Key",
             "in": APIKeyIn.header,
-            "description": "The API key (the header name is case-insensitive).",
+            "description": "The API key (the header name is case-insensitive). Keep it on your servers.",
         }
-    )
+    ),
+    CLIENT_TOKEN_SCHEME: HTTPBearer.model_validate(
+        {
+            "scheme": "bearer",
+            "description": "A browser token from POST /client_tokens, for web pages: valid only with the exact "
+            "Origin it was minted for, on POST /generate_image, POST /jobs and the jobs it created, until it "
+            "expires or has made its max_images.",
+        }
+    ),
 }
 COMPONENT_SCHEMAS = "#/components/schemas/"
 
@@ -59,6 +73,20 @@ _REQUEST_ID: OpenAPIResponseHeader = {
 _RETRY_AFTER: OpenAPIResponseHeader = {
     "description": "Seconds to wait before retrying.",
     "schema": {"type": "integer", "minimum": 0},
+}
+
+
+# IETF draft-ietf-httpapi-ratelimit-headers: on every answer to a key with limits.
+_RATELIMIT_POLICY: OpenAPIResponseHeader = {
+    "description": 'A limited key\'s policies: `"minute";q=<requests>;w=60` (generating requests per UTC '
+    'minute) and `"month";q=<images>;w=<seconds in the month>` (images per UTC month). Absent for an '
+    "unlimited key.",
+    "schema": {"type": "string"},
+}
+_RATELIMIT: OpenAPIResponseHeader = {
+    "description": 'What is left: `"minute";r=<remaining>;t=<seconds to the next minute>`, '
+    '`"month";r=<images remaining>;t=<seconds to the next month>`. Absent for an unlimited key.',
+    "schema": {"type": "string"},
 }
 
 
@@ -98,14 +126,20 @@ GENERATE_IMAGE_RESPONSES: dict[int, OpenAPIResponse] = {
     ),
     422: _error(
         "No person can be found in the selfie: `selfie_base64 shows no person` (checked before any model is "
-        "called); the garment URL was fetched but is not a usable image; or the model's content filter refused "
-        "the request."
+        "called); the garment URL was fetched but is not a usable image; or content moderation (the description, "
+        "the garment photo, the generated image) or the model's content filter refused the request."
     ),
-    429: _error("Too many requests (the model's throttling or the API's own limit).", retry_after=True),
+    429: _error(
+        "`rate limit exceeded for this api key` (the key's per-minute limit; Retry-After: until the minute "
+        "turns), `monthly image quota exhausted for this api key` (Retry-After: until the UTC month turns), "
+        "or the model's throttling.",
+        retry_after=True,
+    ),
     502: _error("The image model failed."),
     503: _error(
-        "A dependency (the secret store, the person check, the model endpoint) is unavailable; authentication "
-        "fails closed.",
+        "A dependency (the secret store, the key store, the person check, content moderation, the model "
+        "endpoint) is unavailable; authentication and moderation fail closed, and so do a limited key's limits "
+        "(`usage limits are unavailable, retry later`).",
         retry_after=True,
     ),
     504: _error("The image model did not answer in time."),
@@ -136,8 +170,16 @@ SUBMIT_JOB_RESPONSES: dict[int, OpenAPIResponse] = {
         "No person can be found in the selfie (`selfie_base64 shows no person`, checked at submit time); the "
         "Idempotency-Key was already used with a different body; or the garment URL could not be reached."
     ),
-    429: _error("This API key already has the most jobs queued or running that a key may have.", retry_after=True),
-    503: _error("A dependency (the secret store, the person check, the job store) is unavailable.", retry_after=True),
+    429: _error(
+        "The key's per-minute limit or monthly image quota (the same messages as POST /generate_image; a job "
+        "that would cross the quota is refused whole, before it is queued), or this key already has the most "
+        "jobs queued or running that a key may have.",
+        retry_after=True,
+    ),
+    503: _error(
+        "A dependency (the secret store, the key store, the person check, the job store) is unavailable.",
+        retry_after=True,
+    ),
     **_COMMON_ERRORS,
 }
 
@@ -186,6 +228,36 @@ _IDEMPOTENCY_KEY_PARAMETER = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 
+_KEY_ONLY = _error(
+    "X-API-Key is missing or not valid; a browser token is refused here too (this route takes an API key)."
+)
+
+GET_USAGE_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The calling key's usage this UTC month and its limits.",
+        "headers": {"X-Request-Id": _REQUEST_ID},
+        "content": {"application/json": {"model": UsageReport}},
+    },
+    401: _KEY_ONLY,
+    503: _error("The key store is unavailable.", retry_after=True),
+    **_COMMON_ERRORS,
+}
+
+CREATE_CLIENT_TOKEN_RESPONSES: dict[int, OpenAPIResponse] = {
+    201: {
+        "description": "A browser token for one origin; call this from your own server and hand the token to the page.",
+        "headers": {"X-Request-Id": _REQUEST_ID},
+        "content": {"application/json": {"model": ClientToken}},
+    },
+    400: _error(
+        "The body is not a JSON object; origin is not a page origin (scheme, lower-case host, optional port); "
+        "ttl_seconds not 60 to 3600; max_images not 1 to 20."
+    ),
+    401: _KEY_ONLY,
+    503: _error("The signing secret is unavailable.", retry_after=True),
+    **_COMMON_ERRORS,
+}
+
 OPENAPI_DOCUMENT_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {
         "description": "This document (public: no API key).",
@@ -208,13 +280,14 @@ PLAYGROUND_RESPONSES: dict[int, OpenAPIResponse] = {
 _UNUSED_COMPONENTS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
-def _request_body(model: type[GenerateImageRequest], path: str, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _request_body(model: type[BaseModel], path: str, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
     schema = model.model_json_schema(ref_template=COMPONENT_SCHEMAS + "{model}")
     nested = schema.pop("$defs", {})
     schema["description"] = f"The JSON body of POST {path}; other fields are ignored."
     properties = schema["properties"]
     # What the pydantic model cannot say: the encodings, in JSON Schema 2020-12 terms.
-    properties["selfie_base64"].update(contentEncoding="base64", contentMediaType="image/*")
+    if "selfie_base64" in properties:
+        properties["selfie_base64"].update(contentEncoding="base64", contentMediaType="image/*")
     for name in ("clothing_image_url", "webhook_url"):
         for option in properties.get(name, {}).get("anyOf", ()):
             if option.get("type") == "string":
@@ -241,9 +314,19 @@ RESPONSES: dict[str, dict[int, OpenAPIResponse]] = {
     routes.SUBMIT_JOB.operation_id: SUBMIT_JOB_RESPONSES,
     routes.GET_JOB.operation_id: GET_JOB_RESPONSES,
     routes.DELETE_JOB.operation_id: DELETE_JOB_RESPONSES,
+    routes.GET_USAGE.operation_id: GET_USAGE_RESPONSES,
+    routes.CREATE_CLIENT_TOKEN.operation_id: CREATE_CLIENT_TOKEN_RESPONSES,
     routes.PLAYGROUND.operation_id: PLAYGROUND_RESPONSES,
     routes.OPENAPI_DOCUMENT.operation_id: OPENAPI_DOCUMENT_RESPONSES,
 }
+
+
+def _security(route: routes.Route) -> list[dict[str, list[str]]] | None:
+    if route.public:
+        return None
+    if route.operation_id in TOKEN_OPERATIONS:
+        return [{API_KEY_SCHEME: []}, {CLIENT_TOKEN_SCHEME: []}]  # either one
+    return [{API_KEY_SCHEME: []}]
 
 
 def _documentation_resolver() -> LambdaFunctionUrlResolver:
@@ -261,7 +344,7 @@ def _documentation_resolver() -> LambdaFunctionUrlResolver:
             description=route.description,
             operation_id=route.operation_id,
             responses=RESPONSES[route.operation_id],
-            security=None if route.public else [{API_KEY_SCHEME: []}],
+            security=_security(route),
         )(undocumented_body)
     return app
 
@@ -282,6 +365,7 @@ def _build() -> dict[str, Any]:
     for route, model, what in (
         (routes.GENERATE_IMAGE, GenerateImageRequest, "The try-on request (JSON)."),
         (routes.SUBMIT_JOB, SubmitJobRequest, "The try-on job (JSON)."),
+        (routes.CREATE_CLIENT_TOKEN, ClientTokenRequest, "The token's origin, lifetime and images (JSON)."),
     ):
         body, request_schemas = _request_body(model, route.path, what)
         schemas.update(request_schemas)
@@ -296,6 +380,11 @@ def _build() -> dict[str, Any]:
     for methods in document["paths"].values():
         for operation in methods.values():
             _sort_responses(operation)
+            if operation.get("security"):  # every answer to a limited key carries them
+                for response in operation["responses"].values():
+                    response.setdefault("headers", {}).update(
+                        {"RateLimit-Policy": _RATELIMIT_POLICY, "RateLimit": _RATELIMIT}
+                    )
     return document
 
 

@@ -8,6 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from tryon_api.http.request_parsing import MAX_DESCRIPTION_CHARS, MAX_URL_CHARS
 from tryon_api.jobs.interface import MAX_SAMPLES, MAX_SEED
+from tryon_api.keys.credentials import ORIGIN
+from tryon_api.keys.service import (
+    DEFAULT_TOKEN_IMAGES,
+    DEFAULT_TOKEN_TTL_SECONDS,
+    MAX_TOKEN_IMAGES,
+    MAX_TOKEN_TTL,
+    MIN_TOKEN_IMAGES,
+    MIN_TOKEN_TTL,
+)
 from tryon_api.tryon.interface import Mode
 
 # Where the API takes a URL: an absolute http(s) URL (the full rules are in the field's description).
@@ -129,3 +138,47 @@ class JobDocument(BaseModel):
     )
     images: list[JobImage] | None = Field(default=None, description="When succeeded: the samples, in seed order.")
     error: JobFailure | None = Field(default=None, description="When failed: what the synchronous call would answer.")
+
+
+class ClientTokenRequest(BaseModel):
+    """The JSON body of ``POST /client_tokens``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    origin: StrictStr = Field(
+        description="The web page's exact origin (scheme, lower-case host, optional port), e.g. "
+        "https://shop.example: the token works only in requests whose Origin header is this.",
+        pattern=ORIGIN.pattern,
+    )
+    ttl_seconds: StrictInt = Field(
+        default=DEFAULT_TOKEN_TTL_SECONDS,
+        ge=MIN_TOKEN_TTL,
+        le=MAX_TOKEN_TTL,
+        description="The token's lifetime in seconds.",
+    )
+    max_images: StrictInt = Field(
+        default=DEFAULT_TOKEN_IMAGES,
+        ge=MIN_TOKEN_IMAGES,
+        le=MAX_TOKEN_IMAGES,
+        description="The most images the token may make (a job counts its samples).",
+    )
+
+
+class ClientToken(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>`; never store it.")
+    expires_at: str = Field(description="When it stops working, ISO 8601 UTC.")
+
+
+class KeyLimits(BaseModel):
+    per_minute: int | None = Field(description="Generating requests per UTC minute; null: unlimited.")
+    per_month: int | None = Field(description="Images per UTC calendar month; null: unlimited.")
+
+
+class UsageReport(BaseModel):
+    key_id: str = Field(description="The key's public id (a plain key's: legacy-<digest>).")
+    name: str | None = Field(description="The key's name; null for a plain key.")
+    month: str = Field(description="The UTC month reported, YYYY-MM.")
+    images: int = Field(description="Images counted this month (a job counts its samples when it is accepted).")
+    requests: int = Field(description="Generating requests accepted this month.")
+    limits: KeyLimits
+    resets_at: str = Field(description="When the month (UTC) turns and the quota starts afresh, ISO 8601.")

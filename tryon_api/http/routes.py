@@ -16,6 +16,9 @@ _PARAMETER = re.compile(r"<(\w+)>")
 # Request headers the routes read, as function URLs deliver them (lower-case).
 API_KEY_HEADER = "x-api-key"
 IDEMPOTENCY_HEADER = "idempotency-key"
+# Browser tokens (POST /client_tokens): "Authorization: Bearer <token>", valid only from its Origin.
+AUTHORIZATION_HEADER = "authorization"
+ORIGIN_HEADER = "origin"
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,42 @@ GET_JOB = Route(
 )
 DELETE_JOB = Route("DELETE", "/jobs/<job_id>", "deleteJob", "Erase a job, its inputs and its results")
 
-ROUTES: tuple[Route, ...] = (GENERATE_IMAGE, SUBMIT_JOB, GET_JOB, DELETE_JOB, PLAYGROUND, OPENAPI_DOCUMENT)
+GET_USAGE = Route(
+    "GET",
+    "/usage",
+    "getUsage",
+    "The calling key's usage this month",
+    "Images and generating requests this UTC month, and the key's limits (an API key only, not a browser token).",
+)
+CREATE_CLIENT_TOKEN = Route(
+    "POST",
+    "/client_tokens",
+    "createClientToken",
+    "Mint a short-lived browser token",
+    "For a web page on one origin: Authorization: Bearer <token> on POST /generate_image, POST /jobs and the jobs it"
+    " created, until it expires or has made max_images (an API key only; call it from your own server).",
+)
+
+ROUTES: tuple[Route, ...] = (
+    GENERATE_IMAGE,
+    SUBMIT_JOB,
+    GET_JOB,
+    DELETE_JOB,
+    GET_USAGE,
+    CREATE_CLIENT_TOKEN,
+    PLAYGROUND,
+    OPENAPI_DOCUMENT,
+)
 
 
 def allowed_methods(path: str) -> tuple[str, ...]:
     """The methods a path answers; empty for an unknown path (404), else a wrong method is a 405."""
     return tuple(route.method for route in ROUTES if route.matches(path))
+
+
+def operation_for(method: str, path: str) -> str | None:
+    """The operation id a request reaches, None when it reaches none (404 or 405)."""
+    return next((route.operation_id for route in ROUTES if route.method == method and route.matches(path)), None)
 
 
 def is_public(method: str, path: str) -> bool:

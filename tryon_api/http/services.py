@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from tryon_api.aws_clients import create_secrets_client
+from tryon_api.aws_clients import create_quick_client, create_secrets_client
 from tryon_api.backends.factory import create_backend
 from tryon_api.http.auth import ApiKeyVerifier, secrets_manager_key_loader, static_key_loader
+from tryon_api.keys.dependencies import build_key_service
+from tryon_api.keys.service import KeyService
+from tryon_api.moderation.dependencies import build_moderation
 from tryon_api.per_container import PerContainer
 from tryon_api.person_check.builder import build_person_detector
 from tryon_api.settings import Settings
@@ -26,6 +29,8 @@ class Services:
     settings: Settings
     verifier: ApiKeyVerifier
     tryon: TryOnService
+    # Named keys, limits, usage and browser tokens (tryon_api/keys/); None: plain keys only.
+    keys: KeyService | None = None
 
 
 def build_verifier(settings: Settings, secrets_client: object | None = None) -> ApiKeyVerifier:
@@ -63,9 +68,11 @@ def build_services(settings: Settings | None = None, *, secrets_client: object |
     fetcher = garment_fetcher(settings)
     # One limiter for decoding and rendering: TRYON_EMBEDDED_CONCURRENCY (0: one per CPU).
     slots = WorkSlots(settings.embedded_concurrency)
+    verifier = build_verifier(settings, secrets_client)
     return Services(
         settings=settings,
-        verifier=build_verifier(settings, secrets_client),
+        verifier=verifier,
+        keys=build_key_service(settings, create_quick_client, verifier.accepts),
         tryon=TryOnService(
             create_backend(settings, slots=slots),
             fetcher,
@@ -73,6 +80,7 @@ def build_services(settings: Settings | None = None, *, secrets_client: object |
             slots=slots,
             garment_timeout_seconds=settings.garment_fetch_timeout_seconds,
             person_detector=build_person_detector(settings),
+            moderation=build_moderation(settings),
         ),
     )
 

@@ -83,16 +83,22 @@ def _render(job: Job, deps: JobDependencies, deadline: Deadline | None) -> tuple
         output_format=job.output_format,
     )
     per_sample = deps.settings.local_timeout_seconds
-    images = []
-    for index in range(job.num_samples):
-        seed = job.seed + index
-        sample_deadline = Deadline.after(min(per_sample, deadline.remaining()) if deadline else per_sample)
-        # Kept at full quality: each sample is answered by its own URL, not squeezed into one answer.
-        # The person check ran at submit time (the worker's role may not call Rekognition).
-        result = deps.tryon.generate(request, sample_deadline, seed=seed, check_person=False)
-        key = result_key(job.id, index, result.mime_type)
-        deps.blobs.put(key, base64.b64decode(result.image_base64), result.mime_type)
-        images.append(JobImage(seed=seed, mime_type=result.mime_type, blob_key=key))
+    images: list[JobImage] = []
+    try:
+        for index in range(job.num_samples):
+            seed = job.seed + index
+            sample_deadline = Deadline.after(min(per_sample, deadline.remaining()) if deadline else per_sample)
+            # Kept at full quality: each sample is answered by its own URL, not squeezed into one answer.
+            # The first sample's run checks the inputs; every sample's image is checked before it is stored.
+            result = deps.tryon.generate(request, sample_deadline, seed=seed, check_inputs=index == 0)
+            key = result_key(job.id, index, result.mime_type)
+            deps.blobs.put(key, base64.b64decode(result.image_base64), result.mime_type)
+            images.append(JobImage(seed=seed, mime_type=result.mime_type, blob_key=key))
+    except Exception:
+        # A failed job keeps no image: the samples stored before the failing one go too.
+        if images:
+            deps.blobs.delete([image.blob_key for image in images])
+        raise
     return tuple(images)
 
 

@@ -108,6 +108,18 @@ class RateLimited(TryOnError):
         super().__init__(message, retry_after=retry_after)
 
 
+class KeyRateLimitExceeded(RateLimited):
+    """The key's requests-per-minute limit (Retry-After: until the UTC minute turns)."""
+
+    default_message = "rate limit exceeded for this api key"
+
+
+class ImageQuotaExhausted(RateLimited):
+    """The key's images-per-month quota (Retry-After: until the UTC month turns)."""
+
+    default_message = "monthly image quota exhausted for this api key"
+
+
 class UpstreamFailed(TryOnError):
     status = 502
     default_message = "the image model failed"
@@ -119,6 +131,12 @@ class DependencyUnavailable(TryOnError):
 
     def __init__(self, message: str | None = None, *, retry_after: int | None = 5) -> None:
         super().__init__(message, retry_after=retry_after)
+
+
+class ModerationUnavailableError(DependencyUnavailable):
+    """A content-moderation service could not answer: fail closed, never an unmoderated image."""
+
+    default_message = "content moderation is unavailable, retry later"
 
 
 # The garment URL's fetch and decode ran out of their time budget (the fetcher and the pipeline).

@@ -82,6 +82,19 @@ class PersonDetector(Protocol):
         ...
 
 
+class ContentModeration(Protocol):
+    """The moderation stage (tryon_api/moderation/): raises ``ContentFiltered`` (422) to refuse and
+    ``DependencyUnavailable`` (503) when it cannot tell; returns when the content may go on."""
+
+    def check_request(self, description: str, garment: Image.Image | None, person: PersonFinding | None) -> None:
+        """Before any model is paid for: the description and the garment photo."""
+        ...
+
+    def check_output(self, jpeg: bytes, person: PersonFinding | None) -> None:
+        """Before a generated image is returned or stored: its exact bytes."""
+        ...
+
+
 class TryOnBackend(Protocol):
     name: str
     input_limits: ImageLimits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from collections.abc import Callable
@@ -13,7 +14,15 @@ from PIL import Image
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import GARMENT_TIMED_OUT, NoPersonFound, UpstreamTimeout
 from tryon_api.tryon.image_intake import load_garment_image, load_image
-from tryon_api.tryon.interface import GarmentFetcher, GenerationInput, PersonDetector, TryOnBackend, TryOnRequest
+from tryon_api.tryon.interface import (
+    ContentModeration,
+    GarmentFetcher,
+    GenerationInput,
+    PersonDetector,
+    PersonFinding,
+    TryOnBackend,
+    TryOnRequest,
+)
 from tryon_api.tryon.response_image import encode_response_image
 from tryon_api.tryon.work_slots import WorkSlots
 
@@ -63,9 +72,12 @@ class TryOnService:
         slots: WorkSlots | None = None,
         garment_timeout_seconds: float = 10.0,
         person_detector: PersonDetector | None = None,
+        moderation: ContentModeration | None = None,
     ) -> None:
         """``person_detector``: a selfie showing nobody is refused (422) before any model is paid
-        for; None only where a test's scripted backend stands in for the whole generation."""
+        for, and its age ranges set the minors rule; None only where a test's scripted backend
+        stands in for the whole generation. ``moderation``: checks the request before the backend
+        and each image after it."""
         self.backend = backend
         self.fetch_garment = fetch_garment
         self.max_response_bytes = max_response_bytes
@@ -73,24 +85,21 @@ class TryOnService:
         self.slots = slots or WorkSlots()
         self.garment_timeout_seconds = garment_timeout_seconds
         self.person_detector = person_detector
+        self.moderation = moderation
 
-    def load_person(self, selfie: bytes, deadline: Deadline, *, check_person: bool = True) -> Image.Image:
-        """The decoded selfie; with ``check_person``, a 422 when nobody is in it. POST /jobs decodes
-        without it and calls ``require_person`` after its cheaper URL checks; a job's run never
-        checks again (the worker's role may not call Rekognition)."""
+    def load_person(self, selfie: bytes, deadline: Deadline) -> Image.Image:
         with self.slots.hold(deadline):
-            person = load_image(
+            return load_image(
                 selfie,
                 self.backend.input_limits,
                 check_time=_time_check(deadline, "the request ran out of time while decoding selfie_base64"),
             )
-        if check_person:
-            self.require_person(person, deadline)
-        return person
 
-    def require_person(self, person: Image.Image, deadline: Deadline) -> None:
+    def require_person(self, person: Image.Image, deadline: Deadline) -> PersonFinding | None:
+        """A 422 when nobody is in the selfie; the finding (its age ranges set the minors rule).
+        POST /jobs calls it after its cheaper URL checks, before anything is queued."""
         if self.person_detector is None:
-            return
+            return None
         deadline.check("the person check")
         started = time.perf_counter()
         finding = self.person_detector.find_people(person)
@@ -104,6 +113,7 @@ class TryOnService:
         )
         if finding.people < 1:
             raise NoPersonFound()
+        return finding
 
     def load_garment(self, url: str, deadline: Deadline) -> Image.Image:
         """Fetch and decode the garment: one time budget covers both (504 when it runs out)."""
@@ -120,15 +130,20 @@ class TryOnService:
         deadline: Deadline,
         *,
         seed: int | None = None,
-        check_person: bool = True,
+        check_inputs: bool = True,
     ) -> TryOnResult:
         """``seed``: a job's sample asks for its own; the synchronous call uses the request's. The
         image fits one answer whole (a job's sample too: it is answered by its own URL).
-        ``check_person``: False for a job's run (its selfie was checked when it was submitted)."""
-        person = self.load_person(request.selfie_bytes, deadline, check_person=check_person)
+        ``check_inputs``: False for a job's later samples, whose description and garment the first
+        one checked (the person check still runs: its ages set the output check's level, and every
+        generated image is checked whatever it says)."""
+        person = self.load_person(request.selfie_bytes, deadline)
+        finding = self.require_person(person, deadline)
         garment = None
         if request.clothing_image_url:
             garment = self.load_garment(request.clothing_image_url, deadline)
+        if self.moderation is not None and check_inputs:  # before any model is paid for
+            self.moderation.check_request(request.clothing_description, garment, finding)
         job = GenerationInput(
             person=person,
             clothing_description=request.clothing_description,
@@ -143,6 +158,8 @@ class TryOnService:
             image_base64, mime_type = encode_response_image(
                 result, self.max_response_bytes - RESPONSE_JSON_OVERHEAD, request.output_format
             )
+        if self.moderation is not None:  # before the image is returned or stored
+            self.moderation.check_output(base64.b64decode(image_base64), finding)
         logger.info(
             "generated",
             extra={

@@ -33,10 +33,12 @@ from tests.integration.models.helpers import (
     request_body,
 )
 from tryon_api.http.services import build_services, set_services
+from tryon_api.moderation.dependencies import build_moderation
 from tryon_api.settings import Settings
 from tryon_dev.aws_emulator import AwsModelEmulator
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import LocalContext, new_context
+from tryon_dev.moderation_emulator import EXPLICIT_NUDITY, ModerationEmulator, emulator_client_factory
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +60,8 @@ FAULTS: dict[str, set[str]] = {
     "throttling": {"model-failures"},
     "model_error": {"model-failures", "5xx-rate"},
     "content_filter": {"content-filtered-spike"},
+    # Content moderation refuses at each of its stages (description, garment photo, generated image).
+    "moderation": {"content-filtered-spike"},
     "timeout": {"model-failures", "5xx-rate"},
 }
 
@@ -74,9 +78,21 @@ def lambda_invoke(body: dict[str, Any], timeout_seconds: float) -> dict[str, Any
     return lambda_handler(event, context)  # type: ignore[arg-type]
 
 
-def run_burst(fault: str, aws: AwsModelEmulator) -> tuple[Series, list[int]]:
+def moderation_request(number: int, mode: str, moderation: ModerationEmulator, garment_url: str) -> dict[str, Any]:
+    """Refused at the description (the local check), the garment photo or the generated image, in turn."""
+    stage = number % 3
+    if stage == 0:
+        return request_body(mode, clothing_description="a n4ked look")
+    moderation.label_images(EXPLICIT_NUDITY)
+    return request_body(mode, garment_url if stage == 1 else None)
+
+
+def run_burst(
+    fault: str, aws: AwsModelEmulator, moderation: ModerationEmulator, garment_url: str
+) -> tuple[Series, list[int]]:
     """``REQUESTS_PER_BURST`` requests (both modes) under ``fault``; the series their EMF lines make."""
     aws.reset()
+    moderation.reset()
     timeout = 60.0
     if fault == "throttling":
         aws.inject(REMOVE_BACKGROUND, "throttling", times=None)
@@ -92,14 +108,19 @@ def run_burst(fault: str, aws: AwsModelEmulator) -> tuple[Series, list[int]]:
     with contextlib.redirect_stdout(printed):  # EMF is printed to stdout, as in Lambda
         for number in range(REQUESTS_PER_BURST):
             mode = ("studio", "environment")[number % 2]
-            statuses.append(int(lambda_invoke(request_body(mode), timeout)["statusCode"]))
+            body = (
+                moderation_request(number, mode, moderation, garment_url)
+                if fault == "moderation"
+                else request_body(mode)
+            )
+            statuses.append(int(lambda_invoke(body, timeout)["statusCode"]))
         join_abandoned_calls()  # a timed-out call's metrics are printed when its worker ends
     aws.reset()
     return parse_emf(printed.getvalue()), statuses
 
 
 @pytest.fixture(scope="module")
-def bursts(emulator: AwsModelEmulator) -> Iterator[dict[str, tuple[Series, list[int]]]]:
+def bursts(emulator: AwsModelEmulator, garment_url: str) -> Iterator[dict[str, tuple[Series, list[int]]]]:
     """Every fault's burst, once for the module: the Bedrock backend as production builds it
     (botocore one attempt, our retries, deadline-bound read timeouts), pointed at the emulator."""
     from aws_lambda_powertools.metrics.provider import cold_start
@@ -107,16 +128,24 @@ def bursts(emulator: AwsModelEmulator) -> Iterator[dict[str, tuple[Series, list[
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url)
         settings = Settings(
-            backend="bedrock", local_api_keys=(API_KEY,), model_region="us-east-1", deadline_margin_seconds=0.5
+            backend="bedrock",
+            local_api_keys=(API_KEY,),
+            model_region="us-east-1",
+            deadline_margin_seconds=0.5,
+            allow_private_garment_urls=True,
+            moderation_image_service="rekognition",
         )
         services = build_services(settings)
         services.tryon.backend.policy = replace(FAST_RETRIES, max_attempts=settings.model_max_attempts)  # type: ignore[attr-defined]
         set_services(services)
         cold_start.is_cold_start = True  # Powertools' ColdStart metric: the first invocation's
-        try:
-            yield {fault: run_burst(fault, emulator) for fault in FAULTS}
-        finally:
-            set_services(None)
+        with ModerationEmulator() as moderation:
+            # As deployed: Rekognition checks every image (here the moderation emulator's).
+            services.tryon.moderation = build_moderation(settings, emulator_client_factory(moderation.url))
+            try:
+                yield {fault: run_burst(fault, emulator, moderation, garment_url) for fault in FAULTS}
+            finally:
+                set_services(None)
 
 
 def test_the_template_has_the_alarms_this_test_knows(bursts: dict[str, tuple[Series, list[int]]]) -> None:
@@ -130,7 +159,14 @@ def test_the_template_has_the_alarms_this_test_knows(bursts: dict[str, tuple[Ser
 
 
 def test_each_burst_got_the_statuses_of_its_fault(bursts: dict[str, tuple[Series, list[int]]]) -> None:
-    expected = {"success": 200, "throttling": 429, "model_error": 502, "content_filter": 422, "timeout": 504}
+    expected = {
+        "success": 200,
+        "throttling": 429,
+        "model_error": 502,
+        "content_filter": 422,
+        "moderation": 422,
+        "timeout": 504,
+    }
     assert {fault: set(statuses) for fault, (_, statuses) in bursts.items()} == {
         fault: {status} for fault, status in expected.items()
     }
