@@ -136,3 +136,18 @@ def test_png_and_webp_answers_carry_no_metadata_and_fit_the_limit(output_format:
         image = Image.open(io.BytesIO(data))
         assert image.format == pillow and not image.getexif() and "icc_profile" not in image.info
         assert b"CameraMaker" not in data
+
+
+def test_the_content_checks_read_a_webp_answer_as_a_png_of_its_exact_pixels() -> None:
+    from tryon_api.tryon.response_image import moderation_copy
+
+    source = Image.effect_noise((64, 80), 40).convert("RGB")
+    buffer = io.BytesIO()
+    source.save(buffer, "WEBP", quality=80)
+    webp = buffer.getvalue()
+    copy = moderation_copy(webp, "image/webp")
+    assert copy.startswith(b"\x89PNG")
+    assert (
+        Image.open(io.BytesIO(copy)).convert("RGB").tobytes() == Image.open(io.BytesIO(webp)).convert("RGB").tobytes()
+    )
+    assert moderation_copy(b"\xff\xd8jpeg", "image/jpeg") == b"\xff\xd8jpeg"  # JPEG and PNG go as they are

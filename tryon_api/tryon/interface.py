@@ -91,7 +91,8 @@ class ContentModeration(Protocol):
         ...
 
     def check_output(self, jpeg: bytes, person: PersonFinding | None) -> None:
-        """Before a generated image is returned or stored: its exact bytes."""
+        """Before a generated image is returned or stored: its exact bytes (JPEG or PNG; a WebP
+        answer is checked as a lossless PNG of its pixels)."""
         ...
 
 

@@ -23,7 +23,7 @@ from tryon_api.tryon.interface import (
     TryOnBackend,
     TryOnRequest,
 )
-from tryon_api.tryon.response_image import encode_response_image
+from tryon_api.tryon.response_image import encode_response_image, moderation_copy
 from tryon_api.tryon.work_slots import WorkSlots
 
 logger = Logger(child=True)
@@ -159,7 +159,7 @@ class TryOnService:
                 result, self.max_response_bytes - RESPONSE_JSON_OVERHEAD, request.output_format
             )
         if self.moderation is not None:  # before the image is returned or stored
-            self.moderation.check_output(base64.b64decode(image_base64), finding)
+            self.moderation.check_output(moderation_copy(base64.b64decode(image_base64), mime_type), finding)
         logger.info(
             "generated",
             extra={

@@ -141,3 +141,11 @@ def encode_response_image(
         if base64_length(len(encoded)) <= max_base64_bytes:
             return base64.b64encode(encoded).decode("ascii"), mime
     raise UpstreamFailed("the generated image could not be encoded within the response size limit")
+
+
+def moderation_copy(data: bytes, mime_type: str) -> bytes:
+    """The answer as the content checks read it (JPEG or PNG, what Rekognition and Guardrails
+    take): the bytes themselves, or for a WebP answer a lossless PNG of exactly its pixels."""
+    if mime_type != WEBP_MIME:
+        return data
+    return encode_png(decode_model_image(data))
