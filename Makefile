@@ -24,7 +24,7 @@ $(STAMP): $(REQS)
 	$(PY) -m pip install --quiet --no-deps -r requirements-embedded-nodeps.txt
 	touch $(STAMP)
 
-# WEBHOOK_SECRET=...: the secret that signs job webhooks (passed in the environment, not the command line).
+# WEBHOOK_SECRET=whsec_...: the secret that signs job webhooks (passed in the environment, not the command line).
 # ALLOW_LOCAL_URLS=1: garment and webhook URLs on this machine or a private network, on any port.
 # DATA_DIR=DIR: the folder of the jobs and the named API keys (default .tryon-data).
 run: install
@@ -39,8 +39,8 @@ keys: install
 	$(PY) -m tryon_dev keys $(if $(DATA_DIR),--data-dir '$(DATA_DIR)',) $(ARGS)
 
 lint: install
-	$(PY) -m ruff check tryon_api tryon_dev tests scripts
-	$(PY) -m ruff format --check tryon_api tryon_dev tests scripts
+	$(PY) -m ruff check tryon_api tryon_dev tests scripts clients
+	$(PY) -m ruff format --check tryon_api tryon_dev tests scripts clients
 
 typecheck: install
 	$(PY) -m mypy

@@ -31,13 +31,15 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from standardwebhooks import Webhook  # noqa: E402
+from standardwebhooks.webhooks import WebhookVerificationError  # noqa: E402
+
 from scripts.load import ServerProcess, free_port, percentile  # noqa: E402
 from tests.loopback import WebhookReceiver  # noqa: E402
 from tests.photos import b64, selfie_jpeg  # noqa: E402
-from tryon_api.jobs.webhooks import verify_signature  # noqa: E402
 
 API_KEY = "load-jobs-key"
-SECRET = "load-jobs-webhook-secret"  # noqa: S105 - a local run's value
+SECRET = "whsec_bG9hZC1qb2JzLXdlYmhvb2stc2VjcmV0"  # noqa: S105 - a local run's value
 FINISHED = ("succeeded", "failed")
 
 
@@ -125,9 +127,12 @@ def run(args: argparse.Namespace) -> int:
     webhook_ids = {}
     verified = 0
     for headers, body in receiver.deliveries:
-        if verify_signature(SECRET, body, headers.get("x-tryon-timestamp"), headers.get("x-tryon-signature")):
-            verified += 1
-            webhook_ids[json.loads(body)["id"]] = True
+        try:
+            event = Webhook(SECRET).verify(body, headers)
+        except WebhookVerificationError:
+            continue
+        verified += 1
+        webhook_ids[event["data"]["id"]] = True
     expected_hooks = {submits[i][1] for i in range(args.jobs) if i % 2 == 0 and submits[i][1]}
     wrong_seeds = [
         job_id

@@ -11,7 +11,7 @@ from tryon_api.settings import Settings
 from tryon_api.tryon.garment_fetch import GarmentImageFetcher
 from tryon_api.tryon.pipeline import TryOnService
 
-WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def local_jobs(

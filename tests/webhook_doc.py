@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 _PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
-Verifier = Callable[[str, bytes, "str | None", "str | None"], bool]
+Verifier = Callable[[str, bytes, dict[str, str]], "dict[str, Any] | None"]
 
 
 def documented_verifier() -> Verifier:
-    """``verify_tryon_webhook(secret, body, timestamp, signature)`` from the docs' receiver example."""
+    """``verify_tryon_webhook(secret, body, headers)`` from the docs' receiver example (the
+    standardwebhooks package's verifier): the verified event, or None."""
     text = (ROOT / "docs" / "API.md").read_text(encoding="utf-8")
     block = next(b for b in _PYTHON_BLOCK.findall(text) if "def verify_tryon_webhook" in b)
     namespace: dict[str, object] = {}

@@ -239,3 +239,10 @@ def create_secrets_client() -> DeadlineBoundClient:
     """The API-key secret's client (read before the request's deadline is known when the
     container starts, so its bound then is the worst case of all attempts)."""
     return create_quick_client("secretsmanager", read_timeout=SECRET_READ_TIMEOUT_SECONDS)
+
+
+def create_presigning_client() -> Any:
+    """The S3 client that signs result URLs: SigV4 query signing (S3 accepts nothing older in newer
+    Regions, and botocore may pick SigV2 for presigned URLs otherwise). Signing makes no call."""
+    config = quick_call_config(QUICK_CALL_READ_TIMEOUT_SECONDS).merge(Config(signature_version="s3v4"))
+    return aws_session.get().client("s3", config=config)

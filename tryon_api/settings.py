@@ -166,9 +166,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename=_env_name):
     # On AWS: the name or ARN of the Secrets Manager secret that signs webhooks (set by the
     # template; read when a delivery is signed, never at start-up).
     webhook_secret_id: str = ""
-    # Locally: the secret that signs webhooks (`make run WEBHOOK_SECRET=...`); empty: one generated
-    # once and kept in the data folder (webhook-secret).
+    # Locally: the secret that signs webhooks (`make run WEBHOOK_SECRET=whsec_...`: whsec_ and base64
+    # of at least 16 bytes, as Standard Webhooks writes it); empty: one generated once and kept in
+    # the data folder (webhook-secret).
     webhook_secret: str = ""
+
+    # Result URLs (GET /jobs/{id}'s images[].url, the webhook's). On AWS an S3 presigned GET; locally
+    # a signed link the local server answers from the data folder.
+
+    # How long a result URL works after it is handed out (never past its job's expiry). S3 allows
+    # at most 7 days; a URL signed by a Lambda role's credentials also ends when they do (hours).
+    result_url_ttl_seconds: Annotated[int, Meta(ge=60, le=604800)] = 3600
+    # Locally: the base URL result links start with. Empty: the address the local server
+    # listens on (127.0.0.1 when it listens on every interface).
+    local_results_base_url: Annotated[
+        str, Meta(pattern=r"^$|^https?://[^/?#\s]+$", description="an http(s)://host[:port] base URL")
+    ] = ""
 
     # The person check (a selfie showing nobody is a 422 before any model is called).
 

@@ -28,6 +28,7 @@ JSON without a traceback or a path (``JsonServerLogs``).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import logging
@@ -50,11 +51,13 @@ from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderF
 from tryon_api.http.body_limit import body_too_large
 from tryon_api.http.log_redaction import RedactingFilter
 from tryon_api.http.responses import error_event_response
+from tryon_api.results.local_links import register_local_server_url
 from tryon_api.tryon.errors import BadRequest as InvalidRequest
 from tryon_api.tryon.errors import HttpVersionNotSupported, TryOnError
 from tryon_dev.events import function_url_event
 from tryon_dev.function_url_cors import CorsRules, function_url_cors, template_cors_rules
 from tryon_dev.invoke import decode_event_body, invoke
+from tryon_dev.result_files import answer_result_request, is_result_request
 
 DEFAULT_READ_TIMEOUT_SECONDS = 60.0
 DEFAULT_IDLE_TIMEOUT_SECONDS = 15
@@ -87,6 +90,22 @@ def answer_event(event: dict[str, Any], cors_rules: CorsRules | None = None) -> 
     return {**response, "headers": answered}
 
 
+def result_response(raw_path: str) -> dict[str, Any]:
+    """A result link's answer (``tryon_dev.result_files``) in the event response's form."""
+    request_id = str(uuid.uuid4())
+    try:
+        status, headers, data = answer_result_request(raw_path)
+    except TryOnError as error:
+        server_log.info("result link refused", extra={"status": error.status, "correlation_id": request_id})
+        return error_event_response(error, {"X-Request-Id": request_id})
+    return {
+        "statusCode": status,
+        "headers": {**headers, "X-Request-Id": request_id},
+        "body": base64.b64encode(data).decode("ascii"),
+        "isBase64Encoded": True,
+    }
+
+
 def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
     """Header names as a function URL sends them (lower case, dashes); repeats already joined."""
     headers: dict[str, str] = {}
@@ -105,11 +124,14 @@ def function_url_app(
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     raw_path = environ.get("REQUEST_URI") or environ.get("PATH_INFO") or "/"
-    event = function_url_event(
-        environ["REQUEST_METHOD"], raw_path, _request_headers(environ), body, environ.get("REMOTE_ADDR", "")
-    )
     try:
-        response = answer_event(event, cors_rules)
+        if is_result_request(environ["REQUEST_METHOD"], raw_path):  # S3's part locally: result links
+            response = result_response(raw_path)
+        else:
+            event = function_url_event(
+                environ["REQUEST_METHOD"], raw_path, _request_headers(environ), body, environ.get("REMOTE_ADDR", "")
+            )
+            response = answer_event(event, cors_rules)
     except Exception as exc:  # noqa: BLE001 - the handler never raises; this is the server's own net
         server_log.error("the handler raised", extra={"error_type": type(exc).__name__})
         response = error_event_response(TryOnError())
@@ -378,4 +400,9 @@ def make_server(
         clear_untrusted_proxy_headers=False,
     )
     app = functools.partial(function_url_app, cors_rules=cors_rules or template_cors_rules())
-    return LocalServer(app, read_timeout_seconds=read_timeout_seconds, max_body_bytes=max_body_bytes, adj=adj)
+    server = LocalServer(app, read_timeout_seconds=read_timeout_seconds, max_body_bytes=max_body_bytes, adj=adj)
+    bound_host, bound_port = server.server_address
+    # Result links point here; one listening on every interface is reached on the loopback.
+    reachable = "127.0.0.1" if bound_host in ("0.0.0.0", "::", "") else bound_host  # noqa: S104
+    register_local_server_url(f"http://{'[' + reachable + ']' if ':' in reachable else reachable}:{bound_port}")
+    return server

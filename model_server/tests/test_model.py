@@ -37,6 +37,14 @@ def test_the_tiny_model_has_the_published_layout_and_classes(tiny_model_dir: Pat
     assert sum(p.stat().st_size for p in tiny_model_dir.rglob("*") if p.is_file()) < 5_000_000
 
 
+def test_a_named_garment_category_says_which_clothes_change_and_auto_adds_nothing() -> None:
+    auto = tryon_prompt("a pleated skirt", "studio", False).prompt
+    assert tryon_prompt("a pleated skirt", "studio", False, "auto").prompt == auto
+    bottoms = tryon_prompt("a pleated skirt", "studio", False, "bottoms").prompt
+    assert "lower-body garment" in bottoms and "keep the top" in bottoms and "lower-body" not in auto
+    assert "one-piece" in tryon_prompt("a red dress", "studio", True, "one-pieces").prompt
+
+
 @pytest.mark.parametrize(
     ("size", "pixels", "multiple", "expected"),
     [

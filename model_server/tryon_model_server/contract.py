@@ -38,6 +38,7 @@ class TryOnRequest:
     seed: int
     output_format: str
     num_inference_steps: int | None
+    garment_category: str = "auto"
 
 
 @cache
@@ -111,6 +112,7 @@ def parse_request(body: bytes, max_input_pixels: int) -> TryOnRequest:
         seed=payload["seed"],
         output_format=payload.get("output_format", "png"),
         num_inference_steps=payload.get("num_inference_steps"),
+        garment_category=payload.get("garment_category", "auto"),
     )
 
 

@@ -63,7 +63,9 @@ class QwenEditTryOnModel:
     def generate(self, request: TryOnRequest) -> Image.Image:
         import torch
 
-        prompt = tryon_prompt(request.garment_description, request.mode, request.garment is not None)
+        prompt = tryon_prompt(
+            request.garment_description, request.mode, request.garment is not None, request.garment_category
+        )
         images = [request.person] if request.garment is None else [request.person, request.garment]
         width, height = output_size(request.person.size, self.settings.output_pixels, self.pipe.vae_scale_factor * 2)
         generator = torch.Generator(device=self.device).manual_seed(request.seed)

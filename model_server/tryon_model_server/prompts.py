@@ -25,13 +25,22 @@ NEGATIVE_PROMPT = (
 )
 
 
+# The request's garment_category: which clothes change and which stay (absent or auto: the words decide).
+CATEGORY_REGIONS = {
+    "tops": "Change only the upper-body garment; keep the trousers, skirt and shoes exactly as they are.",
+    "bottoms": "Change only the lower-body garment (trousers, skirt or shorts) down to the ankles; keep the top "
+    "and shoes exactly as they are.",
+    "one-pieces": "Replace the whole outfit from the shoulders to the legs with this one-piece garment.",
+}
+
+
 @dataclass(frozen=True)
 class EditPrompt:
     prompt: str
     negative_prompt: str
 
 
-def tryon_prompt(description: str, mode: str, has_garment_image: bool) -> EditPrompt:
+def tryon_prompt(description: str, mode: str, has_garment_image: bool, garment_category: str = "auto") -> EditPrompt:
     description = " ".join(description.split()).rstrip(".")
     if has_garment_image:
         dress = (
@@ -44,4 +53,6 @@ def tryon_prompt(description: str, mode: str, has_garment_image: bool) -> EditPr
             f"Change the clothes of the person in the picture to: {description}. Draw the garments realistically, "
             "fitted to the body with natural folds, in the colours, materials and patterns described."
         )
+    if garment_category in CATEGORY_REGIONS:
+        dress = f"{dress} {CATEGORY_REGIONS[garment_category]}"
     return EditPrompt(prompt=f"{dress} {KEEP_PERSON} {BACKGROUNDS[mode]}", negative_prompt=NEGATIVE_PROMPT)

@@ -182,8 +182,9 @@ def test_every_client_the_api_function_builds_follows_the_policy(
     model = "bedrock-runtime" if backend == "bedrock" else "sagemaker-runtime"
     expected = [model, "secretsmanager", "dynamodb", "s3", "sqs", "secretsmanager", "dynamodb"]
     expected += ["bedrock-runtime", "rekognition"]  # moderation: the guardrail, image labels
+    presigners = ["s3"]  # signs result URLs: it makes no call, so nothing to cut to a deadline
     expected += ["s3"] if backend == "sagemaker-async" else []
-    assert sorted(service for service, _ in created_clients) == sorted(expected)
+    assert sorted(service for service, _ in created_clients) == sorted(expected + presigners)
     # Every client comes from aws_clients, so each is cut to the time a request has left: the
     # clients a call would get at each remaining time are built (and checked) too.
     assert len(deadline_bound_clients) == len(expected)
@@ -191,7 +192,7 @@ def test_every_client_the_api_function_builds_follows_the_policy(
         with bound_to_deadline(FixedDeadline(remaining)):
             for bound in deadline_bound_clients:
                 assert bound.current().meta.config.read_timeout <= remaining
-    assert len(created_clients) > len(expected)
+    assert len(created_clients) > len(expected + presigners)
     assert policy_breaches(created_clients, SHORTEST_FUNCTION_TIMEOUT) == []
 
 
@@ -207,7 +208,18 @@ def test_the_worker_builds_only_what_jobs_use_and_each_client_follows_the_policy
     queue_worker.build_message_runner()
     assert sorted(service for service, _ in created_clients) == sorted(
         # secretsmanager: the webhook's; the second bedrock-runtime and rekognition: moderation's
-        ["bedrock-runtime", "dynamodb", "s3", "sqs", "secretsmanager", "dynamodb", "bedrock-runtime", "rekognition"]
+        # the second s3: the result URLs' presigner (webhooks carry URLs)
+        [
+            "bedrock-runtime",
+            "dynamodb",
+            "s3",
+            "sqs",
+            "secretsmanager",
+            "dynamodb",
+            "bedrock-runtime",
+            "rekognition",
+            "s3",
+        ]
     )
     assert not wiring._services._built and not wiring.container.get()._services._built  # no HTTP service
     assert policy_breaches(created_clients, SHORTEST_WORKER_TIMEOUT) == []

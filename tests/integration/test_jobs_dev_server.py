@@ -25,7 +25,7 @@ from tests.webhook_doc import documented_verifier
 
 pytestmark = pytest.mark.integration
 KEY = "chain-key-5d1e"
-SECRET = "chain-webhook-secret-9b3f"
+SECRET = "whsec_Y2hhaW4td2ViaG9vay1zZWNyZXQtOWIzZg=="
 
 
 def submit(url: str, **fields: Any) -> str:
@@ -58,17 +58,21 @@ def test_submit_run_webhook_verify_poll_and_delete(tmp_path: Path) -> None:
         deliveries = receiver.wait_for(1, timeout=240)
         assert len(deliveries) == 1
         headers, body = deliveries[0]
-        assert verify(SECRET, body, headers.get("x-tryon-timestamp"), headers.get("x-tryon-signature"))
-        assert not verify("another-secret", body, headers.get("x-tryon-timestamp"), headers.get("x-tryon-signature"))
-        delivered = json.loads(body)
+        event = verify(SECRET, body, headers)
+        assert event is not None and event["type"] == "job.succeeded"
+        assert verify("whsec_" + "QW5vdGhlclNlY3JldEFub3RoZXJTZWNyZXQ=", body, headers) is None
+        delivered = event["data"]
         assert delivered["id"] == job_id and delivered["status"] == "succeeded"
         assert [image["seed"] for image in delivered["images"]] == [1234, 1235]
-        assert delivered["images"][0]["image_base64"] != delivered["images"][1]["image_base64"]  # the seeds differ
+        fetched = [requests.get(image["url"], timeout=30) for image in delivered["images"]]  # the links work
+        assert [answer.status_code for answer in fetched] == [200, 200]
+        assert fetched[0].content != fetched[1].content  # the seeds differ
 
         polled = poll(url, job_id)
-        assert polled["images"] == delivered["images"]
+        assert [image["seed"] for image in polled["images"]] == [1234, 1235]
         gone = requests.delete(f"{url}/jobs/{job_id}", headers={"X-API-Key": KEY}, timeout=30)
         assert gone.status_code == 204 and gone.content == b""
+        assert requests.get(polled["images"][0]["url"], timeout=30).status_code == 403  # its links died with it
         after = requests.get(f"{url}/jobs/{job_id}", headers={"X-API-Key": KEY}, timeout=30)
         assert (after.status_code, after.json()) == (404, {"error": "job not found"})
         emf = [json.loads(line) for line in banner if '"_aws"' in line]

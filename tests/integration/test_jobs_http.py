@@ -71,8 +71,11 @@ def test_submit_poll_and_delete(deps: JobDependencies) -> None:
     status, _, done = call("GET", f"/jobs/{answer['id']}")
     assert status == 200 and done["status"] == "succeeded"
     assert [image["seed"] for image in done["images"]] == [100, 101]
-    assert all(base64.b64decode(image["image_base64"])[:2] == b"\xff\xd8" for image in done["images"])
+    assert all(image["url"].startswith("http://") and "image_base64" not in image for image in done["images"])
     assert {image["mime_type"] for image in done["images"]} == {"image/jpeg"}
+    status, _, inline = call("GET", f"/jobs/{answer['id']}?images=base64")
+    assert status == 200 and [image["seed"] for image in inline["images"]] == [100, 101]
+    assert all(base64.b64decode(image["image_base64"])[:2] == b"\xff\xd8" for image in inline["images"])
     status, _, body = call("DELETE", f"/jobs/{answer['id']}")
     assert status == 204 and body == {}
     assert call("GET", f"/jobs/{answer['id']}")[0:3:2] == (404, {"error": "job not found"})
@@ -118,6 +121,11 @@ def test_a_failed_job_carries_the_synchronous_message_and_status(deps: JobDepend
             job_body(clothing_image_url="http://10.0.0.1/x.jpg"),
             f"clothing_image_url is not allowed: {PRIVATE_ADDRESS}",
         ),
+        (job_body(output_format="gif"), 'output_format must be one of "jpeg", "png", "webp"'),
+        (job_body(output_format="JPEG"), 'output_format must be one of "jpeg", "png", "webp"'),
+        (job_body(output_format=1), 'output_format must be one of "jpeg", "png", "webp"'),
+        (job_body(garment_category="shoes"), 'garment_category must be one of "auto", "tops", "bottoms", "one-pieces"'),
+        (job_body(garment_category=""), 'garment_category must be one of "auto", "tops", "bottoms", "one-pieces"'),
     ],
 )
 def test_a_bad_field_gets_the_synchronous_400_before_anything_is_queued(
@@ -134,6 +142,8 @@ def test_a_bad_field_gets_the_synchronous_400_before_anything_is_queued(
         assert answer == {"error": message}
     if "selfie_base64" in body and body.get("mode") != "beach" and message is None:
         assert (sync_status, sync_answer) == (status, answer)  # the same decoding, the same message
+    if "output_format" in body or "garment_category" in body:
+        assert (sync_status, sync_answer) == (status, answer)  # both routes take them, with one message
     assert deps.queue.receive() is None  # type: ignore[attr-defined]
     assert list((Path(deps.settings.jobs_data_dir) / "blobs").rglob("selfie")) == []
 
@@ -180,3 +190,17 @@ def test_wrong_methods_on_jobs_paths_are_405_with_allow(deps: JobDependencies) -
     status, headers, _ = call("GET", "/jobs")
     assert status == 405 and headers["Allow"] == "POST"
     assert call("GET", "/jobs/a/b")[0] == 404
+
+
+def test_a_jobs_category_and_format_reach_the_backend_and_the_answer(deps: JobDependencies) -> None:
+    _, _, answer = call("POST", "/jobs", job_body(garment_category="bottoms", output_format="webp", num_samples=2))
+    run_queued(deps)
+    _, _, done = call("GET", f"/jobs/{answer['id']}")
+    assert (done["garment_category"], done["output_format"]) == ("bottoms", "webp")
+    assert [image["mime_type"] for image in done["images"]] == ["image/webp", "image/webp"]
+    backend = deps.tryon.backend
+    assert [job.garment_category for job in backend.jobs] == ["bottoms", "bottoms"]  # type: ignore[attr-defined]
+    status, _, sync = call("POST", "/generate_image", job_body(garment_category="one-pieces", output_format="png"))
+    assert status == 200 and sync["mime_type"] == "image/png"
+    assert base64.b64decode(sync["image_base64"]).startswith(b"\x89PNG")
+    assert backend.jobs[-1].garment_category == "one-pieces"  # type: ignore[attr-defined]

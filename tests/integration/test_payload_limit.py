@@ -2,7 +2,7 @@
 
 A backend answers with a clean progressive JPEG (which the pipeline passes through untouched) of
 noise, sized to the largest base64 the pipeline allows an image in a 1-image answer
-(POST /generate_image) and in a 4-image one (GET /jobs/{id} of a 4-sample job). The real handler
+(POST /generate_image) and in a 4-image one (GET /jobs/{id}?images=base64 of a 4-sample job). The real handler
 builds each response, and the object Lambda would serialise is measured, plus what an image
 exactly at the pipeline's limit would add: every answer the pipeline can give fits.
 """
@@ -19,10 +19,9 @@ import pytest
 from PIL import Image
 
 from tests.cfn_template import load_template
-from tests.fakes import solid_jpeg
 from tests.handler_calls import call_handler
 from tests.jobs_fixtures import local_jobs
-from tests.photos import b64
+from tests.photos import b64, selfie_jpeg
 from tryon_api.entrypoints.function_url import handle_event
 from tryon_api.entrypoints.wiring import set_services
 from tryon_api.http.auth import ApiKeyVerifier, static_key_loader
@@ -118,7 +117,7 @@ def test_the_largest_answer_fits_the_lambda_response_payload(tmp_path: Path, sam
     jobs, _ = local_jobs(tmp_path, local_api_keys=(KEY,))
     jobs.tryon.backend = FixedImageBackend(image)  # type: ignore[assignment]
     install(jobs)
-    request = {"selfie_base64": b64(solid_jpeg()), "clothing_description": "red hoodie", "mode": "studio"}
+    request = {"selfie_base64": b64(selfie_jpeg()), "clothing_description": "red hoodie", "mode": "studio"}
     if samples == 1:
         body = json.dumps(request).encode()
         event = function_url_event("POST", "/generate_image", {"x-api-key": KEY}, body)
@@ -130,7 +129,9 @@ def test_the_largest_answer_fits_the_lambda_response_payload(tmp_path: Path, sam
         assert status == 202
         received = jobs.queue.receive()  # type: ignore[attr-defined]
         handle_message(message_from_body(received.body), jobs)
-        response = handle_event(function_url_event("GET", f"/jobs/{submitted['id']}", {"x-api-key": KEY}, b""), None)
+        # The one answer that carries a job's images inline (by default they are URLs).
+        event = function_url_event("GET", f"/jobs/{submitted['id']}?images=base64", {"x-api-key": KEY}, b"")
+        response = handle_event(event, None)
         assert response["statusCode"] == 200
         document = json.loads(response["body"])
         assert document["status"] == "succeeded"
@@ -149,7 +150,7 @@ def test_an_image_over_the_budget_is_made_to_fit(tmp_path: Path) -> None:
     jobs, _ = local_jobs(tmp_path, local_api_keys=(KEY,))
     jobs.tryon.backend = FixedImageBackend(too_large)  # type: ignore[assignment]
     install(jobs)
-    request = {"selfie_base64": b64(solid_jpeg()), "clothing_description": "red hoodie", "mode": "studio"}
+    request = {"selfie_base64": b64(selfie_jpeg()), "clothing_description": "red hoodie", "mode": "studio"}
     event = function_url_event("POST", "/generate_image", {"x-api-key": KEY}, json.dumps(request).encode())
     response = handle_event(event, new_context(120))
     assert response["statusCode"] == 200

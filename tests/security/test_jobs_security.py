@@ -4,6 +4,8 @@ forged webhook fails the verification docs/API.md shows."""
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from tests.live_server import LiveServer, live_server
 from tests.loopback import webhook_receiver
 from tests.photos import b64, selfie_jpeg
 from tests.webhook_doc import documented_verifier
-from tryon_api.jobs.webhooks import REPLAY_WINDOW_SECONDS, signature, signed_headers
+from tryon_api.jobs.webhooks import signed_headers
 from tryon_api.tryon.garment_url import PRIVATE_ADDRESS
 
 pytestmark = pytest.mark.integration
@@ -105,35 +107,37 @@ def test_a_name_that_resolves_inside_at_delivery_is_not_delivered_to(
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-        result = deps.webhook_sender.deliver(f"http://rebinding.example.test:{port}/hook", b"{}")
+        result = deps.webhook_sender.deliver(f"http://rebinding.example.test:{port}/hook", "msg_x", b"{}")
     assert not result.delivered and result.reason == f"webhook_url is not allowed: {PRIVATE_ADDRESS}"
     assert receiver.deliveries == []
 
 
 def test_a_fresh_genuine_delivery_passes_the_documented_verification() -> None:
     verify = documented_verifier()
-    body = b'{"id":"x","status":"succeeded"}'
-    headers = signed_headers(WEBHOOK_SECRET, body)
-    assert verify(WEBHOOK_SECRET, body, headers["X-TryOn-Timestamp"], headers["X-TryOn-Signature"])
+    body = b'{"type":"job.succeeded","data":{"id":"x","status":"succeeded"}}'
+    headers = signed_headers(WEBHOOK_SECRET, "msg_x", body)
+    assert verify(WEBHOOK_SECRET, body, headers) == json.loads(body)
 
 
 def test_a_replayed_or_forged_delivery_fails_the_documented_verification() -> None:
     verify = documented_verifier()
-    body = b'{"id":"x","status":"succeeded"}'
+    body = b'{"type":"job.succeeded","data":{"id":"x","status":"succeeded"}}'
     now = int(time.time())
-    old = now - REPLAY_WINDOW_SECONDS - 5
+    tolerance = 300  # the standardwebhooks verifier's window
     # A captured delivery replayed later: its own genuine signature, but an old timestamp.
-    assert not verify(WEBHOOK_SECRET, body, str(old), signature(WEBHOOK_SECRET, old, body))
-    future = now + REPLAY_WINDOW_SECONDS + 5
-    assert not verify(WEBHOOK_SECRET, body, str(future), signature(WEBHOOK_SECRET, future, body))
+    assert verify(WEBHOOK_SECRET, body, signed_headers(WEBHOOK_SECRET, "msg_x", body, now - tolerance - 5)) is None
+    assert verify(WEBHOOK_SECRET, body, signed_headers(WEBHOOK_SECRET, "msg_x", body, now + tolerance + 5)) is None
+    genuine = signed_headers(WEBHOOK_SECRET, "msg_x", body, now)
+    old = signed_headers(WEBHOOK_SECRET, "msg_x", body, now - tolerance - 5)
     # The old delivery with a fresh timestamp pasted in: the signature no longer matches.
-    assert not verify(WEBHOOK_SECRET, body, str(now), signature(WEBHOOK_SECRET, old, body))
-    # Forged: another secret, an altered body, a bare or missing signature.
-    assert not verify(WEBHOOK_SECRET, body, str(now), signature("guessed-secret", now, body))
-    genuine = signature(WEBHOOK_SECRET, now, body)
-    assert not verify(WEBHOOK_SECRET, body.replace(b"succeeded", b"failed"), str(now), genuine)
-    assert not verify(WEBHOOK_SECRET, body, str(now), genuine.removeprefix("v1="))
-    assert not verify(WEBHOOK_SECRET, body, str(now), None)
-    assert not verify(WEBHOOK_SECRET, body, None, genuine)
-    assert not verify(WEBHOOK_SECRET, body, f"{now}.0", genuine)
-    assert verify(WEBHOOK_SECRET, body, str(now), genuine)  # and the genuine one passes
+    assert verify(WEBHOOK_SECRET, body, {**old, "webhook-timestamp": str(now)}) is None
+    # Forged: another secret, an altered body, another id, a bare or missing signature.
+    other = "whsec_" + base64.b64encode(b"a guessed secret of 24 b").decode()
+    assert verify(WEBHOOK_SECRET, body, signed_headers(other, "msg_x", body, now)) is None
+    assert verify(WEBHOOK_SECRET, body.replace(b"succeeded", b"failed"), genuine) is None
+    assert verify(WEBHOOK_SECRET, body, {**genuine, "webhook-id": "msg_y"}) is None
+    bare = genuine["webhook-signature"].removeprefix("v1,")
+    assert verify(WEBHOOK_SECRET, body, {**genuine, "webhook-signature": bare}) is None
+    assert verify(WEBHOOK_SECRET, body, {k: v for k, v in genuine.items() if k != "webhook-signature"}) is None
+    assert verify(WEBHOOK_SECRET, body, {k: v for k, v in genuine.items() if k != "webhook-timestamp"}) is None
+    assert verify(WEBHOOK_SECRET, body, genuine) is not None  # and the genuine one passes

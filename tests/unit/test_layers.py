@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "tryon_api.backends": 3,
     "tryon_api.person_check": 3,  # beside the backends: its local adapter uses the preview's models
     "tryon_api.jobs": 2,  # above the pipeline it runs; beside (never importing) the backends
+    "tryon_api.results": 2,  # the jobs' result URLs: beside the jobs whose keys they sign
     "tryon_api.keys": 2,  # who is calling and may they: under the front that asks, beside the jobs
     "tryon_api.garments": 2,
     "tryon_api.moderation": 2,  # implements the pipeline's ContentModeration, beside the jobs

@@ -272,10 +272,11 @@ ASYNC_S3_SIDS = ("WriteRequestsUnderIn", "ReadAnswersUnderOut", "ListTheAsyncPre
 # Objects of one job prefix of the jobs bucket (tests/unit/test_template_jobs.py checks which).
 JOBS_BUCKET_PREFIX_SIDS = (
     "WriteJobInputs",
-    "ReadJobResults",
+    "ReadAndSignJobResults",
     "EraseJobInputsAndResults",
     "ReadAndEraseJobInputs",
     "WriteAndEraseJobResults",
+    "SignResultUrls",
 )
 
 

@@ -243,7 +243,8 @@ def test_the_worker_may_run_jobs_and_read_the_webhook_secret_and_nothing_more(te
         "xray:PutTelemetryRecords": {"*"},
         "dynamodb:GetItem": {table},
         "dynamodb:UpdateItem": {table},
-        "s3:GetObject": {f"{bucket}/inputs/*"},
+        # Results: written, and read only as the presigned GETs of the webhook's result URLs.
+        "s3:GetObject": {f"{bucket}/inputs/*", f"{bucket}/results/*"},
         "s3:PutObject": {f"{bucket}/results/*"},
         "s3:DeleteObject": {f"{bucket}/inputs/*", f"{bucket}/results/*"},
         "s3:ListBucket": {listing},

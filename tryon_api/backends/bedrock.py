@@ -213,7 +213,7 @@ class BedrockTryOnBackend:
             notes = self._garment_notes(run, describing)
             if inpainting is not None:
                 base = run.result(inpainting)
-            edit = garment_edit(description, generation.mode, notes, scene)
+            edit = garment_edit(description, generation.mode, notes, scene, generation.garment_category)
             dressed = run.call(
                 "replace_garment",
                 self.models.search_replace,

@@ -89,6 +89,8 @@ def tryon_request(generation: GenerationInput, inference_steps: int = 0) -> dict
     }
     if inference_steps:
         request["num_inference_steps"] = inference_steps
+    if generation.garment_category != "auto":  # optional in the contract: only sent when named
+        request["garment_category"] = generation.garment_category
     return request
 
 

@@ -25,6 +25,12 @@ SEARCH_PROMPTS: dict[GarmentClass, str] = {
     "dress": "all clothing",
     "full_outfit": "all clothing",
 }
+# The request's garment_category overrides the class read from the words (auto: the words decide).
+CATEGORY_SEARCH_PROMPTS: dict[str, str] = {
+    "tops": "upper body clothing",
+    "bottoms": "lower body clothing",
+    "one-pieces": "all clothing",
+}
 NEGATIVE_PROMPT = (
     "deformed body, distorted face, changed face, extra arms, extra fingers, malformed hands, blurry, low "
     "resolution, cartoon, illustration, 3d render, text, watermark, logo, mannequin, duplicate person"
@@ -82,7 +88,11 @@ def garment_phrase(description: GarmentDescription) -> str:
 
 
 def garment_edit(
-    description: GarmentDescription, mode: Mode, garment_notes: str | None = None, scene: str | None = None
+    description: GarmentDescription,
+    mode: Mode,
+    garment_notes: str | None = None,
+    scene: str | None = None,
+    garment_category: str = "auto",
 ) -> GarmentEdit:
     """The Search and Replace request: the user's words first, then the reference photo's details."""
     setting = "on a plain white studio background, soft even studio lighting" if mode == "studio" else f"in {scene}"
@@ -98,7 +108,7 @@ def garment_edit(
         "sharp focus, high detail."
     )
     return GarmentEdit(
-        search_prompt=SEARCH_PROMPTS[description.garment_class],
+        search_prompt=CATEGORY_SEARCH_PROMPTS.get(garment_category) or SEARCH_PROMPTS[description.garment_class],
         prompt=_clean(prompt, MAX_PROMPT_CHARS),
         negative_prompt=NEGATIVE_PROMPT,
     )

@@ -32,7 +32,7 @@ from tryon_api.http.routes import API_KEY_HEADER, IDEMPOTENCY_HEADER
 from tryon_api.http.thread_safe_resolver import ThreadSafeFunctionUrlResolver
 from tryon_api.jobs.dependencies import JobDependencies
 from tryon_api.jobs.interface import Job, JobLimitReached, job_owner
-from tryon_api.jobs.records import job_document
+from tryon_api.jobs.records import inline_images, job_document, linked_images
 from tryon_api.jobs.submission import JOB_ID, JobOptions, delete_job, submit_job
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import (
@@ -70,6 +70,10 @@ def store_errors() -> Iterator[None]:
         raise UpstreamTimeout(JOB_STORE_TIMED_OUT) from None
     except (BotoCoreError, ClientError):
         raise DependencyUnavailable() from None
+
+
+# GET /jobs/{job_id}?images=...: how a finished job's images come.
+IMAGE_DELIVERIES = ("url", "base64")
 
 
 def _owner(app: ThreadSafeFunctionUrlResolver) -> str:
@@ -183,10 +187,24 @@ def _once_per_key(
 
 def get(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:
     deps = _dependencies(app)
+    inline = _images_inline(app.current_event.query_string_parameters or {})
     with store_errors():
         job = _own_job(job_id, _owner(app), deps)
-        document = job_document(job, deps.blobs)
-    return json_response(200, document)
+        images = None
+        if job.status == "succeeded":
+            if inline:
+                images = inline_images(job, deps.blobs, deps.settings.max_response_bytes)
+            elif deps.result_links is not None:
+                images = linked_images(job, deps.result_links, deps.clock(), deps.settings.result_url_ttl_seconds)
+    return json_response(200, job_document(job, images))
+
+
+def _images_inline(query: dict[str, str]) -> bool:
+    """``?images=url`` (the default: short-lived links) or ``?images=base64`` (inline, one round trip)."""
+    value = query.get("images", "url")
+    if value not in IMAGE_DELIVERIES:
+        raise BadRequest("images must be one of " + ", ".join(f'"{v}"' for v in IMAGE_DELIVERIES))
+    return value == "base64"
 
 
 def delete(app: ThreadSafeFunctionUrlResolver, job_id: str) -> Response:

@@ -111,7 +111,8 @@ GENERATE_IMAGE_RESPONSES: dict[int, OpenAPIResponse] = {
     },
     400: _error(
         "The body is not a JSON object; a required field is missing, empty or of the wrong type; bad base64; "
-        "not a decodable image; image too small or too large; unsupported mode; a clothing_image_url that is "
+        "not a decodable image; image too small or too large; unsupported mode, garment_category or "
+        "output_format (the message names the allowed values); a clothing_image_url that is "
         "malformed or not allowed (`clothing_image_url is not allowed: <why>`: the scheme, user-info, host, port, or a "
         "private or loopback address). The messages `selfie_base64 is required` and "
         "`clothing_description is required` are fixed."
@@ -183,6 +184,7 @@ SUBMIT_JOB_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 GET_JOB_RESPONSES: dict[int, OpenAPIResponse] = {
+    400: _error('The images query parameter is not "url" or "base64".'),
     200: {
         "description": "The job: its images (each with its seed) once succeeded, its error once failed.",
         "headers": {"X-Request-Id": _REQUEST_ID},
@@ -208,6 +210,14 @@ _JOB_ID_PARAMETER = {
     "required": True,
     "description": "The id POST /jobs answered.",
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"},
+}
+_IMAGES_PARAMETER = {
+    "name": "images",
+    "in": "query",
+    "required": False,
+    "description": "How a succeeded job's images come: 'url' (default), short-lived URLs to each image at full "
+    "quality; 'base64', inline, all fitted into one answer under 6 MB.",
+    "schema": {"type": "string", "enum": ["url", "base64"], "default": "url"},
 }
 _IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
@@ -363,6 +373,9 @@ def _build() -> dict[str, Any]:
     paths[routes.SUBMIT_JOB.path]["post"]["parameters"] = [_IDEMPOTENCY_KEY_PARAMETER]
     for route in (routes.GET_JOB, routes.DELETE_JOB):
         paths[_openapi_path(route.path)][route.method.lower()]["parameters"] = [_JOB_ID_PARAMETER]
+    paths[_openapi_path(routes.GET_JOB.path)]["get"]["parameters"].append(_IMAGES_PARAMETER)
+    # 204 No Content has no body (Powertools would document one).
+    paths[_openapi_path(routes.DELETE_JOB.path)]["delete"]["responses"]["204"].pop("content", None)
     document["components"]["schemas"] = dict(sorted(schemas.items()))
     for methods in document["paths"].values():
         for operation in methods.values():

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from tryon_api.jobs.interface import MAX_SAMPLES, MAX_SEED
 from tryon_api.tryon.errors import BadRequest
-from tryon_api.tryon.interface import MODES, Mode, TryOnRequest
+from tryon_api.tryon.interface import GARMENT_CATEGORIES, MODES, OUTPUT_FORMATS, Mode, TryOnRequest
 
 _DATA_URL = re.compile(r"^data:([a-z0-9.+/-]*)?(;[a-z0-9=._+-]+)*;base64,", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
@@ -77,12 +77,26 @@ def _parse_tryon_fields(payload: dict[str, Any]) -> TryOnRequest:
         raise BadRequest("clothing_description contains invalid characters")
     mode = _parse_mode(payload.get("mode"))
     url = _parse_url(payload.get("clothing_image_url"), "clothing_image_url")
+    category = _parse_choice(payload.get("garment_category"), "garment_category", GARMENT_CATEGORIES)
+    output_format = _parse_choice(payload.get("output_format"), "output_format", tuple(OUTPUT_FORMATS))
     return TryOnRequest(
         selfie_bytes=decode_base64_image(selfie_text, "selfie_base64"),
         clothing_description=description,
         mode=mode,
         clothing_image_url=url,
+        garment_category=category,
+        output_format=output_format,
     )
+
+
+def _parse_choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    """An optional choice (absent or null: the first, the default), matched exactly."""
+    if value is None:
+        return allowed[0]
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise BadRequest(f"{name} must be one of " + ", ".join(f'"{choice}"' for choice in allowed))
 
 
 def raw_body(body: str | None, is_base64_encoded: bool | None) -> str | bytes | None:

@@ -19,6 +19,11 @@ from tryon_api.keys.service import (
 )
 from tryon_api.tryon.interface import Mode
 
+# Where the API takes a URL: an absolute http(s) URL (the full rules are in the field's description).
+URL_PATTERN = r"^https?://"
+GarmentCategory = Literal["auto", "tops", "bottoms", "one-pieces"]
+OutputFormat = Literal["jpeg", "png", "webp"]
+
 
 class GenerateImageRequest(BaseModel):
     """The JSON body of ``POST /generate_image`` (documentation and first-pass typing)."""
@@ -32,21 +37,31 @@ class GenerateImageRequest(BaseModel):
     )
     clothing_description: StrictStr = Field(
         description="The clothing to try on, e.g. 'Black leather jacket with white t-shirt "
-        "underneath'. Trimmed; 1 to 1000 characters.",
+        "underneath'. Trimmed before its length is checked: 1 to 1000 characters after trimming.",
         min_length=1,
         max_length=MAX_DESCRIPTION_CHARS,
     )
     mode: Mode = Field(description="'studio': clean white background; 'environment': a lifestyle scene.")
     clothing_image_url: StrictStr | None = Field(
         default=None,
-        description="Optional absolute http(s) URL of a reference image of the garment.",
+        description="Optional absolute http(s) URL of a reference image of the garment. Trimmed before it is "
+        "checked (at most 2048 characters); an empty string means absent.",
         max_length=MAX_URL_CHARS,
+        pattern=URL_PATTERN,
+    )
+    garment_category: GarmentCategory = Field(
+        default="auto",
+        description="The body region the garment replaces: 'tops', 'bottoms', 'one-pieces' (dresses, "
+        "jumpsuits), or 'auto' (read from the description).",
+    )
+    output_format: OutputFormat = Field(
+        default="jpeg", description="The answer's image format; mime_type says which came back."
     )
 
 
 class GenerateImageResponse(BaseModel):
     image_base64: str = Field(description="The generated image, base64 (standard alphabet).")
-    mime_type: str = Field(description="The generated image's format, image/jpeg.")
+    mime_type: str = Field(description="The generated image's format: image/jpeg, image/png or image/webp.")
 
 
 class ErrorResponse(BaseModel):
@@ -68,9 +83,11 @@ class SubmitJobRequest(GenerateImageRequest):
     )
     webhook_url: StrictStr | None = Field(
         default=None,
-        description="Optional absolute http(s) URL that gets the finished job's JSON, signed "
-        "(X-TryOn-Timestamp, X-TryOn-Signature). It passes the same checks as clothing_image_url.",
+        description="Optional absolute http(s) URL that gets the job.succeeded or job.failed event, signed as "
+        "Standard Webhooks sign (webhook-id, webhook-timestamp, webhook-signature) and retried for about "
+        "27.5 hours. Trimmed before it is checked; it passes the same checks as clothing_image_url.",
         max_length=MAX_URL_CHARS,
+        pattern=URL_PATTERN,
     )
 
 
@@ -83,8 +100,20 @@ class JobAccepted(BaseModel):
 
 
 class JobImage(BaseModel):
-    image_base64: str = Field(description="One sample, base64 (standard alphabet).")
-    mime_type: str = Field(description="The sample's format, image/jpeg.")
+    url: str | None = Field(
+        default=None,
+        description="The sample at full quality: a short-lived URL (an S3 presigned GET on AWS) that works "
+        "until url_expires_at (at most 1 hour, never past the job) and answers 403 once expired, altered or "
+        "its job deleted. Absent with ?images=base64.",
+        pattern=URL_PATTERN,
+    )
+    url_expires_at: str | None = Field(default=None, description="When url stops working (ISO 8601, UTC).")
+    image_base64: str | None = Field(
+        default=None,
+        description="With ?images=base64 only: the sample inline (standard base64), fitted with the others "
+        "into one answer under 6 MB.",
+    )
+    mime_type: str = Field(description="The sample's format: image/jpeg, image/png or image/webp.")
     seed: int = Field(description="The seed this sample was made with: send it back to reproduce it.")
 
 
@@ -94,7 +123,7 @@ class JobFailure(BaseModel):
 
 
 class JobDocument(BaseModel):
-    """A job as GET /jobs/{job_id} and its webhook give it."""
+    """A job as GET /jobs/{job_id} answers it (and its webhook event's data)."""
 
     id: str
     status: JobStatus
@@ -102,6 +131,8 @@ class JobDocument(BaseModel):
     updated_at: str = Field(description="When the job last changed (ISO 8601, UTC).")
     num_samples: int
     seed: int = Field(description="The first sample's seed.")
+    garment_category: GarmentCategory = Field(default="auto", description="As submitted.")
+    output_format: OutputFormat = Field(default="jpeg", description="As submitted.")
     expires_at: str | None = Field(
         default=None, description="Finished jobs: when the job and its images are removed (ISO 8601, UTC)."
     )

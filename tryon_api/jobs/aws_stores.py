@@ -13,13 +13,20 @@ The boto3 clients are injected: built once per container by the entry points' wi
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tryon_api.jobs.interface import IN_FLIGHT, Job, JobError, JobImage, JobLimitReached, QueueMessage
+from tryon_api.jobs.messages import MAX_JOB_ID_LENGTH, MalformedQueueMessage, decode_message, encode_message
+
+__all__ = [
+    "MAX_JOB_ID_LENGTH",
+    "MalformedQueueMessage",
+    "decode_message",
+    "encode_message",
+]  # the worker's entry point reads them here
 
 JOB_PREFIX = "job#"
 OWNER_PREFIX = "owner#"
@@ -27,39 +34,8 @@ OWNER_PREFIX = "owner#"
 S3_DELETE_BATCH = 1000
 # SendMessage's DelaySeconds: 0 to 900 (SQS API reference).
 SQS_MAX_DELAY_SECONDS = 900
-# A job id is 128 random bits, URL-safe: 22 characters; anything much longer is not ours.
-MAX_JOB_ID_LENGTH = 64
 # A delete that keeps losing races against a finishing worker gives up after this many reads.
 DELETE_ATTEMPTS = 5
-
-
-class MalformedQueueMessage(ValueError):
-    """A queue message body that is not a job message: it can never succeed (a poison message)."""
-
-
-# --------------------------------------------------------------------------------- messages
-
-
-def encode_message(message: QueueMessage) -> str:
-    return json.dumps({"kind": message.kind, "job_id": message.job_id, "attempt": message.attempt})
-
-
-def decode_message(body: str) -> QueueMessage:
-    """The message an SQS body holds; ``MalformedQueueMessage`` for anything else."""
-    try:
-        fields = json.loads(body)
-    except ValueError:
-        raise MalformedQueueMessage("the body is not JSON") from None
-    if not isinstance(fields, dict):
-        raise MalformedQueueMessage("the body is not a JSON object")
-    kind, job_id, attempt = fields.get("kind"), fields.get("job_id"), fields.get("attempt", 1)
-    if kind not in ("run", "webhook"):
-        raise MalformedQueueMessage("unknown message kind")
-    if not isinstance(job_id, str) or not 0 < len(job_id) <= MAX_JOB_ID_LENGTH:
-        raise MalformedQueueMessage("job_id is not a job id")
-    if not isinstance(attempt, int) or isinstance(attempt, bool) or not 1 <= attempt <= 1000:
-        raise MalformedQueueMessage("attempt is not a positive integer")
-    return QueueMessage(kind=kind, job_id=job_id, attempt=attempt)
 
 
 # ------------------------------------------------------------------------------ DynamoDB items
@@ -89,6 +65,8 @@ def job_item(job: Job) -> dict[str, Any]:
         "attempts": _n(job.attempts),
         "images": {"L": [_image_value(image) for image in job.images]},
         "input_keys": {"L": [_s(key) for key in job.input_keys]},
+        "garment_category": _s(job.garment_category),
+        "output_format": _s(job.output_format),
     }
     if job.clothing_image_url is not None:
         item["clothing_image_url"] = _s(job.clothing_image_url)
@@ -141,6 +119,8 @@ def job_from_item(item: dict[str, Any]) -> Job:
         ),
         attempts=int(_number(item.get("attempts", {"N": "0"}))),
         input_keys=tuple(value["S"] for value in item.get("input_keys", {}).get("L", [])),
+        garment_category=item.get("garment_category", {}).get("S", "auto"),
+        output_format=item.get("output_format", {}).get("S", "jpeg"),
     )
 
 

@@ -11,6 +11,7 @@ into the same table and the webhook secret read from Secrets Manager when a deli
 
 from __future__ import annotations
 
+import base64
 import importlib
 import secrets
 import time
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tryon_api.jobs.interface import BlobStore, JobQueue, JobStore
-from tryon_api.jobs.webhooks import WebhookGuard, WebhookSender
+from tryon_api.jobs.webhooks import SECRET_PREFIX, WebhookGuard, WebhookSecretError, WebhookSender, signing_secret
+from tryon_api.results.interface import ResultLinks
 from tryon_api.settings import Settings, SettingsError
 from tryon_api.tryon.pipeline import TryOnService
 
@@ -50,6 +52,8 @@ class JobDependencies:
     # Powertools' idempotency records (DynamoDB on AWS, SQLite locally); used by POST /jobs only.
     idempotency: BasePersistenceLayer | None = None
     clock: Callable[[], float] = time.time
+    # Short-lived URLs of the results (S3 presigned on AWS, signed local links locally).
+    result_links: ResultLinks | None = None
 
 
 def webhook_guard(settings: Settings) -> WebhookGuard:
@@ -60,12 +64,19 @@ def local_webhook_secret(settings: Settings, data_dir: Path) -> str:
     """TRYON_WEBHOOK_SECRET (``make run WEBHOOK_SECRET=...``), else one generated once and kept in
     the data folder, so deliveries stay verifiable across restarts."""
     if settings.webhook_secret:
-        return settings.webhook_secret
+        try:
+            return signing_secret(settings.webhook_secret)
+        except WebhookSecretError as error:
+            raise SettingsError(f"TRYON_WEBHOOK_SECRET: {error}") from None
     path = data_dir / SECRET_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+    if path.exists():
+        try:
+            return signing_secret(path.read_text())
+        except WebhookSecretError:
+            pass  # an older data folder's secret, not in the whsec_ form: replaced below
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii"))
+    path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -76,6 +87,7 @@ def build_local_job_dependencies(
     from tryon_api.jobs.local_queue import SqliteJobQueue
     from tryon_api.jobs.sqlite_idempotency import SqliteIdempotencyLayer
     from tryon_api.jobs.sqlite_store import SqliteJobStore
+    from tryon_api.results.dependencies import build_result_links
 
     folder = Path(data_dir or settings.jobs_data_dir)
     database = folder / DATABASE_FILE
@@ -89,6 +101,7 @@ def build_local_job_dependencies(
         webhook_guard=guard,
         webhook_sender=WebhookSender(guard, local_webhook_secret(settings, folder)),
         idempotency=SqliteIdempotencyLayer(database),
+        result_links=build_result_links(settings, data_dir=folder),
     )
 
 
@@ -98,6 +111,9 @@ def build_aws_job_dependencies(settings: Settings, tryon: TryOnService, client: 
 
     if not (settings.jobs_bucket_name and settings.jobs_queue_url):
         raise SettingsError("TRYON_JOBS_BUCKET_NAME and TRYON_JOBS_QUEUE_URL are required with TRYON_JOBS_TABLE_NAME")
+    from tryon_api.aws_clients import create_presigning_client
+    from tryon_api.results.dependencies import build_result_links
+
     # By name: the AWS adapters load only where the jobs live on AWS.
     aws_stores = importlib.import_module("tryon_api.jobs.aws_stores")
     adapters = aws_stores.build_aws_job_adapters(
@@ -133,6 +149,7 @@ def build_aws_job_dependencies(settings: Settings, tryon: TryOnService, client: 
             expiry_attr=IDEMPOTENCY_EXPIRY_ATTR,
             boto3_client=client("dynamodb"),
         ),
+        result_links=build_result_links(settings, create_presigning_client),
     )
 
 

@@ -25,8 +25,13 @@ def selfie_key(job_id: str) -> str:
     return f"inputs/{job_id}/selfie"
 
 
-def result_key(job_id: str, index: int) -> str:
-    return f"results/{job_id}/{index}.jpg"
+RESULTS_PREFIX = "results/"
+# A result's file extension by its MIME type (the key a result URL names).
+RESULT_EXTENSIONS: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def result_key(job_id: str, index: int, mime_type: str = "image/jpeg") -> str:
+    return f"{RESULTS_PREFIX}{job_id}/{index}.{RESULT_EXTENSIONS[mime_type]}"
 
 
 # A queue message says what to do next for one job: run it, or (re)deliver its webhook.
@@ -71,6 +76,8 @@ class Job:
     error: JobError | None = None
     attempts: int = 0  # runs started (a run picked up again after a crash counts again)
     input_keys: tuple[str, ...] = field(default=())  # blob keys of the selfie (and any other input)
+    garment_category: str = "auto"
+    output_format: str = "jpeg"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,9 @@ class QueueMessage:
     kind: MessageKind
     job_id: str
     attempt: int = 1  # webhook deliveries: the attempt this message makes
+    # Webhook retries: when the attempt is due (epoch seconds; 0: now). A longer wait than one queue
+    # delay (webhooks.MAX_HOP_SECONDS) is a chain of delayed messages, re-sent until this time comes.
+    due_at: int = 0
 
 
 class JobLimitReached(Exception):

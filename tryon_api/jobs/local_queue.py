@@ -9,13 +9,13 @@ letters table, as SQS's redrive policy moves it to the dead-letter queue.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tryon_api.jobs.interface import QueueMessage
+from tryon_api.jobs.messages import MalformedQueueMessage, decode_message, encode_message
 from tryon_api.jobs.sqlite_db import SqliteDatabase
 
 MAX_DELAY_SECONDS = 900  # SQS's own bound on DelaySeconds
@@ -40,19 +40,14 @@ CREATE TABLE IF NOT EXISTS dead_messages (
 
 def message_body(message: QueueMessage) -> str:
     """The message as its JSON body (the same body SQS carries)."""
-    return json.dumps({"kind": message.kind, "job_id": message.job_id, "attempt": message.attempt})
+    return encode_message(message)
 
 
 def message_from_body(body: str) -> QueueMessage:
-    data = json.loads(body)
-    if not isinstance(data, dict) or data.get("kind") not in ("run", "webhook"):
-        raise ValueError("not a job queue message")
-    if not isinstance(data.get("job_id"), str):
-        raise ValueError("not a job queue message")
-    attempt = data.get("attempt", 1)
-    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
-        raise ValueError("not a job queue message")
-    return QueueMessage(kind=data["kind"], job_id=data["job_id"], attempt=attempt)
+    try:
+        return decode_message(body)
+    except MalformedQueueMessage as error:
+        raise ValueError("not a job queue message") from error
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ def submit_job(request: TryOnRequest, options: JobOptions, owner: str, deps: Job
         clothing_image_url=request.clothing_image_url,
         webhook_url=options.webhook_url,
         input_keys=(key,),
+        garment_category=request.garment_category,
+        output_format=request.output_format,
     )
     deps.store.create(job, max_in_flight=deps.settings.jobs_max_in_flight_per_key)
     try:

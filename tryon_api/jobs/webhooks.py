@@ -1,9 +1,15 @@
-"""Webhooks: the signature on every delivery, its reference check, and the guarded delivery.
+"""Webhooks as the Standard Webhooks specification (standardwebhooks.com) has them: signed, retried
+on a schedule spanning more than a day, guarded against pointing inside.
 
-Signature: ``X-TryOn-Timestamp: <unix seconds>`` and ``X-TryOn-Signature: v1=<hex HMAC-SHA256(secret,
-"<timestamp>.<body>")>``. A receiver recomputes it over the raw body and refuses a timestamp more
-than ``REPLAY_WINDOW_SECONDS`` old, so a captured delivery cannot be replayed later
-(``verify_signature`` is the check docs/API.md shows).
+Every delivery carries ``webhook-id`` (one per event, the same on every retry of it, so a receiver
+drops duplicates), ``webhook-timestamp`` (this attempt's Unix seconds) and ``webhook-signature``
+(``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`` under the ``whsec_`` secret's key). The
+signing is the ``standardwebhooks`` package's own (the one receivers verify with), not ours.
+The body is ``{"type": "job.succeeded" | "job.failed", "timestamp": ..., "data": <the job>}``.
+
+Retries: ``RETRY_SCHEDULE_SECONDS`` after each failed attempt (Standard Webhooks' suggested
+schedule, about 27.5 hours in all). No Lambda waits: a retry is a queue message whose wait is
+chained through SQS delays of at most 14 minutes (``QueueMessage.due_at``).
 
 The URL passes the garment URLs' SSRF guard (``tryon.garment_url`` through the fetcher's own
 ``check_target``): resolved once, every address checked, and the connection pinned to the checked
@@ -12,11 +18,12 @@ address, at submit time and again at each delivery (DNS may answer differently l
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
+import binascii
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from tryon_api.tryon.deadline import Deadline
@@ -26,12 +33,19 @@ from tryon_api.tryon.garment_url import UrlNotAllowed
 if TYPE_CHECKING:
     from tryon_api.tryon.garment_url import FetchTarget
 
-TIMESTAMP_HEADER: Final = "X-TryOn-Timestamp"
-SIGNATURE_HEADER: Final = "X-TryOn-Signature"
-SIGNATURE_VERSION: Final = "v1"
-REPLAY_WINDOW_SECONDS: Final = 300
-# Delays before each retry of a failed delivery (SQS DelaySeconds): about 8 minutes in all.
-RETRY_DELAYS_SECONDS: Final = (10, 30, 60, 120, 240)
+ID_HEADER: Final = "webhook-id"
+TIMESTAMP_HEADER: Final = "webhook-timestamp"
+SIGNATURE_HEADER: Final = "webhook-signature"
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the format prefix, not a secret
+# The wait after each failed attempt before the next (attempt n+1 comes RETRY_SCHEDULE_SECONDS[n-1]
+# after attempt n failed): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, as Standard Webhooks suggests.
+RETRY_SCHEDULE_SECONDS: Final = (5, 300, 1800, 7200, 18000, 36000, 36000)
+# From the first attempt to the last: how long a job with a webhook is kept at least.
+RETRY_SPAN_SECONDS: Final = sum(RETRY_SCHEDULE_SECONDS)
+# A longer wait is a chain of delayed messages of at most this: under SQS's 900-second DelaySeconds
+# bound, and under the jobs-oldest-message-age alarm's 15 minutes, so a waiting retry never looks
+# like a queue backing up.
+MAX_HOP_SECONDS: Final = 840
 DELIVERY_TIMEOUT_SECONDS: Final = 10.0
 MAX_WEBHOOK_URL_CHARS: Final = 2048
 
@@ -39,31 +53,50 @@ WEBHOOK_NOT_ALLOWED: Final = "webhook_url is not allowed"
 WEBHOOK_UNREACHABLE: Final = "webhook_url could not be resolved"
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"{SIGNATURE_VERSION}={digest}"
+class WebhookSecretError(ValueError):
+    """A webhook secret that is not ``whsec_`` followed by base64 of at least 16 bytes."""
 
 
-def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[str, str]:
-    timestamp = int(time.time() if now is None else now)
+def signing_secret(secret: str) -> str:
+    """The secret as Standard Webhooks writes it (``whsec_<base64>``); a bare base64 value (the
+    template's generated secret) gets the prefix. Anything else is refused."""
+    value = secret.strip().removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise WebhookSecretError("the webhook secret must be whsec_ followed by base64") from None
+    if len(key) < 16:
+        raise WebhookSecretError("the webhook secret must hold at least 16 bytes")
+    return SECRET_PREFIX + value
+
+
+def webhook_id(job_id: str) -> str:
+    """One event per job (it ends once), so its id is the job's: the same on every retry."""
+    return f"msg_{job_id}"
+
+
+def signed_headers(secret: str, message_id: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    from standardwebhooks import Webhook
+
+    moment = datetime.fromtimestamp(int(time.time() if now is None else now), UTC)
     return {
         "Content-Type": "application/json",
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: signature(secret, timestamp, body),
+        ID_HEADER: message_id,
+        TIMESTAMP_HEADER: str(int(moment.timestamp())),
+        SIGNATURE_HEADER: Webhook(signing_secret(secret)).sign(message_id, moment, body),
     }
 
 
-def verify_signature(
-    secret: str, body: bytes, timestamp_header: str | None, signature_header: str | None, now: float | None = None
-) -> bool:
-    """The receiver's check: a fresh timestamp (within the replay window) and a matching HMAC."""
-    if not timestamp_header or not signature_header or not timestamp_header.isdigit():
-        return False
-    timestamp = int(timestamp_header)
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > REPLAY_WINDOW_SECONDS:
-        return False
-    return hmac.compare_digest(signature(secret, timestamp, body), signature_header.strip())
+def next_attempt_due(attempt: int, failed_at: float) -> int | None:
+    """When attempt ``attempt + 1`` is due after attempt ``attempt`` failed; None: give up."""
+    if attempt > len(RETRY_SCHEDULE_SECONDS):
+        return None
+    return int(failed_at) + RETRY_SCHEDULE_SECONDS[attempt - 1]
+
+
+def hop_delay(due_at: int, now: float) -> int:
+    """The next SQS delay towards ``due_at``: at most MAX_HOP_SECONDS (14 minutes), 0 when it is due."""
+    return max(0, min(MAX_HOP_SECONDS, int(due_at - now + 0.999)))
 
 
 class WebhookGuard:
@@ -116,7 +149,7 @@ class WebhookSender:
         self.read_secret: Callable[[], str] = secret if callable(secret) else (lambda: secret)
         self.timeout_seconds = timeout_seconds
 
-    def deliver(self, url: str, body: bytes, now: float | None = None) -> DeliveryResult:
+    def deliver(self, url: str, message_id: str, body: bytes, now: float | None = None) -> DeliveryResult:
         import requests
 
         from tryon_api.tryon.garment_fetch import PinnedAddressAdapter, SocketWatchdog
@@ -126,7 +159,7 @@ class WebhookSender:
             target = self.guard.check(url, deadline)
         except BadRequest as refused:
             return DeliveryResult(False, None, refused.message)
-        headers = {**signed_headers(self.read_secret(), body, now), "User-Agent": "tryon-webhook"}
+        headers = {**signed_headers(self.read_secret(), message_id, body, now), "User-Agent": "tryon-webhook"}
         with SocketWatchdog(self.timeout_seconds) as watchdog, requests.Session() as session:
             session.trust_env = False
             adapter = PinnedAddressAdapter(target, watchdog)

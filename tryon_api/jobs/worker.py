@@ -7,8 +7,12 @@ images, record the result, delete the inputs, then queue the webhook. A try-on e
 answer (the status the synchronous call gives); anything else is raised so the message is retried,
 and after ``MAX_RUN_ATTEMPTS`` runs the job is recorded as failed instead.
 
-Delivering: POST the job's document, signed; a failure queues the next attempt with a longer delay
-(``RETRY_DELAYS_SECONDS``), and the last failure is logged and counted (WebhookFailures).
+Each sample is kept once at full quality (the single synchronous answer's size), in the asked
+format; answers link to it (``GET /jobs/{id}``) or inline it fitted to one answer (``?images=base64``).
+
+Delivering: POST the job's event (Standard Webhooks: ``tryon_api.jobs.webhooks``) with fresh result
+URLs; a failure queues the next attempt at the schedule's time (a message chained through SQS delays
+of at most 14 minutes), and the last failure is logged and counted (WebhookFailures).
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import replace
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tryon_api.jobs.dependencies import JobDependencies
 from tryon_api.jobs.interface import Job, JobError, JobImage, QueueMessage, result_key
-from tryon_api.jobs.records import job_document
-from tryon_api.jobs.webhooks import RETRY_DELAYS_SECONDS
+from tryon_api.jobs.records import iso_time, job_document, linked_images
+from tryon_api.jobs.webhooks import RETRY_SPAN_SECONDS, hop_delay, next_attempt_due, webhook_id
 from tryon_api.tryon.deadline import Deadline
 from tryon_api.tryon.errors import TryOnError
 from tryon_api.tryon.interface import TryOnRequest
@@ -41,7 +46,7 @@ def handle_message(message: QueueMessage, deps: JobDependencies, deadline: Deadl
     if message.kind == "run":
         run_job(message.job_id, deps, deadline)
     elif message.kind == "webhook":
-        deliver_webhook(message.job_id, message.attempt, deps)
+        deliver_webhook(message, deps)
     else:
         raise ValueError("unknown message kind")
 
@@ -74,6 +79,8 @@ def _render(job: Job, deps: JobDependencies, deadline: Deadline | None) -> tuple
         clothing_description=job.clothing_description,
         mode=job.mode,  # type: ignore[arg-type]
         clothing_image_url=job.clothing_image_url,
+        garment_category=job.garment_category,
+        output_format=job.output_format,
     )
     per_sample = deps.settings.local_timeout_seconds
     images: list[JobImage] = []
@@ -81,12 +88,10 @@ def _render(job: Job, deps: JobDependencies, deadline: Deadline | None) -> tuple
         for index in range(job.num_samples):
             seed = job.seed + index
             sample_deadline = Deadline.after(min(per_sample, deadline.remaining()) if deadline else per_sample)
-            # The samples share one answer (GET /jobs/{id}, the webhook): each gets its share of the size limit.
+            # Kept at full quality: each sample is answered by its own URL, not squeezed into one answer.
             # The first sample's run checks the inputs; every sample's image is checked before it is stored.
-            result = deps.tryon.generate(
-                request, sample_deadline, seed=seed, share=job.num_samples, check_inputs=index == 0
-            )
-            key = result_key(job.id, index)
+            result = deps.tryon.generate(request, sample_deadline, seed=seed, check_inputs=index == 0)
+            key = result_key(job.id, index, result.mime_type)
             deps.blobs.put(key, base64.b64decode(result.image_base64), result.mime_type)
             images.append(JobImage(seed=seed, mime_type=result.mime_type, blob_key=key))
     except Exception:
@@ -107,7 +112,7 @@ def _finish(
         images=images,
         error=error,
         updated_at=now,
-        expires_at=int(now + deps.settings.jobs_result_ttl_hours * 3600),
+        expires_at=int(now + _kept_for_seconds(job, deps)),
     )
     deps.store.finish(finished)
     deps.blobs.delete(list(job.input_keys))  # the selfie is not kept once the job ends
@@ -131,23 +136,52 @@ def _finish(
         deps.queue.send(QueueMessage(kind="webhook", job_id=job.id, attempt=1))
 
 
-def deliver_webhook(job_id: str, attempt: int, deps: JobDependencies) -> None:
+def _kept_for_seconds(job: Job, deps: JobDependencies) -> int:
+    """The results' lifetime; a job with a webhook is kept until its last retry at least."""
+    kept = deps.settings.jobs_result_ttl_hours * 3600
+    return max(kept, RETRY_SPAN_SECONDS + 3600) if job.webhook_url else kept
+
+
+def webhook_event(job: Job, deps: JobDependencies, now: float) -> dict[str, Any]:
+    """The event a webhook carries: its type, when it happened, and the job with fresh result URLs."""
+    images = None
+    if job.status == "succeeded" and deps.result_links is not None:
+        images = linked_images(job, deps.result_links, now, deps.settings.result_url_ttl_seconds)
+    return {
+        "type": f"job.{job.status}",
+        "timestamp": iso_time(job.updated_at),
+        "data": job_document(job, images),
+    }
+
+
+def deliver_webhook(message: QueueMessage, deps: JobDependencies) -> None:
+    job_id, attempt = message.job_id, message.attempt
+    now = deps.clock()
     job = deps.store.get(job_id)
+    if job is not None and message.due_at and message.due_at > now:  # a hop of a longer wait: pass it on
+        deps.queue.send(message, delay_seconds=hop_delay(message.due_at, now))
+        return
     if job is None or job.webhook_url is None or job.status not in ("succeeded", "failed"):
         logger.info("webhook not sent: job deleted or not finished", extra={"job_id": job_id})
         return
-    body = json.dumps(job_document(job, deps.blobs), separators=(",", ":")).encode()
-    result = deps.webhook_sender.deliver(job.webhook_url, body)
+    body = json.dumps(webhook_event(job, deps, now), separators=(",", ":")).encode()
+    result = deps.webhook_sender.deliver(job.webhook_url, webhook_id(job.id), body, now)
     if result.delivered:
         metrics.add_metric(name="WebhookDeliveries", unit=MetricUnit.Count, value=1)
         logger.info("webhook delivered", extra={"job_id": job_id, "attempt": attempt, "status": result.status})
         return
-    if attempt <= len(RETRY_DELAYS_SECONDS):
-        delay = RETRY_DELAYS_SECONDS[attempt - 1]
-        deps.queue.send(QueueMessage(kind="webhook", job_id=job_id, attempt=attempt + 1), delay_seconds=delay)
+    due_at = next_attempt_due(attempt, now)
+    if due_at is not None:
+        retry = QueueMessage(kind="webhook", job_id=job_id, attempt=attempt + 1, due_at=due_at)
+        deps.queue.send(retry, delay_seconds=hop_delay(due_at, now))
         logger.info(
             "webhook failed, retried",
-            extra={"job_id": job_id, "attempt": attempt, "reason": result.reason, "retry_in_seconds": delay},
+            extra={
+                "job_id": job_id,
+                "attempt": attempt,
+                "reason": result.reason,
+                "retry_in_seconds": round(due_at - now),
+            },
         )
         return
     metrics.add_metric(name="WebhookFailures", unit=MetricUnit.Count, value=1)

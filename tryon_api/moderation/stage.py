@@ -102,7 +102,7 @@ class ModerationStage:
         level = self.level_for(person)
         if level == "off" or self.image_checker is None:
             return
-        checker, image = self.image_checker, ImageToCheck(jpeg, "jpeg")
+        checker, image = self.image_checker, ImageToCheck(jpeg, "png" if jpeg.startswith(b"\x89PNG") else "jpeg")
         self._judge("output_image", checker.name, partial(checker.check_image, image, level, "output_image"))
 
     def _judge(self, stage: Stage, checker: str, check: Callable[[], Verdict]) -> None:

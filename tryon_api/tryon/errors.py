@@ -32,6 +32,13 @@ class Unauthorized(TryOnError):
     default_message = "missing or invalid api key"
 
 
+class ResultLinkRefused(TryOnError):
+    """A result URL that is forged, altered, expired or whose job is gone (S3 answers these 403 too)."""
+
+    status = 403
+    default_message = "result link is invalid or has expired"
+
+
 class NotFound(TryOnError):
     status = 404
     default_message = "not found"

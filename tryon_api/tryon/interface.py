@@ -18,6 +18,10 @@ Mode = Literal["studio", "environment"]
 # ``fetch(url, deadline) -> bytes``: the garment image's bytes, or a TryOnError.
 GarmentFetcher = Callable[[str, "Deadline"], bytes]
 MODES: tuple[Mode, ...] = ("studio", "environment")
+# The garment's category, as try-on peers take it: "auto" guesses it from the description.
+GARMENT_CATEGORIES: tuple[str, ...] = ("auto", "tops", "bottoms", "one-pieces")
+# The answer's image formats (the request's output_format) and the MIME type each is answered as.
+OUTPUT_FORMATS: dict[str, str] = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class TryOnRequest:
     clothing_description: str
     mode: Mode
     clothing_image_url: str | None = None
+    garment_category: str = "auto"  # one of GARMENT_CATEGORIES
+    output_format: str = "jpeg"  # one of OUTPUT_FORMATS
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,8 @@ class ContentModeration(Protocol):
         ...
 
     def check_output(self, jpeg: bytes, person: PersonFinding | None) -> None:
-        """Before a generated image is returned or stored: its exact bytes."""
+        """Before a generated image is returned or stored: its exact bytes (JPEG or PNG; a WebP
+        answer is checked as a lossless PNG of its pixels)."""
         ...
 
 

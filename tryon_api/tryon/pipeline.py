@@ -23,7 +23,7 @@ from tryon_api.tryon.interface import (
     TryOnBackend,
     TryOnRequest,
 )
-from tryon_api.tryon.response_image import encode_response_image
+from tryon_api.tryon.response_image import encode_response_image, moderation_copy
 from tryon_api.tryon.work_slots import WorkSlots
 
 logger = Logger(child=True)
@@ -43,6 +43,8 @@ def request_seed(request: TryOnRequest) -> int:
     ):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
+    if request.garment_category != "auto":  # a named category is another request; "auto" keeps old seeds
+        digest.update(request.garment_category.encode())
     return int.from_bytes(digest.digest()[:4], "big") & 0x7FFFFFFF
 
 
@@ -130,11 +132,10 @@ class TryOnService:
         deadline: Deadline,
         *,
         seed: int | None = None,
-        share: int = 1,
         check_inputs: bool = True,
     ) -> ResponseImage:
-        """``seed``: a job's sample asks for its own; the synchronous call uses the request's.
-        ``share``: the answer holds this many images, so each gets that share of the size limit.
+        """``seed``: a job's sample asks for its own; the synchronous call uses the request's. The
+        image fits one answer whole (a job's sample too: it is answered by its own URL).
         ``check_inputs``: False for a job's later samples, whose description and garment the first
         one checked (the person check still runs: its ages set the output check's level, and every
         generated image is checked whatever it says)."""
@@ -151,21 +152,24 @@ class TryOnService:
             mode=request.mode,
             seed=request_seed(request) if seed is None else seed,
             garment=garment,
+            garment_category=request.garment_category,
         )
         deadline.check()
         result = self.backend.generate(generation, deadline)
         with self.slots.hold(deadline):  # a model's answer may be decoded and re-encoded here
             image_base64, mime_type = encode_response_image(
-                result, (self.max_response_bytes - RESPONSE_JSON_OVERHEAD * share) // share
+                result, self.max_response_bytes - RESPONSE_JSON_OVERHEAD, request.output_format
             )
         if self.moderation is not None:  # before the image is returned or stored
-            self.moderation.check_output(base64.b64decode(image_base64), finding)
+            self.moderation.check_output(moderation_copy(base64.b64decode(image_base64), mime_type), finding)
         logger.info(
             "generated",
             extra={
                 "backend": self.backend.name,
                 "mode": request.mode,
                 "with_garment": garment is not None,
+                "garment_category": request.garment_category,
+                "output_format": request.output_format,
                 "person_size": list(person.size),
                 "output_base64_bytes": len(image_base64),
             },

@@ -127,7 +127,7 @@ def test_job_and_webhook_failures_fire_their_alarms_from_the_workers_emf(jobs_aw
     from tryon_api.jobs.aws_stores import DynamoDBJobStore, S3BlobStore, SqsJobQueue
     from tryon_api.jobs.dependencies import JobDependencies, webhook_guard
     from tryon_api.jobs.interface import Job, QueueMessage, job_owner, selfie_key
-    from tryon_api.jobs.webhooks import RETRY_DELAYS_SECONDS, WebhookSender
+    from tryon_api.jobs.webhooks import RETRY_SCHEDULE_SECONDS, WebhookSender
     from tryon_api.jobs.worker import handle_message
     from tryon_api.settings import Settings
     from tryon_api.tryon.deadline import Deadline
@@ -147,7 +147,7 @@ def test_job_and_webhook_failures_fire_their_alarms_from_the_workers_emf(jobs_aw
             tryon=TryOnService(backend, fetcher, 6_000_000),
             settings=settings,
             webhook_guard=guard,
-            webhook_sender=WebhookSender(guard, "test-webhook-secret", timeout_seconds=2),
+            webhook_sender=WebhookSender(guard, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", timeout_seconds=2),
         )
 
     def submit(deps: JobDependencies, number: int, webhook_url: str | None = None) -> Job:
@@ -196,7 +196,7 @@ def test_job_and_webhook_failures_fire_their_alarms_from_the_workers_emf(jobs_aw
     job = submit(healthy, 20, webhook_url="https://hooks.invalid/tryon")
     run_all(healthy)
     SqsJobQueue(jobs_aws.sqs, jobs_aws.queue_url).send(
-        QueueMessage("webhook", job.id, attempt=len(RETRY_DELAYS_SECONDS) + 1)
+        QueueMessage("webhook", job.id, attempt=len(RETRY_SCHEDULE_SECONDS) + 1)
     )
     webhook_series = run_all(healthy)
     # A body that is no job message (sent by hand, or corrupted): the worker counts it as it fails.

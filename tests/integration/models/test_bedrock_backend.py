@@ -283,3 +283,30 @@ def test_scene_inpainting_starts_while_a_slow_garment_description_runs(
     calls = {c.target: c for c in aws.calls}
     assert calls[REMOVE_BACKGROUND].ended <= calls[INPAINT].started < calls[VISION].ended
     assert calls[SEARCH_REPLACE].started >= max(calls[VISION].ended, calls[INPAINT].ended)
+
+
+@pytest.mark.parametrize(
+    ("category", "search_prompt", "output_format"),
+    [
+        ("auto", "upper body clothing", "jpeg"),
+        ("tops", "upper body clothing", "png"),
+        ("bottoms", "lower body clothing", "webp"),
+        ("one-pieces", "all clothing", "png"),
+    ],
+)
+def test_garment_category_picks_the_searched_region_and_output_format_the_answers_type(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, category: str, search_prompt: str, output_format: str
+) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    use_backend("bedrock")
+    body = request_body("studio", clothing_description="a red cotton shirt", garment_category=category)
+    status, _, payload = post({**body, "output_format": output_format})
+    assert status == 200, payload
+    assert payload["mime_type"] == {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[output_format]
+    assert Image.open(io.BytesIO(base64.b64decode(payload["image_base64"]))).format == output_format.upper()
+    (replace,) = [sent for target, sent in aws.request_bodies if target == SEARCH_REPLACE]
+    assert replace["search_prompt"] == search_prompt  # the words say shirt; a named category wins

@@ -160,3 +160,15 @@ def test_a_selfie_without_a_person_is_a_422_and_the_model_server_is_never_called
     while model_server.invocations() < before + 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert model_server.invocations() == before + 1  # only the person's request reached the model
+
+
+@pytest.mark.parametrize(("category", "output_format"), [("bottoms", "png"), ("one-pieces", "webp")])
+def test_the_model_server_takes_the_garment_category_and_the_answer_its_format(
+    dev_server: str, category: str, output_format: str
+) -> None:
+    body = {**request_body("studio", garment_category=category), "output_format": output_format}
+    status, payload = generate(dev_server, body)
+    assert status == 200, payload
+    assert payload["mime_type"] == f"image/{output_format}"
+    image = Image.open(io.BytesIO(base64.b64decode(payload["image_base64"])))
+    assert image.format == output_format.upper() and image.size == (512, 608)

@@ -81,3 +81,22 @@ def test_slow_endpoint_past_the_deadline_gives_504(use_backend: Callable[..., An
     status, _, _ = post(request_body("studio"), timeout_seconds=1.5)
     assert status == 504
     join_abandoned_calls()
+
+
+@pytest.mark.parametrize(("category", "output_format"), [("auto", "webp"), ("bottoms", "png"), ("one-pieces", "jpeg")])
+def test_garment_category_is_sent_when_named_and_output_format_sets_the_answers_type(
+    use_backend: Callable[..., Any], aws: AwsModelEmulator, category: str, output_format: str
+) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    use_backend("sagemaker")
+    status, _, payload = post({**request_body("studio", garment_category=category), "output_format": output_format})
+    assert status == 200, payload  # the emulator validates the body against the contract's schema
+    sent = aws.request_bodies[0][1]
+    # Optional in the contract: left out for "auto", so containers older than the field keep working.
+    assert sent.get("garment_category") == (None if category == "auto" else category)
+    assert payload["mime_type"] == f"image/{output_format}"
+    assert Image.open(io.BytesIO(base64.b64decode(payload["image_base64"]))).format == output_format.upper()

@@ -20,9 +20,9 @@ import numpy as np
 from tryon_api.backends.embedded.garment_regions import BodyGeometry, hands_mask
 from tryon_api.garments.description import GarmentDescription, GarmentItem
 from tryon_api.tryon.errors import BadRequest
+from tryon_api.tryon.interface import GARMENT_CATEGORIES
 
 GarmentCategory = Literal["auto", "tops", "bottoms", "one-pieces"]
-GARMENT_CATEGORIES: tuple[str, ...] = ("auto", "tops", "bottoms", "one-pieces")
 SKIRT_NOUNS = ("skirt", "dress", "gown", "sundress", "kaftan", "sari", "pinafore")
 LONG_SKIRT_NOUNS = ("gown", "kaftan", "sari")
 SHORTS_NOUNS = ("shorts", "romper", "playsuit")
