@@ -256,8 +256,13 @@ class Flux2KleinFamily:
                 return_dict=False,
             )
         )
+        # transformers builds the causal mask from the data (.item() on meta fails); the FLOPs do not
+        # depend on it, so the layers get their masks as given: none.
+        masks = {"full_attention": None, "sliding_attention": None}
         encoder = counted_flops(
-            lambda: components.text_encoder(inputs_embeds=embeddings, output_hidden_states=True, use_cache=False)
+            lambda: components.text_encoder(
+                inputs_embeds=embeddings, attention_mask=masks, output_hidden_states=True, use_cache=False
+            )
         )
         return RequestFlops(
             shape=shape,
