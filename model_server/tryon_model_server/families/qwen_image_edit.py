@@ -120,11 +120,13 @@ class QwenImageEditFamily:
         "transformer": {"num_layers": 1, "attention_head_dim": 16, "num_attention_heads": 2,
                         "joint_attention_dim": 32, "axes_dims_rope": [4, 6, 6]},
         "vae": {"base_dim": 4, "dim_mult": [1, 1, 1, 1, 1], "temperal_downsample": [False, False, True, True]},
-        "text_config": {"hidden_size": 32, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-                        "num_key_value_heads": 1, "rope_scaling": {"type": "mrope", "rope_type": "default",
-                                                                   "mrope_section": [2, 3, 3]}},
-        "vision_config": {"depth": 1, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2,
-                          "out_hidden_size": 32, "fullatt_block_indexes": [0]},
+        "text_encoder": {
+            "text_config": {"hidden_size": 32, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                            "num_key_value_heads": 1, "rope_scaling": {"type": "mrope", "rope_type": "default",
+                                                                       "mrope_section": [2, 3, 3]}},
+            "vision_config": {"depth": 1, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2,
+                              "out_hidden_size": 32, "fullatt_block_indexes": [0]},
+        },
     }  # fmt: skip
 
     def check_model_index(self, index: dict[str, Any]) -> str | None:
