@@ -91,8 +91,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from tryon_model_server import loading
-
     family = get_family(args.family)
     if args.tiny_on_cpu:
         device = "cpu"
@@ -143,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         del pipe
         gc.collect()
-    del loading
     return 0
 
 

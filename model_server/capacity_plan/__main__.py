@@ -1,6 +1,6 @@
 """Print the capacity plan of every family: ``python -m capacity_plan`` from model_server/ (``make model-plan``).
 
-    python -m capacity_plan [--family NAME]
+python -m capacity_plan [--family NAME]
 """
 
 from __future__ import annotations

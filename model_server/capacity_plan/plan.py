@@ -202,7 +202,9 @@ def cheapest_realtime(instances: Iterable[str], families: Iterable[str] = FAMILY
             row = realtime_estimate(family, instance)
             for precision in ("bf16", "fp8"):
                 if row.answers_in_realtime_with(precision) and row.usd_per_hour is not None:
-                    options.append((row.usd_per_hour, row.seconds_at_utilisation, Choice(family, instance, precision, row)))
+                    options.append(
+                        (row.usd_per_hour, row.seconds_at_utilisation, Choice(family, instance, precision, row))
+                    )
     if not options:
         raise ValueError("no family answers in real time on these instances")
     return min(options, key=lambda option: (option[0], option[1]))[2]
@@ -219,10 +221,13 @@ def _money(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"${value:.{digits}f}"
 
 
-def render(family: ModelFamily, sizes: ComponentSizes, requests: list[RequestFlops], estimates: list[InstanceEstimate]) -> str:
+def render(
+    family: ModelFamily, sizes: ComponentSizes, requests: list[RequestFlops], estimates: list[InstanceEstimate]
+) -> str:
     catalogue = load_instances()
     lines = [
-        f"{family.display_name} ({family.name}) capacity plan: ESTIMATES from the published configurations, not measured",
+        f"{family.display_name} ({family.name}) capacity plan: "
+        "ESTIMATES from the published configurations, not measured",
         "",
     ]
     lines.append(f"{'component':<14}{'parameters':>14}{'bf16 GB':>10}{'fp8 GB':>10}")
@@ -241,7 +246,8 @@ def render(family: ModelFamily, sizes: ComponentSizes, requests: list[RequestFlo
     lines.append(f"GPU activation reserve: {ACTIVATION_RESERVE_GB:.0f} GB (assumption, not measured)")
     lines.append("")
     lines.append(
-        f"{'request':<40}{'passes':>7}{'img tokens':>11}{'transformer':>13}{'text enc':>10}{'VAE':>8}{'total':>9}  (TFLOP)"
+        f"{'request':<40}{'passes':>7}{'img tokens':>11}{'transformer':>13}{'text enc':>10}{'VAE':>8}"
+        f"{'total':>9}  (TFLOP)"
     )
     for flops in requests:
         lines.append(

@@ -79,7 +79,7 @@ def test_serve_refuses_to_start_on_a_directory_of_another_family(
     tmp_path_factory: pytest.TempPathFactory, staged: str, configured: str
 ) -> None:
     directory = tiny_dir_of(staged, tmp_path_factory)
-    result = subprocess.run(  # noqa: S603 - the repository's own serve command
+    result = subprocess.run(
         [sys.executable, str(MODEL_SERVER / "serve"), "serve", "--model-dir", str(directory), "--port", "1"],
         env={**os.environ, "TRYON_MODEL_FAMILY": configured, "TRYON_DEVICE": "cpu"},
         capture_output=True,

@@ -14,7 +14,12 @@ from tryon_model_server.families import get_family
 from tryon_model_server.families.qwen_image_edit import BASE, LIGHTNING, published_scheduler
 from tryon_model_server.settings import ServerSettings, SettingsError
 
-BASE_STEPS, BASE_MIN_STEPS, BASE_MAX_STEPS, LIGHTNING_STEPS = BASE.default, BASE.minimum, BASE.maximum, LIGHTNING.default
+BASE_STEPS, BASE_MIN_STEPS, BASE_MAX_STEPS, LIGHTNING_STEPS = (
+    BASE.default,
+    BASE.minimum,
+    BASE.maximum,
+    LIGHTNING.default,
+)
 
 
 def test_defaults_serve_the_sagemaker_model_directory_on_8080() -> None:
@@ -125,7 +130,10 @@ def test_a_directory_of_another_family_stops_the_start_with_a_message(family: st
 @pytest.mark.parametrize(
     ("index", "message"),
     [
-        ({"_class_name": "StableDiffusionPipeline"}, "holds a 'StableDiffusionPipeline' pipeline, which no model family"),
+        (
+            {"_class_name": "StableDiffusionPipeline"},
+            "holds a 'StableDiffusionPipeline' pipeline, which no model family",
+        ),
         ({"_class_name": "Flux2KleinPipeline", "is_distilled": False}, "does not say is_distilled: true"),
         ([], "is not a JSON object"),
     ],
@@ -161,3 +169,12 @@ def test_klein_is_step_distilled_whatever_is_asked(asked: int | None) -> None:
 def test_bad_klein_settings_stop_the_start_with_a_message(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         ServerSettings.from_env({"TRYON_MODEL_FAMILY": KLEIN, **env})
+
+
+def test_the_garment_size_knob_is_refused_where_the_family_ignores_it() -> None:
+    with pytest.raises(SettingsError, match="TRYON_GARMENT_PIXELS: qwen-image-edit-2511's pipeline sizes every photo"):
+        ServerSettings.from_env({"TRYON_MODEL_FAMILY": QWEN, "TRYON_GARMENT_PIXELS": str(512 * 512)})
+    assert (
+        ServerSettings.from_env({"TRYON_MODEL_FAMILY": KLEIN, "TRYON_GARMENT_PIXELS": "262144"}).garment_pixels
+        == 262144
+    )

@@ -32,7 +32,17 @@ def test_pinned_weights_are_staged_to_an_uncompressed_prefix(tmp_path: Path) -> 
     lock[QWEN]["model"]["revision"] = "0123456789abcdef0123456789abcdef01234567"
     lock[QWEN]["lora"]["revision"] = "89abcdef0123456789abcdef0123456789abcdef"
     (tmp_path / "lock.json").write_text(json.dumps(lock))
-    result = run("--bucket", "models", "--family", QWEN, "--prefix", "/tryon/qwen/", "--lock", str(tmp_path / "lock.json"), "--dry-run")
+    result = run(
+        "--bucket",
+        "models",
+        "--family",
+        QWEN,
+        "--prefix",
+        "/tryon/qwen/",
+        "--lock",
+        str(tmp_path / "lock.json"),
+        "--dry-run",
+    )
     assert result.returncode == 0, result.stderr
     assert "Qwen/Qwen-Image-Edit-2511@0123456789abcdef0123456789abcdef01234567" in result.stdout
     assert "aws s3 sync test-output/stage/model s3://models/tryon/qwen/ --only-show-errors" in result.stdout
@@ -44,7 +54,9 @@ def test_the_lora_is_staged_by_default_where_the_model_stack_looks_for_it(tmp_pa
     (tmp_path / "lock.json").write_text(json.dumps(lock))
     refused = run("--bucket", "models", "--family", QWEN, "--lock", str(tmp_path / "lock.json"), "--dry-run")
     assert refused.returncode == 2 and "not pinned: lightx2v/Qwen-Image-Edit-2511-Lightning" in refused.stderr
-    without = run("--bucket", "models", "--family", QWEN, "--lock", str(tmp_path / "lock.json"), "--dry-run", "--without-lora")
+    without = run(
+        "--bucket", "models", "--family", QWEN, "--lock", str(tmp_path / "lock.json"), "--dry-run", "--without-lora"
+    )
     assert without.returncode == 0, without.stderr
     assert "Lightning" not in without.stdout
 

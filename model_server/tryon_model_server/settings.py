@@ -99,6 +99,10 @@ class ServerSettings:
             if blocked is None
             else tuple(term.strip().lower() for term in blocked.split(",") if term.strip())
         )
+        if "TRYON_GARMENT_PIXELS" in env and not family.uses_garment_pixels:
+            raise SettingsError(
+                f"TRYON_GARMENT_PIXELS: {family_name}'s pipeline sizes every photo itself (about 1 MP); leave it unset"
+            )
         if distilled:
             # The distilled step count: every request runs exactly these steps.
             default_steps = integer("TRYON_DEFAULT_STEPS", family.distilled.default, 1, family.distilled.maximum)

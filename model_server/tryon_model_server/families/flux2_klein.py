@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tryon_model_server import loading
 from tryon_model_server.families.interface import DistilledSteps, InputLimits
@@ -90,7 +90,7 @@ class Flux2KleinFamily:
     uses_garment_pixels = True
     limits = InputLimits(min_side=MIN_SIDE, max_aspect=MAX_ASPECT)
     fp8_keep = frozenset({"x_embedder", "context_embedder", "proj_out"})
-    bench_tiny_overrides: dict[str, dict[str, Any]] = {
+    bench_tiny_overrides: ClassVar[dict[str, dict[str, Any]]] = {
         "transformer": {"in_channels": TINY_LATENT_CHANNELS * 4, "num_layers": 1, "num_single_layers": 1,
                         "attention_head_dim": 16, "num_attention_heads": 2, "joint_attention_dim": 3 * TINY_TEXT_HIDDEN,
                         "axes_dims_rope": [4, 4, 4, 4]},
@@ -129,8 +129,12 @@ class Flux2KleinFamily:
     def load_pipeline(self, settings: Any, device: str) -> Any:
         """Each component straight to ``device`` (the transformer first, quantized in place), then
         the pipeline from the loaded parts, told it is step-distilled."""
-        from diffusers import AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, Flux2KleinPipeline
-        from diffusers import Flux2Transformer2DModel
+        from diffusers import (
+            AutoencoderKLFlux2,
+            FlowMatchEulerDiscreteScheduler,
+            Flux2KleinPipeline,
+            Flux2Transformer2DModel,
+        )
         from transformers import Qwen2Tokenizer, Qwen3ForCausalLM
 
         model_dir = settings.model_dir
@@ -302,12 +306,18 @@ class Flux2KleinFamily:
                 generator=torch.Generator(device=pipe._execution_device).manual_seed(seed),
             )
 
-    def _assemble(self, architecture: dict[str, Any], device: str, dtype: Any, quantization: str, tokenizer: Any) -> Any:
+    def _assemble(
+        self, architecture: dict[str, Any], device: str, dtype: Any, quantization: str, tokenizer: Any
+    ) -> Any:
         """Random weights made on ``device`` in the order the server loads them: the transformer
         (quantized in place as the server does), then the text encoder and the VAE."""
         import torch
-        from diffusers import AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, Flux2KleinPipeline
-        from diffusers import Flux2Transformer2DModel
+        from diffusers import (
+            AutoencoderKLFlux2,
+            FlowMatchEulerDiscreteScheduler,
+            Flux2KleinPipeline,
+            Flux2Transformer2DModel,
+        )
         from transformers import Qwen3Config, Qwen3ForCausalLM
 
         previous = torch.get_default_dtype()
@@ -350,7 +360,7 @@ def build_tokenizer() -> Any:
     vocab = {symbol: index for index, symbol in enumerate(sorted(ByteLevel.alphabet()))}
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[])
     tokenizer.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS)})
-    tokenizer.pad_token = "<|endoftext|>"
+    tokenizer.pad_token = "<|endoftext|>"  # noqa: S105 - a token, not a password
     tokenizer.chat_template = TINY_CHAT_TEMPLATE
     return tokenizer
 

@@ -18,7 +18,7 @@ import math
 import weakref
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tryon_model_server import loading
 from tryon_model_server.families.interface import BaseSteps, DistilledSteps, InputLimits
@@ -116,14 +116,16 @@ class QwenImageEditFamily:
     uses_garment_pixels = False
     limits = InputLimits(min_side=16, max_aspect=None)
     fp8_keep = frozenset({"img_in", "txt_in", "proj_out"})
-    bench_tiny_overrides: dict[str, dict[str, Any]] = {
+    bench_tiny_overrides: ClassVar[dict[str, dict[str, Any]]] = {
         "transformer": {"num_layers": 1, "attention_head_dim": 16, "num_attention_heads": 2,
                         "joint_attention_dim": 32, "axes_dims_rope": [4, 6, 6]},
         "vae": {"base_dim": 4, "dim_mult": [1, 1, 1, 1, 1], "temperal_downsample": [False, False, True, True]},
         "text_encoder": {
-            "text_config": {"hidden_size": 32, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-                            "num_key_value_heads": 1, "rope_scaling": {"type": "mrope", "rope_type": "default",
-                                                                       "mrope_section": [2, 3, 3]}},
+            "text_config": {
+                "hidden_size": 32, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                "num_key_value_heads": 1,
+                "rope_scaling": {"type": "mrope", "rope_type": "default", "mrope_section": [2, 3, 3]},
+            },
             "vision_config": {"depth": 1, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2,
                               "out_hidden_size": 32, "fullatt_block_indexes": [0]},
         },
@@ -337,7 +339,9 @@ class QwenImageEditFamily:
             config["num_layers"] = transformer_blocks
         with torch.device("meta"):
             transformer = QwenImageTransformer2DModel.from_config(config).to(torch.bfloat16).eval()
-            text_encoder = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(**architecture["text_encoder"]["config"]))
+            text_encoder = Qwen2_5_VLForConditionalGeneration(
+                Qwen2_5_VLConfig(**architecture["text_encoder"]["config"])
+            )
             vae = AutoencoderKLQwenImage(**architecture["vae"]["config"])
         return Components(transformer, text_encoder.to(torch.bfloat16).eval(), vae.to(torch.bfloat16).eval())
 
@@ -580,9 +584,7 @@ def text_tokens(prompt: str, images: int) -> TextTokens:
     return TextTokens(encoder=encoder, transformer=encoder - system_tokens)
 
 
-_PASS_FLOPS: weakref.WeakKeyDictionary[Any, dict[tuple[tuple[int, int], int, int], int]] = (
-    weakref.WeakKeyDictionary()
-)
+_PASS_FLOPS: weakref.WeakKeyDictionary[Any, dict[tuple[tuple[int, int], int, int], int]] = weakref.WeakKeyDictionary()
 
 
 def transformer_pass_flops(transformer: Any, output_grid: tuple[int, int], references: int, text_length: int) -> int:
