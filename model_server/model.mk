@@ -6,7 +6,8 @@ MODEL_PY    := $(MODEL_VENV)/bin/python
 MODEL_STAMP := $(MODEL_VENV)/.installed
 MODEL_DIR   ?= /opt/ml/model
 MODEL_PORT  ?= 8080
-DIR         ?= test-output/tiny-qwen-image-edit
+FAMILY      ?=
+DIR         ?= test-output/tiny-$(or $(FAMILY),qwen-image-edit-2511)
 
 .PHONY: model-install model-test model-tiny model-serve model-stage model-bench model-image model-load-memory model-plan
 
@@ -25,13 +26,15 @@ model-test: model-install
 	$(MODEL_VENV)/bin/ruff format --check model_server scripts/benchmark_model_server_gpu.py
 	cd model_server && ../$(MODEL_PY) -m pytest -q
 
-# A tiny random-weight model directory with the real classes, built offline: make model-tiny DIR=/tmp/tiny
+# A tiny random-weight model directory with the real classes, built offline:
+# make model-tiny DIR=/tmp/tiny [FAMILY=flux2-klein-4b] (no FAMILY: Qwen-Image-Edit-2511)
 model-tiny: model-install
-	cd model_server && ../$(MODEL_PY) -m tryon_model_server.tiny_model $(abspath $(DIR))
+	cd model_server && ../$(MODEL_PY) -m tryon_model_server.tiny_model $(abspath $(DIR)) $(if $(FAMILY),--family $(FAMILY),)
 
 # Serve any model directory through the production loading path: make model-serve MODEL_DIR=/tmp/tiny PORT=8080
+# (the family is read from the directory's model_index.json; FAMILY=... makes the server check it)
 model-serve: model-install
-	$(MODEL_PY) model_server/serve serve --model-dir $(abspath $(MODEL_DIR)) --host $(HOST) --port $(or $(filter-out 3000,$(PORT)),$(MODEL_PORT))
+	$(if $(FAMILY),TRYON_MODEL_FAMILY=$(FAMILY) ,)$(MODEL_PY) model_server/serve serve --model-dir $(abspath $(MODEL_DIR)) --host $(HOST) --port $(or $(filter-out 3000,$(PORT)),$(MODEL_PORT))
 
 # Peak host memory while the production loading path loads a scaled-down model (~680 MB, written
 # offline to a temporary directory), beside the components' sizes: make model-load-memory [QUANTIZATION=fp8]
@@ -39,21 +42,25 @@ model-load-memory: model-install
 	$(MODEL_PY) model_server/scripts/measure_load_memory.py --quantization $(or $(QUANTIZATION),none)
 
 # On a machine with internet and AWS credentials: download the pinned weights and stage them in S3.
-# make model-stage BUCKET=my-bucket [PREFIX=tryon-model/qwen-image-edit-2511] [LORA=0]
-# The few-step LoRA is staged unless LORA=0: the model stack's default (FewStepLoraPath) uses it.
+# make model-stage BUCKET=my-bucket [FAMILY=flux2-klein-4b|qwen-image-edit-2511] [PREFIX=tryon-model/<family>] [LORA=0]
+# No FAMILY: flux2-klein-4b, the model stack's default. Qwen's few-step LoRA is staged unless LORA=0.
 model-stage: model-install
 	@test -n "$(BUCKET)" || { echo "BUCKET=... is required"; exit 2; }
-	$(MODEL_PY) model_server/scripts/stage_weights.py --bucket $(BUCKET) $(if $(PREFIX),--prefix $(PREFIX),) \
+	$(MODEL_PY) model_server/scripts/stage_weights.py --bucket $(BUCKET) $(if $(FAMILY),--family $(FAMILY),) $(if $(PREFIX),--prefix $(PREFIX),) \
 		$(if $(filter 0,$(LORA)),--without-lora,) $(if $(WORKDIR),--workdir $(WORKDIR),)
 
-# The capacity plan (~40 s on 2 cores, no weights, no GPU): the published architecture on PyTorch's meta
-# device; parameters, bytes, FLOPs per request, and per SageMaker instance fits/seconds/$ (estimates).
+# The capacity plan of both families (~1 min on 2 cores, no weights, no GPU): the published architectures on
+# PyTorch's meta device; parameters, bytes, FLOPs and tokens per request, and per SageMaker instance
+# fits/seconds/$ (estimates), then the cheapest real-time choice. make model-plan [FAMILY=...]
 model-plan: model-install
-	cd model_server && ../$(MODEL_PY) -m capacity_plan
+	cd model_server && ../$(MODEL_PY) -m capacity_plan $(if $(FAMILY),--family $(FAMILY),)
 
-# On a CUDA machine (the GPU container or any PyTorch GPU box): latency and peak memory at full size.
+# On a CUDA machine (the GPU container or any PyTorch GPU box): seconds per image at 1 MP with a garment and
+# peak GPU memory, bf16 and fp8, full-size random weights (nothing downloaded). make model-bench FAMILY=flux2-klein-4b
+# Both families on one GPU in under 8 minutes: PYTHON=... bash scripts/benchmark_model_families_gpu.sh
 model-bench:
-	$(PYTHON) scripts/benchmark_model_server_gpu.py
+	@test -n "$(FAMILY)" || { echo "FAMILY=flux2-klein-4b or FAMILY=qwen-image-edit-2511 is required"; exit 2; }
+	$(if $(wildcard $(MODEL_PY)),$(MODEL_PY),$(PYTHON)) scripts/benchmark_model_server_gpu.py --family $(FAMILY)
 
 # The container image (needs Docker; its base image is on ECR Public, no login to pull it; see
 # docs/model-server.md, "Deploy, test, tear down").

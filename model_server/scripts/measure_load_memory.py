@@ -1,9 +1,10 @@
 """Peak host memory while the server loads a model, beside the size of what it loads.
 
-Builds a scaled-down Qwen-Image-Edit model offline (the real classes; Qwen-Image's own attention
-head size, RoPE split, latent channels and VAE layout; fewer layers and narrower widths: some
-hundreds of MB in all), saves it, and loads it in a fresh process through the production loading
-path (``QwenEditTryOnModel.load``: each component's ``from_pretrained`` straight to its device).
+Builds a scaled-down Qwen-Image-Edit model offline (the real classes, from its family adapter;
+Qwen-Image's own attention head size, RoPE split, latent channels and VAE layout; fewer layers and
+narrower widths: some hundreds of MB in all), saves it, and loads it in a fresh process through the
+production loading path (``DiffusersTryOnModel.load``: each component's ``from_pretrained``
+straight to its device).
 It prints the peak resident set size of that process beside the sum of the components' sizes on
 disk.
 
@@ -31,73 +32,21 @@ COMPONENTS = ("transformer", "text_encoder", "vae", "tokenizer", "processor", "s
 MB = 1e6
 
 
+# The scaled-down model is Qwen-Image-Edit's (its adapter builds it): the family with the largest
+# components, where loading one at a time matters most.
+FAMILY = "qwen-image-edit-2511"
+
+
 def build_scaled_pipeline(seed: int = 0) -> Any:
-    import torch
-    from diffusers import (
-        AutoencoderKLQwenImage,
-        QwenImageEditPlusPipeline,
-        QwenImageTransformer2DModel,
-    )
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+    from tryon_model_server.families import get_family
 
-    from tryon_model_server import tiny_model
+    return get_family(FAMILY).build_scaled_pipeline(seed)
 
-    torch.manual_seed(seed)
-    tokenizer = tiny_model.build_tokenizer()
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in tiny_model.SPECIAL_TOKENS}
-    # Qwen-Image-Edit-2511's transformer with 2 of its 60 blocks and 8 of its 24 heads (head size
-    # 128 and the RoPE axes as published).
-    transformer = QwenImageTransformer2DModel(
-        patch_size=2,
-        in_channels=64,
-        out_channels=16,
-        num_layers=2,
-        attention_head_dim=128,
-        num_attention_heads=8,
-        joint_attention_dim=1024,
-        guidance_embeds=False,
-        axes_dims_rope=(16, 56, 56),
-        zero_cond_t=True,
-    )
-    # Qwen2.5-VL with 4 of its 28 layers, 1024 wide (3584), its RoPE sections; a 2-block vision tower.
-    text_encoder = Qwen2_5_VLForConditionalGeneration(
-        Qwen2_5_VLConfig(
-            text_config={
-                "hidden_size": 1024,
-                "intermediate_size": 2816,
-                "num_hidden_layers": 4,
-                "num_attention_heads": 8,
-                "num_key_value_heads": 2,
-                "rope_scaling": {"mrope_section": [16, 24, 24], "rope_type": "default", "type": "default"},
-                "rope_theta": 1000000.0,
-                "vocab_size": len(tokenizer),
-                "bos_token_id": ids["<|endoftext|>"],
-                "eos_token_id": ids["<|im_end|>"],
-            },
-            vision_config={"depth": 2, "hidden_size": 512, "intermediate_size": 1024, "num_heads": 8,
-                           "out_hidden_size": 1024},
-            vocab_size=len(tokenizer),
-            image_token_id=ids["<|image_pad|>"],
-            video_token_id=ids["<|video_pad|>"],
-            vision_start_token_id=ids["<|vision_start|>"],
-            vision_end_token_id=ids["<|vision_end|>"],
-            bos_token_id=ids["<|endoftext|>"],
-            eos_token_id=ids["<|im_end|>"],
-        )
-    )  # fmt: skip
-    # The published VAE layout at half its width (base_dim 96 there).
-    vae = AutoencoderKLQwenImage(
-        base_dim=48, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, temperal_downsample=[False, True, True]
-    )
-    scheduler = tiny_model.build_scheduler()
-    return QwenImageEditPlusPipeline(
-        scheduler=scheduler,
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        processor=tiny_model.build_processor(tokenizer),
-        transformer=transformer,
-    )
+
+def save_model_directory(pipe: Any, directory: Path, note: dict[str, object]) -> Path:
+    from tryon_model_server.families import get_family
+
+    return get_family(FAMILY).save_model_directory(pipe, directory, note)
 
 
 def component_sizes(directory: Path) -> dict[str, int]:
@@ -124,24 +73,17 @@ def peak_rss() -> int:
 def load_and_measure(directory: Path, quantization: str) -> dict[str, Any]:
     """In the fresh child process: import, note the baseline, load through the server's path."""
     # The libraries are imported before the baseline: they are not the model.
-    import diffusers
     import torch  # noqa: F401
-    import transformers
 
-    from tryon_model_server.model import QwenEditTryOnModel
-
-    for module, name in (
-        (diffusers, "QwenImageEditPlusPipeline"),
-        (diffusers, "QwenImageTransformer2DModel"),
-        (diffusers, "AutoencoderKLQwenImage"),
-        (transformers, "Qwen2_5_VLForConditionalGeneration"),
-    ):
-        getattr(module, name)  # the lazy modules' real imports  # fmt: skip
+    from tryon_model_server.families import get_family
+    from tryon_model_server.model import DiffusersTryOnModel
     from tryon_model_server.settings import ServerSettings
+
+    get_family(FAMILY).import_classes()  # the lazy modules' real imports
 
     baseline_peak, baseline = peak_rss(), rss_now()
     settings = ServerSettings.from_env({"TRYON_DEVICE": "cpu", "TRYON_QUANTIZATION": quantization}, directory)
-    model = QwenEditTryOnModel.load(settings)
+    model = DiffusersTryOnModel.load(settings)
     figures = {
         "baseline": baseline,
         "baseline_peak": baseline_peak,
@@ -169,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scaled-qwen-image-edit-") as scratch:
         directory = args.dir or Path(scratch)
         if not (directory / "model_index.json").exists():
-            from tryon_model_server.tiny_model import save_model_directory
-
             print(f"writing a scaled-down model to {directory} ...", flush=True)
             note = {"what": "scaled-down random weights for measure_load_memory.py; its images are noise"}
             save_model_directory(build_scaled_pipeline(), directory, note)
@@ -190,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(sizes.values())
     largest = max(sizes, key=lambda name: sizes[name])
     transient = figures["peak"] - figures["after"]
-    print(f"loaded through QwenEditTryOnModel.load on the CPU (TRYON_QUANTIZATION={args.quantization})")
+    print(f"loaded through DiffusersTryOnModel.load ({FAMILY}) on the CPU (TRYON_QUANTIZATION={args.quantization})")
     for name in COMPONENTS:
         print(f"  {name:<13} {sizes[name] / MB:8.1f} MB on disk")
     print(f"  {'sum':<13} {total / MB:8.1f} MB on disk (largest: {largest}, {sizes[largest] / MB:.1f} MB)")

@@ -1,4 +1,6 @@
-"""Fixtures: the tiny random model, written once per session, and servers on 127.0.0.1."""
+"""Fixtures: the tiny random model of each family, written once per session, and servers on 127.0.0.1.
+
+Every test that takes ``tiny_model_dir`` (or ``served_tiny_model``) runs once per model family."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import uvicorn
 from PIL import Image, ImageDraw
 
 from tryon_model_server.app import ModelSlot, create_app
+from tryon_model_server.families import FAMILY_NAMES
 from tryon_model_server.settings import ServerSettings
 from tryon_model_server.tiny_model import write_tiny_model
 
@@ -107,9 +110,32 @@ def tryon_body(**changes: Any) -> dict[str, Any]:
     return body
 
 
+QWEN = "qwen-image-edit-2511"
+KLEIN = "flux2-klein-4b"
+_TINY_DIRS: dict[str, Path] = {}
+
+
+def tiny_dir_of(family: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny model directory per family for the whole session."""
+    if family not in _TINY_DIRS:
+        _TINY_DIRS[family] = write_tiny_model(tmp_path_factory.mktemp(f"tiny-{family}"), family=family)
+    return _TINY_DIRS[family]
+
+
+@pytest.fixture(scope="session", params=FAMILY_NAMES)
+def family(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_model(tmp_path_factory.mktemp("tiny-qwen-image-edit"))
+def tiny_model_dir(family: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_dir_of(family, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """For what only Qwen-Image-Edit has: the few-step LoRA and its Lightning schedule."""
+    return tiny_dir_of(QWEN, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,10 @@
-"""The capacity plan (make model-plan): the published architecture on the meta device, its counts,
-and the template's Rules derived from it."""
+"""The capacity plan (make model-plan): each family's published architecture on the meta device, its
+counts, and the model stack's parameters and Rules derived from it."""
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,25 @@ import pytest
 
 from capacity_plan import plan
 from capacity_plan.plan import (
-    REQUEST_SHAPES,
     ComponentSizes,
-    RequestFlops,
-    RequestShape,
-    TextTokens,
-    build_transformer,
+    InstanceEstimate,
+    cheapest_realtime,
     component_sizes,
-    denoise_flops,
     estimate,
+    load_architecture,
     load_instances,
-    parameter_count,
+    realtime_estimate,
     request_flops,
 )
+from tests.conftest import KLEIN, QWEN
+from tryon_model_server.families import FAMILY_NAMES, get_family
+from tryon_model_server.families.qwen_image_edit import denoise_flops
+from tryon_model_server.planning import RequestFlops, RequestShape, TextTokens, parameter_count
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 MODEL_TEMPLATE = REPOSITORY / "model_server" / "template.yaml"
 GB = 1e9
+QWEN_LORA_SHAPE = get_family(QWEN).realtime_shape(True)
 
 
 def cfn_template_module() -> Any:
@@ -41,12 +42,8 @@ def cfn_template_module() -> Any:
     return module
 
 
-@pytest.fixture(scope="module")
-def sizes() -> ComponentSizes:
-    return component_sizes()
-
-
-def test_the_published_configurations_build_the_published_sizes(sizes: ComponentSizes) -> None:
+def test_qwens_published_configurations_build_the_published_sizes() -> None:
+    sizes = component_sizes(QWEN)
     # The card: a 20 B MMDiT; Qwen2.5-VL-7B with its vision tower: about 8.3 B; the VAE: about 0.13 B.
     assert 19.5e9 <= sizes.parameters["transformer"] <= 21.0e9
     assert 8.0e9 <= sizes.parameters["text_encoder"] <= 8.6e9
@@ -60,12 +57,51 @@ def test_the_published_configurations_build_the_published_sizes(sizes: Component
     assert sizes.host_peak_bytes() == sizes.bytes_bf16["transformer"]
 
 
-def test_every_number_in_the_architecture_file_says_where_it_comes_from() -> None:
-    architecture = json.loads(plan.ARCHITECTURE.read_text())
+def test_kleins_published_configurations_build_a_4b_model_that_fits_24_gb() -> None:
+    sizes = component_sizes(KLEIN)
+    # The card: a 4 B transformer; Qwen3-4B: about 4.0 B with tied embeddings; the FLUX.2 VAE: 84 M.
+    assert 3.8e9 <= sizes.parameters["transformer"] <= 4.0e9
+    assert 3.9e9 <= sizes.parameters["text_encoder"] <= 4.1e9
+    assert 0.07e9 <= sizes.parameters["vae"] <= 0.10e9
+    assert 15.5 * GB < sizes.gpu_bytes("bf16") < 16.5 * GB, "16 GB of bf16 weights, not the quoted 13"
+    assert sizes.host_peak_bytes() == sizes.bytes_bf16["text_encoder"]
+    # 1 MP out with a 1 MP person and a 1 MP garment: 4096 tokens each in every pass.
+    (flops,) = [request_flops(KLEIN, shape) for shape in get_family(KLEIN).request_shapes()[:1]]
+    assert flops.image_tokens == 3 * 4096
+    assert flops.shape.transformer_passes == 4, "step-distilled: 4 passes, no guidance"
+    assert 500e12 < flops.total < 580e12
+    qwen = request_flops(QWEN, QWEN_LORA_SHAPE)
+    assert qwen.total > 2 * flops.total
+
+
+def test_the_garment_references_size_is_a_knob_the_plan_prices_in_tokens() -> None:
+    rows = {shape.garment_pixels: request_flops(KLEIN, shape) for shape in get_family(KLEIN).request_shapes()[:3]}
+    assert sorted(rows) == [256 * 1024, 512 * 1024, 1024 * 1024]
+    assert [rows[pixels].image_tokens - 2 * 4096 for pixels in sorted(rows)] == [32 * 32, 45 * 45, 64 * 64]
+    assert rows[256 * 1024].transformer < rows[512 * 1024].transformer < rows[1024 * 1024].transformer
+
+
+@pytest.mark.parametrize("family", FAMILY_NAMES)
+def test_every_number_in_the_architecture_file_says_where_it_comes_from(family: str) -> None:
+    architecture = load_architecture(family)
+    repositories = {QWEN: "Qwen/Qwen-Image-Edit-2511/", KLEIN: "black-forest-labs/FLUX.2-klein-4B/"}
     for name in ("transformer", "text_encoder", "vae"):
         component = architecture[name]
-        assert component["hf_file"].startswith("Qwen/Qwen-Image-Edit-2511/")
-        assert component["sources"] and component["config"]
+        assert component["hf_file"].startswith(repositories[family])
+        assert component["sources"] and "config" in component
+        assert component["class"].rsplit(".", 1)[1] == type(getattr(plan.published_components(family), name)).__name__
+
+
+def test_every_instance_and_gpu_says_where_its_numbers_come_from() -> None:
+    catalogue = load_instances()
+    unchecked = ("unverified", "not checked against AWS", "NOT a quoted price", "no price found")
+    for instance in catalogue["instances"].values():
+        assert instance["gpu"] in catalogue["gpus"]
+        assert any(words in instance["price_source"] for words in unchecked), "no price here was checked against AWS"
+    for gpu in catalogue["gpus"].values():
+        assert "datasheet" in gpu["source"]
+    assert catalogue["gpus"]["L4"]["memory_gb"] == catalogue["gpus"]["A10G"]["memory_gb"] == 24
+    assert {"ml.g6.xlarge", "ml.g5.xlarge"} <= set(catalogue["instances"])
 
 
 def catalogue(memory_gb: float, host_gib: float) -> dict[str, Any]:
@@ -82,7 +118,7 @@ def test_fits_and_time_follow_memory_peaks_and_utilisation() -> None:
         bytes_bf16={"transformer": int(40 * GB), "text_encoder": int(16 * GB), "vae": int(1 * GB)},
         bytes_fp8={"transformer": int(20 * GB), "text_encoder": int(8 * GB), "vae": int(1 * GB)},
     )
-    flops = RequestFlops(REQUEST_SHAPES[0], transformer=int(100e12), text_encoder=int(50e12), vae=int(50e12))
+    flops = RequestFlops(QWEN_LORA_SHAPE, transformer=int(100e12), text_encoder=int(50e12), vae=int(50e12))
     reserve = plan.ACTIVATION_RESERVE_GB
     # bf16 needs 57 GB + reserve, fp8 37 GB + reserve (the text encoder stays bf16).
     exactly_fp8 = estimate("i", flops, sizes, catalogue(37 + reserve, 64))
@@ -104,8 +140,8 @@ def test_fits_and_time_follow_memory_peaks_and_utilisation() -> None:
 
 @pytest.fixture(scope="module")
 def short_transformer() -> Any:
-    """The published width with two blocks: every step's shapes are the real ones, counted fast."""
-    return build_transformer(num_layers=2)
+    """Qwen's published width with two blocks: every step's shapes are the real ones, counted fast."""
+    return get_family(QWEN).meta_components(load_architecture(QWEN), transformer_blocks=2).transformer
 
 
 def test_flops_grow_linearly_with_the_steps_counted_one_by_one(short_transformer: Any) -> None:
@@ -173,26 +209,28 @@ def accepted(template: dict[str, Any], parameters: dict[str, str]) -> bool:
 
 
 def test_the_template_refuses_exactly_what_the_plan_says_cannot_answer() -> None:
-    """Every combination of instance type, quantization, LoRA and async: CloudFormation's Rules
-    accept it exactly when the plan says it fits the GPU and the host and, for a real-time endpoint,
-    answers the worst request (1 MP with a garment photo) within SageMaker's 60 s."""
+    """Every combination of family, instance type, quantization, LoRA and async: CloudFormation's
+    Rules accept it exactly when the plan says it fits the GPU and the host and, for a real-time
+    endpoint, answers the worst request (1 MP with a garment photo) within SageMaker's 60 s."""
     template = cfn_template_module().load_template(MODEL_TEMPLATE)
     parameters = template["Parameters"]
+    assert set(parameters["ModelFamily"]["AllowedValues"]) == set(FAMILY_NAMES)
     instance_types = parameters["InstanceType"]["AllowedValues"]
     assert set(instance_types) <= set(load_instances()["instances"]), "every allowed type is in the plan"
-    sizes = component_sizes()
-    lora_flops, base_flops = request_flops(REQUEST_SHAPES[0]), request_flops(REQUEST_SHAPES[3])
-    assert REQUEST_SHAPES[0].steps == 4 and REQUEST_SHAPES[3].true_cfg
     lora_path = parameters["FewStepLoraPath"]["Default"]
-    assert lora_path, "the default deployment is the few-step LoRA"
-    checked = 0
-    for instance, quantization, lora, asynchronous in itertools.product(
-        instance_types, parameters["Quantization"]["AllowedValues"], (True, False), (True, False)
+    assert lora_path, "a Qwen deployment uses the few-step LoRA unless told otherwise"
+    checked, outcomes = 0, set()
+    for family, instance, quantization, lora, asynchronous in itertools.product(
+        FAMILY_NAMES, instance_types, parameters["Quantization"]["AllowedValues"], (True, False), (True, False)
     ):
-        row = estimate(instance, lora_flops if lora else base_flops, sizes)
-        fits = (row.fits_gpu_fp8 if quantization == "fp8" else row.fits_gpu_bf16) and row.fits_host
-        expected = fits and (asynchronous or row.seconds_at_utilisation <= plan.REALTIME_MODEL_BUDGET_SECONDS)
+        adapter = get_family(family)
+        row = realtime_estimate(family, instance, with_lora=lora and adapter.accepts_lora)
+        precision = "fp8" if quantization == "fp8" else "bf16"
+        expected = row.fits(precision) and (
+            asynchronous or row.seconds_at_utilisation <= plan.REALTIME_MODEL_BUDGET_SECONDS
+        )
         given = {
+            "ModelFamily": family,
             "InstanceType": instance,
             "Quantization": quantization,
             "FewStepLoraPath": lora_path if lora else "",
@@ -200,8 +238,28 @@ def test_the_template_refuses_exactly_what_the_plan_says_cannot_answer() -> None
         }
         assert accepted(template, given) == expected, given
         checked += 1
-    assert checked == len(instance_types) * 2 * 2 * 2
-    # The defaults are a deployment the plan says answers in real time.
-    defaults = {name: str(parameters[name]["Default"]) for name in ("InstanceType", "Quantization")}
-    assert estimate(defaults["InstanceType"], lora_flops, sizes).answers_in_realtime
+        outcomes.add((family, expected))
+    assert checked == len(FAMILY_NAMES) * len(instance_types) * 2 * 2 * 2
+    assert outcomes == {(QWEN, True), (QWEN, False), (KLEIN, True)}, "Qwen is refused somewhere, klein nowhere"
+
+
+def test_only_klein_fits_the_24_gb_instances() -> None:
+    for instance in ("ml.g6.xlarge", "ml.g5.xlarge"):
+        assert realtime_estimate(KLEIN, instance).answers_in_realtime_with("bf16")
+        qwen: InstanceEstimate = realtime_estimate(QWEN, instance)
+        assert not qwen.fits("fp8") and not qwen.fits("bf16")
+
+
+def test_the_stacks_default_is_the_cheapest_family_and_instance_that_answers_in_time() -> None:
+    template = cfn_template_module().load_template(MODEL_TEMPLATE)
+    parameters = template["Parameters"]
+    best = cheapest_realtime(parameters["InstanceType"]["AllowedValues"])
+    defaults = {name: str(parameters[name]["Default"]) for name in ("ModelFamily", "InstanceType", "Quantization")}
+    assert (defaults["ModelFamily"], defaults["InstanceType"]) == (best.family, best.instance)
+    assert defaults["Quantization"] == {"bf16": "none", "fp8": "fp8"}[best.precision]
+    assert best.estimate.answers_in_realtime_with(best.precision)
     assert parameters["AsyncS3Uri"]["Default"] == ""
+    # The stack tells the server which family it staged, and the server refuses a mismatch at start.
+    environment = template["Resources"]["Model"]["Properties"]["PrimaryContainer"]["Environment"]
+    assert environment["TRYON_MODEL_FAMILY"] == {"Ref": "ModelFamily"}
+    assert template["Resources"]["Model"]["Properties"]["EnableNetworkIsolation"] is True

@@ -1,7 +1,7 @@
 """Peak host memory of the production loading path, measured (not timed) on a scaled-down model.
 
 The scaled-down model (the real classes, ~680 MB in float32, written offline) is loaded through
-``QwenEditTryOnModel.load`` in a fresh process by ``scripts/measure_load_memory.py``. Loading one
+``DiffusersTryOnModel.load`` in a fresh process by ``scripts/measure_load_memory.py``. Loading one
 component at a time from memory-mapped safetensors must not hold the model in private host
 memory: the peak above the post-import baseline stays under half the largest component.
 """
@@ -29,10 +29,8 @@ def script() -> ModuleType:
 
 
 def test_loading_holds_far_less_than_one_component_above_the_baseline(tmp_path: Path) -> None:
-    from tryon_model_server.tiny_model import save_model_directory
-
     measure = script()
-    save_model_directory(measure.build_scaled_pipeline(), tmp_path, {"what": "test_load_memory"})
+    measure.save_model_directory(measure.build_scaled_pipeline(), tmp_path, {"what": "test_load_memory"})
     sizes = measure.component_sizes(tmp_path)
     child = subprocess.run(
         [sys.executable, str(SCRIPT), "--child", "--dir", str(tmp_path)],

@@ -1,4 +1,5 @@
-"""The model layer: the tiny model's classes, output sizes, prompts, the few-step LoRA."""
+"""The model layer, for each family: the tiny model's classes, output sizes, prompts, and (Qwen) the
+few-step LoRA."""
 
 from __future__ import annotations
 
@@ -9,40 +10,63 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model_state_dict
 
-from tests.conftest import photo
+from tests.conftest import KLEIN, QWEN, photo
 from tryon_model_server.contract import TryOnRequest
-from tryon_model_server.model import QwenEditTryOnModel, output_size
-from tryon_model_server.prompts import BACKGROUNDS, tryon_prompt
+from tryon_model_server.families import FAMILY_NAMES, get_family
+from tryon_model_server.families.qwen_image_edit import LIGHTNING, save_lora
+from tryon_model_server.model import DiffusersTryOnModel, output_size
+from tryon_model_server.prompts import BACKGROUNDS
 from tryon_model_server.refusal import is_refused
-from tryon_model_server.settings import DEFAULT_BLOCKED_TERMS, LIGHTNING_STEPS, ServerSettings
+from tryon_model_server.settings import DEFAULT_BLOCKED_TERMS, ServerSettings
 
-# model_index.json of the published Qwen/Qwen-Image-Edit-2511 repository.
+# model_index.json of each published repository (Qwen/Qwen-Image-Edit-2511 and
+# black-forest-labs/FLUX.2-klein-4B). The tokenizer class: klein publishes Qwen2TokenizerFast, which
+# transformers 5 makes the same class as Qwen2Tokenizer (the one it writes).
 PUBLISHED_CLASSES = {
-    "_class_name": "QwenImageEditPlusPipeline",
-    "processor": ["transformers", "Qwen2VLProcessor"],
-    "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
-    "text_encoder": ["transformers", "Qwen2_5_VLForConditionalGeneration"],
-    "tokenizer": ["transformers", "Qwen2Tokenizer"],
-    "transformer": ["diffusers", "QwenImageTransformer2DModel"],
-    "vae": ["diffusers", "AutoencoderKLQwenImage"],
+    QWEN: {
+        "_class_name": "QwenImageEditPlusPipeline",
+        "processor": ["transformers", "Qwen2VLProcessor"],
+        "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "Qwen2_5_VLForConditionalGeneration"],
+        "tokenizer": ["transformers", "Qwen2Tokenizer"],
+        "transformer": ["diffusers", "QwenImageTransformer2DModel"],
+        "vae": ["diffusers", "AutoencoderKLQwenImage"],
+    },
+    KLEIN: {
+        "_class_name": "Flux2KleinPipeline",
+        "is_distilled": True,
+        "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+        "text_encoder": ["transformers", "Qwen3ForCausalLM"],
+        "tokenizer": ["transformers", "Qwen2Tokenizer"],
+        "transformer": ["diffusers", "Flux2Transformer2DModel"],
+        "vae": ["diffusers", "AutoencoderKLFlux2"],
+    },
 }
 
 
-def test_the_tiny_model_has_the_published_layout_and_classes(tiny_model_dir: Path) -> None:
+def test_the_tiny_model_has_the_published_layout_and_classes(family: str, tiny_model_dir: Path) -> None:
     index = json.loads((tiny_model_dir / "model_index.json").read_text())
-    assert {key: index[key] for key in PUBLISHED_CLASSES} == PUBLISHED_CLASSES
-    for folder in ("transformer", "vae", "text_encoder", "tokenizer", "processor", "scheduler"):
+    expected = PUBLISHED_CLASSES[family]
+    assert {key: index.get(key) for key in expected} == expected
+    folders = [key for key, value in expected.items() if isinstance(value, list)]
+    for folder in folders:
         assert (tiny_model_dir / folder).is_dir(), folder
-    assert json.loads((tiny_model_dir / "transformer" / "config.json").read_text())["zero_cond_t"] is True
+    if family == QWEN:
+        assert json.loads((tiny_model_dir / "transformer" / "config.json").read_text())["zero_cond_t"] is True
+    else:
+        text = json.loads((tiny_model_dir / "text_encoder" / "config.json").read_text())
+        assert text["num_hidden_layers"] >= 27, "the pipeline reads hidden states 9, 18 and 27"
     assert sum(p.stat().st_size for p in tiny_model_dir.rglob("*") if p.is_file()) < 5_000_000
 
 
-def test_a_named_garment_category_says_which_clothes_change_and_auto_adds_nothing() -> None:
-    auto = tryon_prompt("a pleated skirt", "studio", False).prompt
-    assert tryon_prompt("a pleated skirt", "studio", False, "auto").prompt == auto
-    bottoms = tryon_prompt("a pleated skirt", "studio", False, "bottoms").prompt
+@pytest.mark.parametrize("family_name", FAMILY_NAMES)
+def test_a_named_garment_category_says_which_clothes_change_and_auto_adds_nothing(family_name: str) -> None:
+    family = get_family(family_name)
+    auto = family.prompt("a pleated skirt", "studio", False).prompt
+    assert family.prompt("a pleated skirt", "studio", False, "auto").prompt == auto
+    bottoms = family.prompt("a pleated skirt", "studio", False, "bottoms").prompt
     assert "lower-body garment" in bottoms and "keep the top" in bottoms and "lower-body" not in auto
-    assert "one-piece" in tryon_prompt("a red dress", "studio", True, "one-pieces").prompt
+    assert "one-piece" in family.prompt("a red dress", "studio", True, "one-pieces").prompt
 
 
 @pytest.mark.parametrize(
@@ -63,9 +87,11 @@ def test_output_size_keeps_the_persons_aspect_ratio(
     assert width % multiple == 0 and height % multiple == 0
 
 
-def test_prompts_differ_per_case_and_carry_the_description() -> None:
+@pytest.mark.parametrize(("name", "garment_label"), [(QWEN, "Picture 2"), (KLEIN, "image 2")])
+def test_prompts_differ_per_case_and_carry_the_description(name: str, garment_label: str) -> None:
+    family = get_family(name)
     prompts = {
-        (mode, garment): tryon_prompt("  Black leather jacket. ", mode, garment).prompt
+        (mode, garment): family.prompt("  Black leather jacket. ", mode, garment).prompt
         for mode in ("studio", "environment")
         for garment in (False, True)
     }
@@ -73,7 +99,7 @@ def test_prompts_differ_per_case_and_carry_the_description() -> None:
     for (mode, garment), prompt in prompts.items():
         assert "Black leather jacket" in prompt
         assert BACKGROUNDS[mode] in prompt
-        assert ("Picture 2" in prompt) is garment
+        assert (garment_label in prompt) is garment
 
 
 @pytest.mark.parametrize(
@@ -84,32 +110,28 @@ def test_refusal_matches_whole_words(description: str, refused: bool) -> None:
     assert is_refused(description, DEFAULT_BLOCKED_TERMS) is refused
 
 
-def write_tiny_lora(model: QwenEditTryOnModel, directory: Path) -> Path:
+def write_tiny_lora(model: DiffusersTryOnModel, directory: Path) -> Path:
     """A rank-2 LoRA on the tiny transformer's attention, with non-zero weights, saved as
     diffusers saves LoRAs (the format the Lightning LoRA ships in)."""
     transformer = model.pipe.transformer
     transformer.add_adapter(
         LoraConfig(r=2, lora_alpha=2, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False)
     )
-    layers = get_peft_model_state_dict(transformer)
-    type(model.pipe).save_lora_weights(
-        directory, transformer_lora_layers=layers, weight_name="fewstep-lora.safetensors"
-    )
-    return directory / "fewstep-lora.safetensors"
+    return save_lora(model.pipe, directory, get_peft_model_state_dict(transformer), "fewstep-lora.safetensors")
 
 
 def test_a_fewstep_lora_from_a_local_path_is_merged_and_changes_the_defaults(
-    tiny_model_dir: Path, tmp_path: Path
+    tiny_qwen_dir: Path, tmp_path: Path
 ) -> None:
     env = {"TRYON_DEVICE": "cpu", "TRYON_OUTPUT_PIXELS": str(128 * 128)}
-    lora_file = write_tiny_lora(QwenEditTryOnModel.load(ServerSettings.from_env(env, tiny_model_dir)), tmp_path)
-    plain_settings = ServerSettings.from_env({**env, "TRYON_DEFAULT_STEPS": str(LIGHTNING_STEPS)}, tiny_model_dir)
-    lora_settings = ServerSettings.from_env({**env, "TRYON_LORA_PATH": str(lora_file)}, tiny_model_dir)
-    assert lora_settings.default_steps == LIGHTNING_STEPS
+    lora_file = write_tiny_lora(DiffusersTryOnModel.load(ServerSettings.from_env(env, tiny_qwen_dir)), tmp_path)
+    plain_settings = ServerSettings.from_env({**env, "TRYON_DEFAULT_STEPS": str(LIGHTNING.default)}, tiny_qwen_dir)
+    lora_settings = ServerSettings.from_env({**env, "TRYON_LORA_PATH": str(lora_file)}, tiny_qwen_dir)
+    assert lora_settings.default_steps == LIGHTNING.default
     assert lora_settings.true_cfg_scale == 1.0
 
-    plain = QwenEditTryOnModel.load(plain_settings)
-    with_lora = QwenEditTryOnModel.load(lora_settings)
+    plain = DiffusersTryOnModel.load(plain_settings)
+    with_lora = DiffusersTryOnModel.load(lora_settings)
     before = plain.pipe.transformer.state_dict()
     after = with_lora.pipe.transformer.state_dict()
     assert before.keys() == after.keys(), "the LoRA is fused into the base weights, not left as adapters"

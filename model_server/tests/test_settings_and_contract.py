@@ -8,14 +8,17 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.conftest import KLEIN, QWEN
 from tryon_model_server.contract import SCHEMA_PATH, parse_body
-from tryon_model_server.settings import (
-    BASE_MAX_STEPS,
-    BASE_MIN_STEPS,
-    BASE_STEPS,
-    LIGHTNING_STEPS,
-    ServerSettings,
-    SettingsError,
+from tryon_model_server.families import get_family
+from tryon_model_server.families.qwen_image_edit import BASE, LIGHTNING, published_scheduler
+from tryon_model_server.settings import ServerSettings, SettingsError
+
+BASE_STEPS, BASE_MIN_STEPS, BASE_MAX_STEPS, LIGHTNING_STEPS = (
+    BASE.default,
+    BASE.minimum,
+    BASE.maximum,
+    LIGHTNING.default,
 )
 
 
@@ -37,9 +40,7 @@ def test_one_base_step_would_denoise_with_a_nan_sigma() -> None:
     import numpy as np
     from diffusers import FlowMatchEulerDiscreteScheduler
 
-    from tryon_model_server.tiny_model import build_pipeline
-
-    config = build_pipeline().scheduler.config
+    config = published_scheduler().config
     scheduler = FlowMatchEulerDiscreteScheduler.from_config(config)
     with np.errstate(invalid="ignore"):
         scheduler.set_timesteps(sigmas=np.linspace(1.0, 1.0, 1), mu=0.69)
@@ -107,3 +108,73 @@ def test_a_body_without_contract_version_or_steps_is_version_1() -> None:
         "output_format": "jpeg",
     }
     assert parse_body(json.dumps(body).encode()) == body
+
+
+# ------------------------------------------------------------------ the family: from the directory, or named
+
+
+def test_the_family_is_read_from_the_model_directory(family: str, tiny_model_dir: Path) -> None:
+    settings = ServerSettings.from_env({}, tiny_model_dir)
+    assert settings.family == family
+    limits = get_family(family).limits
+    assert (settings.min_image_side, settings.max_image_aspect) == (limits.min_side, limits.max_aspect)
+    assert ServerSettings.from_env({"TRYON_MODEL_FAMILY": family}, tiny_model_dir).family == family
+
+
+def test_a_directory_of_another_family_stops_the_start_with_a_message(family: str, tiny_model_dir: Path) -> None:
+    other = KLEIN if family == QWEN else QWEN
+    with pytest.raises(SettingsError, match=f"TRYON_MODEL_FAMILY={other} but .* holds {family}"):
+        ServerSettings.from_env({"TRYON_MODEL_FAMILY": other}, tiny_model_dir)
+
+
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        (
+            {"_class_name": "StableDiffusionPipeline"},
+            "holds a 'StableDiffusionPipeline' pipeline, which no model family",
+        ),
+        ({"_class_name": "Flux2KleinPipeline", "is_distilled": False}, "does not say is_distilled: true"),
+        ([], "is not a JSON object"),
+    ],
+)
+def test_a_directory_no_family_serves_stops_the_start(tmp_path: Path, index: object, message: str) -> None:
+    (tmp_path / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(SettingsError, match=message):
+        ServerSettings.from_env({}, tmp_path)
+
+
+def test_an_unknown_family_name_stops_the_start() -> None:
+    with pytest.raises(SettingsError, match="TRYON_MODEL_FAMILY must be one of qwen-image-edit-2511, flux2-klein-4b"):
+        ServerSettings.from_env({"TRYON_MODEL_FAMILY": "sdxl"})
+
+
+@pytest.mark.parametrize("asked", [None, 1, 4, 50])
+def test_klein_is_step_distilled_whatever_is_asked(asked: int | None) -> None:
+    settings = ServerSettings.from_env({"TRYON_MODEL_FAMILY": KLEIN})
+    assert settings.distilled and settings.true_cfg_scale == 1.0
+    assert settings.steps_for(asked) == 4
+    assert (settings.min_image_side, settings.max_image_aspect) == (64, 8.0)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TRYON_LORA_PATH": "lora.safetensors"}, "flux2-klein-4b is step-distilled already and takes no LoRA"),
+        ({"TRYON_TRUE_CFG_SCALE": "4"}, "runs without guidance"),
+        ({"TRYON_DEFAULT_STEPS": "17"}, "TRYON_DEFAULT_STEPS must be between 1 and 16"),
+        ({"TRYON_GARMENT_PIXELS": "4096"}, "TRYON_GARMENT_PIXELS must be between 65536 and 1048576"),
+    ],
+)
+def test_bad_klein_settings_stop_the_start_with_a_message(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        ServerSettings.from_env({"TRYON_MODEL_FAMILY": KLEIN, **env})
+
+
+def test_the_garment_size_knob_is_refused_where_the_family_ignores_it() -> None:
+    with pytest.raises(SettingsError, match="TRYON_GARMENT_PIXELS: qwen-image-edit-2511's pipeline sizes every photo"):
+        ServerSettings.from_env({"TRYON_MODEL_FAMILY": QWEN, "TRYON_GARMENT_PIXELS": str(512 * 512)})
+    assert (
+        ServerSettings.from_env({"TRYON_MODEL_FAMILY": KLEIN, "TRYON_GARMENT_PIXELS": "262144"}).garment_pixels
+        == 262144
+    )

@@ -83,7 +83,9 @@ def create_app(slot: ModelSlot, settings: ServerSettings, load_in_background: bo
         if len(body) > settings.max_body_bytes:
             return error(413, f"the body is too large: at most {settings.max_body_bytes} bytes")
         try:
-            tryon = await run_in_threadpool(parse_request, body, settings.max_input_pixels)
+            tryon = await run_in_threadpool(
+                parse_request, body, settings.max_input_pixels, settings.min_image_side, settings.max_image_aspect
+            )
         except BadRequest as exc:
             return error(400, str(exc))
         if is_refused(tryon.garment_description, settings.blocked_terms):

@@ -82,7 +82,11 @@ def flatten_on_white(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(white, rgba).convert("RGB")
 
 
-def decode_image(field: str, data_b64: str, max_pixels: int) -> Image.Image:
+def decode_image(
+    field: str, data_b64: str, max_pixels: int, min_side: int = 16, max_aspect: float | None = None
+) -> Image.Image:
+    """The photo as RGB, or a 400 saying why not. ``min_side`` and ``max_aspect`` are the serving
+    family's own input limits: refused here, not raised from inside the pipeline as a 500."""
     try:
         data = base64.b64decode(data_b64, validate=True)
     except (binascii.Error, ValueError):
@@ -96,17 +100,24 @@ def decode_image(field: str, data_b64: str, max_pixels: int) -> Image.Image:
             image = flatten_on_white(probe)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise BadRequest(f"{field} is not a readable image (JPEG or PNG expected)") from None
-    if min(image.size) < 16:
-        raise BadRequest(f"{field} is too small: at least 16 px on each side")
+    if min(image.size) < min_side:
+        raise BadRequest(f"{field} is too small: at least {min_side} px on each side, got {image.width}x{image.height}")
+    if max_aspect is not None and max(image.size) > max_aspect * min(image.size):
+        raise BadRequest(
+            f"{field} is too elongated: at most {max_aspect:g}:1 between its sides, got {image.width}x{image.height}"
+        )
     return image
 
 
-def parse_request(body: bytes, max_input_pixels: int) -> TryOnRequest:
+def parse_request(
+    body: bytes, max_input_pixels: int, min_side: int = 16, max_aspect: float | None = None
+) -> TryOnRequest:
     payload = parse_body(body)
     garment_b64 = payload.get("garment_image_base64")
+    limits = (max_input_pixels, min_side, max_aspect)
     return TryOnRequest(
-        person=decode_image("person_image_base64", payload["person_image_base64"], max_input_pixels),
-        garment=decode_image("garment_image_base64", garment_b64, max_input_pixels) if garment_b64 else None,
+        person=decode_image("person_image_base64", payload["person_image_base64"], *limits),
+        garment=decode_image("garment_image_base64", garment_b64, *limits) if garment_b64 else None,
         garment_description=payload["garment_description"].strip(),
         mode=payload["mode"],
         seed=payload["seed"],

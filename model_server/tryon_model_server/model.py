@@ -1,8 +1,8 @@
-"""Qwen-Image-Edit-2511 as a try-on model: load the pipeline from the model directory, edit.
+"""The try-on model: the serving family's pipeline, loaded from the model directory, and its call.
 
-``loading.load_pipeline`` is the one loading path: the real weights in the container
-(``/opt/ml/model``, bf16 on the GPU) and the tiny random model in tests (float32 on the CPU)
-go through it alike.
+The family (``families/``, picked by ``settings.family``) owns how its pipeline loads and is called;
+the real weights in the container (``/opt/ml/model``, bf16 on the GPU) and the tiny random models
+in tests (float32 on the CPU) go through the same loading path.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any, Protocol
 from PIL import Image
 
 from tryon_model_server.contract import TryOnRequest
-from tryon_model_server.loading import load_dtype, load_pipeline, resolve_device
-from tryon_model_server.prompts import tryon_prompt
+from tryon_model_server.families import get_family
+from tryon_model_server.families.interface import ModelFamily
+from tryon_model_server.loading import load_dtype, resolve_device
 from tryon_model_server.settings import ServerSettings
 
 logger = logging.getLogger("tryon_model_server")
@@ -36,20 +37,23 @@ def output_size(person_size: tuple[int, int], pixels: int, multiple: int) -> tup
     return out_width, out_height
 
 
-class QwenEditTryOnModel:
-    def __init__(self, pipe: Any, settings: ServerSettings, device: str) -> None:
+class DiffusersTryOnModel:
+    def __init__(self, family: ModelFamily, pipe: Any, settings: ServerSettings, device: str) -> None:
+        self.family = family
         self.pipe = pipe
         self.settings = settings
         self.device = device
 
     @classmethod
-    def load(cls, settings: ServerSettings) -> QwenEditTryOnModel:
+    def load(cls, settings: ServerSettings) -> DiffusersTryOnModel:
         started = time.monotonic()
+        family = get_family(settings.family)
         device = resolve_device(settings.device)
-        pipe = load_pipeline(settings, device)
+        pipe = family.load_pipeline(settings, device)
         steps = f"{settings.default_steps} fixed" if settings.distilled else f"{settings.default_steps}"
         logger.info(
-            "model loaded from %s on %s (%s, lora=%s, quantization=%s, steps=%s) in %.1f s",
+            "%s loaded from %s on %s (%s, lora=%s, quantization=%s, steps=%s) in %.1f s",
+            family.name,
             settings.model_dir,
             device,
             load_dtype(device, settings.quantization),
@@ -58,28 +62,7 @@ class QwenEditTryOnModel:
             steps if settings.distilled else f"{steps}, at most {settings.max_steps}",
             time.monotonic() - started,
         )
-        return cls(pipe, settings, device)
+        return cls(family, pipe, settings, device)
 
     def generate(self, request: TryOnRequest) -> Image.Image:
-        import torch
-
-        prompt = tryon_prompt(
-            request.garment_description, request.mode, request.garment is not None, request.garment_category
-        )
-        images = [request.person] if request.garment is None else [request.person, request.garment]
-        width, height = output_size(request.person.size, self.settings.output_pixels, self.pipe.vae_scale_factor * 2)
-        generator = torch.Generator(device=self.device).manual_seed(request.seed)
-        with torch.inference_mode():
-            result = self.pipe(
-                image=images,
-                prompt=prompt.prompt,
-                # Without true CFG (a few-step LoRA) a negative prompt would only cost an encoding.
-                negative_prompt=prompt.negative_prompt if self.settings.true_cfg_scale > 1 else None,
-                true_cfg_scale=self.settings.true_cfg_scale,
-                num_inference_steps=self.settings.steps_for(request.num_inference_steps),
-                height=height,
-                width=width,
-                generator=generator,
-                output_type="pil",
-            )
-        return result.images[0]
+        return self.family.generate(self.pipe, request, self.settings, self.device)

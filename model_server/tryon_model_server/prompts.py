@@ -1,5 +1,6 @@
 """The prompts the server gives the edit model: one per case (garment image or text; studio or
-environment). Callers send only the garment in words and the mode; the wording is ours."""
+environment). Callers send only the garment in words and the mode; the wording is ours. Each model
+family names the reference photos its own way (``ReferenceNames``, in its adapter)."""
 
 from __future__ import annotations
 
@@ -40,13 +41,25 @@ class EditPrompt:
     negative_prompt: str
 
 
-def tryon_prompt(description: str, mode: str, has_garment_image: bool, garment_category: str = "auto") -> EditPrompt:
+@dataclass(frozen=True)
+class ReferenceNames:
+    """How the prompt names the person photo and the garment photo: each family's pipeline shows
+    them to the model in that order (person first), and names them its own way."""
+
+    person: str
+    garment: str
+
+
+def tryon_prompt(
+    description: str, mode: str, has_garment_image: bool, names: ReferenceNames, garment_category: str = "auto"
+) -> EditPrompt:
     description = " ".join(description.split()).rstrip(".")
     if has_garment_image:
+        person, garment = names.person, names.garment
         dress = (
-            "Picture 1 is a photo of a person; Picture 2 is a garment. Dress the person from Picture 1 in the "
-            f"garment from Picture 2 ({description}). Reproduce the garment faithfully: its cut, colours, "
-            "print, logos, text and fabric; fit it naturally to the body with realistic folds."
+            f"{person[:1].upper()}{person[1:]} is a photo of a person; {garment} is a garment. Dress the person from "
+            f"{person} in the garment from {garment} ({description}). Reproduce the garment faithfully: its cut, "
+            "colours, print, logos, text and fabric; fit it naturally to the body with realistic folds."
         )
     else:
         dress = (

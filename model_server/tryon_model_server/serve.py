@@ -14,8 +14,8 @@ from pathlib import Path
 import uvicorn
 
 from tryon_model_server.app import ModelSlot, create_app
-from tryon_model_server.model import QwenEditTryOnModel
-from tryon_model_server.settings import ServerSettings
+from tryon_model_server.model import DiffusersTryOnModel
+from tryon_model_server.settings import ServerSettings, SettingsError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,10 +26,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port (default 8080)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = ServerSettings.from_env(model_dir=args.model_dir)
+    try:
+        settings = ServerSettings.from_env(model_dir=args.model_dir)
+    except SettingsError as exc:
+        # A start-up error, in the container's log, before /ping ever answers: never a 500 later.
+        logging.getLogger("tryon_model_server").error("cannot start: %s", exc)
+        raise SystemExit(2) from None
     overrides = {"host": args.host, "port": args.port}
     settings = settings.with_overrides(**{key: value for key, value in overrides.items() if value is not None})
-    slot = ModelSlot(lambda: QwenEditTryOnModel.load(settings))
+    slot = ModelSlot(lambda: DiffusersTryOnModel.load(settings))
     app = create_app(slot, settings)
     # One worker process: the GPU holds one copy of the model.
     uvicorn.run(app, host=settings.host, port=settings.port, workers=1, log_level="info", timeout_keep_alive=75)

@@ -7,19 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-# Qwen-Image-Edit-2511's published recommendation: 40 steps, true CFG 4.0 with a blank negative.
-BASE_STEPS = 40
-BASE_TRUE_CFG_SCALE = 4.0
-# The base model's steps per request are clamped to these (a request may ask 1-100). Its
-# schedule stretches the last sigma to shift_terminal, which a single step turns into 0/0: one
-# step would denoise with a NaN sigma. Past the maximum a request only costs GPU time.
-BASE_MIN_STEPS = 2
-BASE_MAX_STEPS = 50
-# A distilled Lightning LoRA is run without CFG, with the steps it was distilled for (4 or 8 for
-# the published ones): its steps are fixed, whatever a request asks.
-LIGHTNING_STEPS = 4
-LIGHTNING_MAX_STEPS = 16
-LIGHTNING_TRUE_CFG_SCALE = 1.0
+from tryon_model_server.families import DEFAULT_FAMILY, FamilyError, get_family, resolve_family
+
 # Requests that undress a person are refused (finish_reason "content_filtered").
 DEFAULT_BLOCKED_TERMS = ("naked", "nude", "nudity", "topless", "bottomless", "undressed", "nsfw", "see-through")
 QUANTIZATIONS = ("none", "fp8")
@@ -29,17 +18,30 @@ class SettingsError(ValueError):
     """A setting has a value the server cannot run with."""
 
 
+# The garment reference's area for families whose pipeline takes it as given (TRYON_GARMENT_PIXELS):
+# a 1 MP reference costs as many tokens as a 1 MP result; 0.25 MP a quarter (make model-plan).
+DEFAULT_GARMENT_PIXELS = 1024 * 1024
+# The smallest: any garment photo within the 8:1 limit keeps 64 px on its short side at this area.
+MIN_GARMENT_PIXELS = 256 * 256
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     model_dir: Path = Path("/opt/ml/model")
+    family: str = DEFAULT_FAMILY
     host: str = "0.0.0.0"  # noqa: S104 - SageMaker reaches the container on its own network
     port: int = 8080
     device: str = "auto"
     lora_path: Path | None = None
-    default_steps: int = BASE_STEPS
-    max_steps: int = BASE_MAX_STEPS
-    true_cfg_scale: float = BASE_TRUE_CFG_SCALE
+    distilled: bool = False  # fixed steps: a step-distilled family, or a few-step LoRA fused
+    default_steps: int = 40
+    min_steps: int = 2
+    max_steps: int = 50
+    true_cfg_scale: float = 4.0
     output_pixels: int = 1024 * 1024
+    garment_pixels: int = DEFAULT_GARMENT_PIXELS
+    min_image_side: int = 16
+    max_image_aspect: float | None = None
     quantization: str = "none"
     max_body_bytes: int = 8 * 1024 * 1024
     max_input_pixels: int = 40_000_000
@@ -65,18 +67,26 @@ class ServerSettings:
             return value
 
         model_dir = model_dir or Path(text("TRYON_MODEL_DIR", text("SM_MODEL_DIR", "/opt/ml/model")))
+        try:
+            family_name = resolve_family(env.get("TRYON_MODEL_FAMILY", "").strip() or None, model_dir)
+        except FamilyError as exc:
+            raise SettingsError(str(exc)) from None
+        family = get_family(family_name)
         lora = text("TRYON_LORA_PATH", "")
         lora_path = None
         if lora:
+            if not family.accepts_lora:
+                raise SettingsError(f"TRYON_LORA_PATH: {family_name} is step-distilled already and takes no LoRA")
             lora_path = Path(lora) if Path(lora).is_absolute() else model_dir / lora
-        distilled = lora_path is not None
-        steps_default = LIGHTNING_STEPS if distilled else BASE_STEPS
-        cfg_default = LIGHTNING_TRUE_CFG_SCALE if lora_path else BASE_TRUE_CFG_SCALE
+        distilled = family.base is None or lora_path is not None
+        cfg_default = family.distilled.guidance if distilled else family.base.guidance  # type: ignore[union-attr]
         raw_cfg = text("TRYON_TRUE_CFG_SCALE", str(cfg_default))
         try:
             true_cfg_scale = float(raw_cfg)
         except ValueError:
             raise SettingsError(f"TRYON_TRUE_CFG_SCALE must be a number, got {raw_cfg!r}") from None
+        if family.base is None and true_cfg_scale != family.distilled.guidance:
+            raise SettingsError(f"TRYON_TRUE_CFG_SCALE: {family_name} is step-distilled and runs without guidance")
         quantization = text("TRYON_QUANTIZATION", "none").lower()
         if quantization not in QUANTIZATIONS:
             raise SettingsError(f"TRYON_QUANTIZATION must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}")
@@ -89,39 +99,47 @@ class ServerSettings:
             if blocked is None
             else tuple(term.strip().lower() for term in blocked.split(",") if term.strip())
         )
+        if "TRYON_GARMENT_PIXELS" in env and not family.uses_garment_pixels:
+            raise SettingsError(
+                f"TRYON_GARMENT_PIXELS: {family_name}'s pipeline sizes every photo itself (about 1 MP); leave it unset"
+            )
         if distilled:
             # The distilled step count: every request runs exactly these steps.
-            default_steps = integer("TRYON_DEFAULT_STEPS", steps_default, 1, LIGHTNING_MAX_STEPS)
-            max_steps = default_steps
+            default_steps = integer("TRYON_DEFAULT_STEPS", family.distilled.default, 1, family.distilled.maximum)
+            min_steps = max_steps = default_steps
         else:
-            max_steps = integer("TRYON_MAX_STEPS", BASE_MAX_STEPS, BASE_MIN_STEPS, 100)
-            default_steps = integer("TRYON_DEFAULT_STEPS", steps_default, BASE_MIN_STEPS, max_steps)
+            base = family.base
+            assert base is not None
+            min_steps = base.minimum
+            max_steps = integer("TRYON_MAX_STEPS", base.maximum, base.minimum, 100)
+            default_steps = integer("TRYON_DEFAULT_STEPS", base.default, base.minimum, max_steps)
         return cls(
             model_dir=model_dir,
+            family=family_name,
             host=text("TRYON_MODEL_HOST", "0.0.0.0"),  # noqa: S104
             port=integer("SAGEMAKER_BIND_TO_PORT", integer("TRYON_MODEL_PORT", 8080, 1, 65535), 1, 65535),
             device=device,
             lora_path=lora_path,
+            distilled=distilled,
             default_steps=default_steps,
+            min_steps=min_steps,
             max_steps=max_steps,
             true_cfg_scale=true_cfg_scale,
             output_pixels=integer("TRYON_OUTPUT_PIXELS", 1024 * 1024, 64 * 64, 4096 * 4096),
+            garment_pixels=integer("TRYON_GARMENT_PIXELS", DEFAULT_GARMENT_PIXELS, MIN_GARMENT_PIXELS, 1024 * 1024),
+            min_image_side=family.limits.min_side,
+            max_image_aspect=family.limits.max_aspect,
             quantization=quantization,
             max_body_bytes=integer("TRYON_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 1024**3),
             blocked_terms=blocked_terms,
         )
 
-    @property
-    def distilled(self) -> bool:
-        """A few-step LoRA is fused into the transformer."""
-        return self.lora_path is not None
-
     def steps_for(self, requested: int | None) -> int:
         """The steps a request runs: a distilled model's are fixed at its distilled count; the base
-        model runs what was asked (or the default), clamped to [BASE_MIN_STEPS, ``max_steps``]."""
+        model runs what was asked (or the default), clamped to [``min_steps``, ``max_steps``]."""
         if self.distilled or requested is None:
             return self.default_steps
-        return max(BASE_MIN_STEPS, min(requested, self.max_steps))
+        return max(self.min_steps, min(requested, self.max_steps))
 
     def with_overrides(self, **changes: object) -> ServerSettings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -302,3 +302,17 @@ def test_the_documented_lifecycle_rules_expire_both_prefixes_the_stacks_use(
     assert {rule["Filter"]["Prefix"] for rule in rules} == prefixes == {"tryon-async/in/", "tryon-async/out/"}
     for rule in rules:
         assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] >= 1
+
+
+def test_the_model_container_runs_network_isolated(model: dict[str, Any]) -> None:
+    """EnableNetworkIsolation as SageMaker's CreateModel defines it (botocore's service model), and an
+    image that needs no network at start: the weights are local, the Hugging Face libraries offline."""
+    create_model = botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateModel")
+    assert create_model.input_shape.members["EnableNetworkIsolation"].type_name == "boolean"
+    properties = model["Resources"]["Model"]["Properties"]
+    assert properties["EnableNetworkIsolation"] is True
+    assert set(properties) <= set(create_model.input_shape.members)
+    dockerfile = (MODEL_TEMPLATE.parent / "Dockerfile").read_text()
+    for offline in ("HF_HUB_OFFLINE=1", "TRANSFORMERS_OFFLINE=1"):
+        assert re.search(rf"^\s*(ENV\s+)?{offline}\b", dockerfile, re.MULTILINE), offline
+    assert properties["PrimaryContainer"]["Environment"]["TRYON_MODEL_FAMILY"] == {"Ref": "ModelFamily"}

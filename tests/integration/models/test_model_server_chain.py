@@ -1,7 +1,8 @@
 """The whole chain on one machine: the dev server with the SageMaker backend
 (``--sagemaker-model-url``), the emulated sagemaker-runtime forwarding each invocation to the
-real model server (``model_server/serve`` with a tiny random Qwen-Image-Edit model built offline),
-and back: a 200 JPEG with the selfie's aspect ratio.
+real model server (``model_server/serve`` with a tiny random model built offline), and back: a 200
+JPEG with the selfie's aspect ratio. Once per model family: Qwen-Image-Edit-2511 and FLUX.2 [klein] 4B,
+one contract.
 
 The model server runs in its own venv (``make model-install``: CPU torch, diffusers); the test is
 skipped, saying so, where that venv is missing.
@@ -37,6 +38,11 @@ pytestmark = [
     pytest.mark.skipif(not MODEL_PYTHON.exists(), reason=f"no model server venv at {MODEL_PYTHON}: make model-install"),
 ]
 API_KEY = "chain-key"
+# The model server's families (model_server/tryon_model_server/families/__init__.py's FAMILY_NAMES).
+FAMILIES = ("qwen-image-edit-2511", "flux2-klein-4b")
+# The selfie's ratio at TRYON_OUTPUT_PIXELS (512 x 608), sides rounded to multiples of the tiny
+# model's latent packing: 32 for Qwen's tiny 16x VAE, 8 for klein's tiny 4x VAE.
+EXPECTED_SIZE = {"qwen-image-edit-2511": (512, 608), "flux2-klein-4b": (512, 600)}
 
 
 def _free_port() -> int:
@@ -62,19 +68,26 @@ class ModelServer:
         return self.log.read_text(errors="replace").count('"POST /invocations ')
 
 
-@pytest.fixture(scope="module")
-def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServer]:
-    model_dir = tmp_path_factory.mktemp("tiny-model")
+@pytest.fixture(scope="module", params=FAMILIES)
+def model_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServer]:
+    family = str(request.param)
+    model_dir = tmp_path_factory.mktemp(f"tiny-{family}")
     log = tmp_path_factory.mktemp("model-server-log") / "server.log"
     subprocess.run(
-        [str(MODEL_PYTHON), "-m", "tryon_model_server.tiny_model", str(model_dir)],
+        [str(MODEL_PYTHON), "-m", "tryon_model_server.tiny_model", str(model_dir), "--family", family],
         cwd=ROOT / "model_server",
         check=True,
         capture_output=True,
         timeout=120,
     )
     port = _free_port()
-    env = {**os.environ, "TRYON_DEVICE": "cpu", "TRYON_DEFAULT_STEPS": "2", "TRYON_OUTPUT_PIXELS": str(512 * 608)}
+    env = {
+        **os.environ,
+        "TRYON_MODEL_FAMILY": family,  # as the model stack sets it: the server checks the directory
+        "TRYON_DEVICE": "cpu",
+        "TRYON_DEFAULT_STEPS": "2",
+        "TRYON_OUTPUT_PIXELS": str(512 * 608),
+    }
     process = subprocess.Popen(
         [
             *(str(MODEL_PYTHON), "model_server/serve", "serve", "--model-dir", str(model_dir)),
@@ -127,7 +140,7 @@ def generate(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 @pytest.mark.parametrize(("mode", "with_garment"), [("studio", False), ("environment", True)])
 def test_the_dev_server_answers_a_jpeg_made_by_the_model_server(
-    dev_server: str, garment_url: str, mode: str, with_garment: bool
+    request: pytest.FixtureRequest, dev_server: str, garment_url: str, mode: str, with_garment: bool
 ) -> None:
     status, payload = generate(dev_server, request_body(mode, garment_url if with_garment else None))
     assert status == 200, payload
@@ -135,8 +148,7 @@ def test_the_dev_server_answers_a_jpeg_made_by_the_model_server(
     image = Image.open(io.BytesIO(base64.b64decode(payload["image_base64"])))
     selfie = Image.open(io.BytesIO(person_photo()))
     assert image.format == "JPEG"
-    # The model server's size: the selfie's ratio at the configured area, sides multiples of 32.
-    assert image.size == (512, 608)
+    assert image.size == EXPECTED_SIZE[request.node.callspec.params["model_server"]]
     assert abs(image.width / image.height - selfie.width / selfie.height) < 0.02
 
 
@@ -164,11 +176,12 @@ def test_a_selfie_without_a_person_is_a_422_and_the_model_server_is_never_called
 
 @pytest.mark.parametrize(("category", "output_format"), [("bottoms", "png"), ("one-pieces", "webp")])
 def test_the_model_server_takes_the_garment_category_and_the_answer_its_format(
-    dev_server: str, category: str, output_format: str
+    request: pytest.FixtureRequest, dev_server: str, category: str, output_format: str
 ) -> None:
     body = {**request_body("studio", garment_category=category), "output_format": output_format}
     status, payload = generate(dev_server, body)
     assert status == 200, payload
     assert payload["mime_type"] == f"image/{output_format}"
     image = Image.open(io.BytesIO(base64.b64decode(payload["image_base64"])))
-    assert image.format == output_format.upper() and image.size == (512, 608)
+    family = request.node.callspec.params["model_server"]
+    assert image.format == output_format.upper() and image.size == EXPECTED_SIZE[family]
