@@ -47,8 +47,15 @@ integration: install
 # (.tools/) over the built template and invokes the built handler (cached: seconds when unchanged).
 # model-test: the SageMaker model server's own tests (its venv, .venv-model/), and that venv lets
 # tests/integration/models/test_model_server_chain.py run the whole chain with the tiny model.
+# Tests run in parallel (pytest-xdist): one worker per core, at most TEST_WORKERS_MAX (servers and
+# models per worker cost memory); TEST_WORKERS=1 runs them in one process. `loadgroup` keeps the
+# tests of one xdist_group (a module sharing an expensive fixture) on one worker. Every test has a
+# timeout (pyproject.toml).
+TEST_WORKERS_MAX ?= 4
+TEST_WORKERS     ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt $(TEST_WORKERS_MAX) ] && n=$(TEST_WORKERS_MAX); echo $$n)
+PYTEST_PARALLEL  := $(if $(filter 1,$(TEST_WORKERS)),-n 0,-n $(TEST_WORKERS) --dist loadgroup)
 test: install lint typecheck sam-build model-test
-	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser
+	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser $(PYTEST_PARALLEL)
 
 # The playground page in a real browser: Debian's Chromium driven by Playwright for Python.
 CHROMIUM      := /usr/bin/chromium

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmark_model_server_gpu.py"
 
 
@@ -22,6 +24,7 @@ def test_without_cuda_it_measures_nothing_and_says_why() -> None:
     assert "median" not in result.stdout
 
 
+@pytest.mark.timeout(330)  # the script's own bound is 300 s
 def test_its_measuring_code_runs_at_tiny_size_on_the_cpu() -> None:
     result = run(
         "--tiny-on-cpu", "--size", "64", "--steps", "2", "--fewstep-steps", "1", "--runs", "1", "--warmup", "0"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The flake check of issue 32: the whole `make test` pytest suite RUNS times in a row, in parallel
+# (pytest-xdist, WORKERS workers), each run under the suite-wide per-test timeout. Prints one line
+# per run (passed/failed counts, wall time, load average) and exits non-zero if any run failed.
+#
+#   scripts/repeat_suite.sh            # 5 runs with -n 2
+#   RUNS=3 WORKERS=4 scripts/repeat_suite.sh
+#
+# Run `make sam-build model-install` first (make test does): the SAM and model-chain tests need them.
+# Each run's full output stays in $LOGS (default: a new temporary folder) for the failing tests' logs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${RUNS:-5}"
+WORKERS="${WORKERS:-2}"
+RUN_TIMEOUT="${RUN_TIMEOUT:-1800}"
+LOGS="${LOGS:-$(mktemp -d -t tryon-repeat-suite-XXXXXX)}"
+export POWERTOOLS_TRACE_DISABLED=true POWERTOOLS_SERVICE_NAME=tryon POWERTOOLS_METRICS_NAMESPACE=TryOn
+failed_runs=0
+echo "$(date -u +%FT%TZ) ${RUNS} runs, -n ${WORKERS}, logs in ${LOGS}, $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for run in $(seq 1 "$RUNS"); do
+    log="${LOGS}/run-${run}.txt"
+    started=$(date +%s)
+    timeout "$RUN_TIMEOUT" .venv/bin/python -m pytest -q -p no:cacheprovider -m "not slow" --ignore=tests/browser \
+        -n "$WORKERS" --dist loadgroup --durations=10 >"$log" 2>&1
+    status=$?
+    seconds=$(( $(date +%s) - started ))
+    summary=$(grep -E '^=+ .*(passed|failed|error).* in ' "$log" | tail -1 | tr -d '=')
+    echo "run ${run}: exit ${status}, ${seconds} s, load $(cut -d' ' -f1-3 /proc/loadavg):${summary:- no summary (see ${log})}"
+    if [ "$status" -ne 0 ]; then
+        failed_runs=$((failed_runs + 1))
+        grep -E '^(FAILED|ERROR) ' "$log" | sed 's/^/    /'
+    fi
+done
+echo "${failed_runs} of ${RUNS} runs failed"
+[ "$failed_runs" -eq 0 ]
