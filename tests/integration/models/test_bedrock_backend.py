@@ -81,10 +81,13 @@ def test_background_removal_and_garment_description_overlap(
     use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
 ) -> None:
     use_backend("bedrock")
-    aws.set_delay(REMOVE_BACKGROUND, 0.6)
-    aws.set_delay(VISION, 0.6)
+    # Each answers only once the other has been asked: a pipeline making them one after the
+    # other gets a 503 from the emulator (bounded), never a pass that depends on timing.
+    aws.answer_after(REMOVE_BACKGROUND, VISION, "started")
+    aws.answer_after(VISION, REMOVE_BACKGROUND, "started")
     status, _, payload = post(request_body("studio", garment_url))
     assert status == 200, payload
+    assert {c.status for c in aws.calls} == {200}  # no call gave up waiting for the other
     assert aws.max_in_flight >= 2
     calls = {c.target: c for c in aws.calls}
     cut, seen = calls[REMOVE_BACKGROUND], calls[VISION]
@@ -277,9 +280,12 @@ def test_scene_inpainting_starts_while_a_slow_garment_description_runs(
     use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
 ) -> None:
     use_backend("bedrock")
-    aws.set_delay(VISION, 1.5)
+    # The garment description answers only after the scene's inpainting has answered: a pipeline
+    # that waited for the description first gets the emulator's 503 (bounded) instead of a 200.
+    aws.answer_after(VISION, INPAINT, "ended")
     status, _, payload = post(request_body("environment", garment_url))
     assert status == 200, payload
+    assert {c.status for c in aws.calls} == {200}  # the description was not given up on
     calls = {c.target: c for c in aws.calls}
     assert calls[REMOVE_BACKGROUND].ended <= calls[INPAINT].started < calls[VISION].ended
     assert calls[SEARCH_REPLACE].started >= max(calls[VISION].ended, calls[INPAINT].ended)
