@@ -15,7 +15,8 @@ from tryon_api.http.app import handle_event
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import new_context
 
-pytestmark = pytest.mark.integration
+# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-server-http")]
 WAIT_SECONDS = 30
 
 

@@ -29,9 +29,13 @@ from tryon_api.tryon.errors import ContentFiltered, UpstreamFailed, UpstreamTime
 from tryon_api.tryon.interface import GenerationInput
 from tryon_dev.aws_emulator import AwsModelEmulator
 
-pytestmark = pytest.mark.integration
+# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sagemaker-async")]
 BUCKET = "tryon-async"
 CREDENTIALS = {"aws_access_key_id": "emulated", "aws_secret_access_key": "emulated", "region_name": "us-east-1"}
+# A delay no request of these tests outlives, however busy the machine: the answer never races
+# the deadline (stopping the emulator ends the wait).
+NEVER_IN_TIME = 600.0
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,8 @@ def s3() -> Iterator[Any]:
 def async_endpoint(s3: Any) -> Iterator[AwsModelEmulator]:
     with AwsModelEmulator(endpoint_names=(ENDPOINT,), s3_client=s3, async_output_s3_uri=f"s3://{BUCKET}/out/") as emu:
         yield emu
-        emu.async_invocations.join()
+    # After the stop: a background run still waiting out its delay gives up at once.
+    emu.async_invocations.join()
 
 
 def backend(emulator: AwsModelEmulator, s3: Any) -> SageMakerTryOnBackend:
@@ -91,7 +96,7 @@ def test_a_container_failure_in_the_failure_file_is_a_502(async_endpoint: AwsMod
 
 
 def test_no_answer_before_the_deadline_is_a_504(async_endpoint: AwsModelEmulator, s3: Any) -> None:
-    async_endpoint.set_delay(ENDPOINT, 3.0)
+    async_endpoint.set_delay(ENDPOINT, NEVER_IN_TIME)
     with pytest.raises(UpstreamTimeout):
         backend(async_endpoint, s3).generate(job(), Deadline.after(1.0))
 
@@ -248,7 +253,7 @@ def test_the_request_expires_with_the_time_it_has_left(
     tried = backend(async_endpoint, s3)
     sent = wire_headers(tried.client)
     if seconds_left < 2:
-        async_endpoint.set_delay(ENDPOINT, 3.0)
+        async_endpoint.set_delay(ENDPOINT, NEVER_IN_TIME)
         with pytest.raises(UpstreamTimeout):
             tried.generate(job(), Deadline.after(seconds_left))
     else:
