@@ -23,7 +23,8 @@ from tests.loopback import webhook_receiver
 from tests.photos import b64, selfie_jpeg
 from tests.webhook_doc import documented_verifier
 
-pytestmark = pytest.mark.integration
+# Long (servers, subprocesses, many requests): a larger limit than the suite's default (pyproject.toml).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 KEY = "chain-key-5d1e"
 SECRET = "chain-webhook-secret-9b3f"
 

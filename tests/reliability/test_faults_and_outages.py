@@ -107,6 +107,7 @@ def check(response: requests.Response, status: int, fragment: str = "") -> dict[
     return body
 
 
+@pytest.mark.timeout(600)  # ~50 requests in one scenario: longer than the default
 def test_faults_and_a_secret_store_outage_get_documented_statuses_and_recover(
     stack: tuple[str, SecretStore, Services], emulator: AwsModelEmulator
 ) -> None:
