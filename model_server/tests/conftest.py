@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# One torch thread per test process (servers started by the tests inherit it): a tiny model gains
+# nothing from more, and OpenMP threads spinning on a shared 2-core machine, with pytest-xdist's
+# workers beside them, made a one-second generation take minutes. Set before torch is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import uvicorn
+from filelock import FileLock
 from PIL import Image, ImageDraw
 
 from tryon_model_server.app import ModelSlot, create_app
@@ -109,7 +116,16 @@ def tryon_body(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_model(tmp_path_factory.mktemp("tiny-qwen-image-edit"))
+    """Written once per run: pytest-xdist's workers share the run's temporary folder, the first
+    one writes the model (into a scratch folder, renamed when complete) while the others wait."""
+    base = tmp_path_factory.getbasetemp()
+    run_dir = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    directory = run_dir / "tiny-qwen-image-edit"
+    with FileLock(str(run_dir / "tiny-qwen-image-edit.lock")):
+        if not directory.exists():
+            scratch = write_tiny_model(tmp_path_factory.mktemp("tiny-qwen-image-edit-scratch"))
+            scratch.rename(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")

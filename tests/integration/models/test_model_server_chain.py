@@ -60,12 +60,20 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run(
         [str(MODEL_PYTHON), "-m", "tryon_model_server.tiny_model", str(model_dir)],
         cwd=ROOT / "model_server",
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
         check=True,
         capture_output=True,
         timeout=120,
     )
     port = _free_port()
-    env = {**os.environ, "TRYON_DEVICE": "cpu", "TRYON_DEFAULT_STEPS": "2", "TRYON_OUTPUT_PIXELS": str(512 * 608)}
+    # One torch thread: OpenMP threads spinning beside the other test workers slow a tiny model down.
+    env = {
+        **os.environ,
+        "TRYON_DEVICE": "cpu",
+        "TRYON_DEFAULT_STEPS": "2",
+        "TRYON_OUTPUT_PIXELS": str(512 * 608),
+        "OMP_NUM_THREADS": "1",
+    }
     process = subprocess.Popen(
         [
             *(str(MODEL_PYTHON), "model_server/serve", "serve", "--model-dir", str(model_dir)),
