@@ -125,6 +125,9 @@ def test_the_webhook_is_signed_and_a_failed_delivery_is_retried_with_backoff_the
         handle_message(next_message(deps), deps)
         message = next_message(deps)
         assert message == QueueMessage("webhook", job.id, 1)
+        # The queue's clock moves only when the test moves it: each delay is read exactly.
+        now = [float(int(time.time()))]  # whole seconds: sums of whole-second delays stay exact
+        deps.queue.clock = lambda: now[0]  # type: ignore[attr-defined]
         delays = []
         for attempt in range(1, len(RETRY_DELAYS_SECONDS) + 2):
             handle_message(message, deps)
@@ -133,10 +136,13 @@ def test_the_webhook_is_signed_and_a_failed_delivery_is_retried_with_backoff_the
                 assert received is None
                 break
             assert received is None  # the retry is delayed
-            delays.append(round(deps.queue.next_visible_in() or 0))
-            deps.queue.clock = lambda: 10**10  # type: ignore[attr-defined]
+            delay = deps.queue.next_visible_in() or 0
+            delays.append(delay)
+            sent_at = now[0]
+            now[0] = sent_at + delay - 0.001
+            assert deps.queue.receive() is None  # not a moment before its delay
+            now[0] = sent_at + delay
             message = next_message(deps)
-            deps.queue.clock = time.time  # type: ignore[attr-defined]
             assert message.attempt == attempt + 1
         assert delays == list(RETRY_DELAYS_SECONDS)
         deliveries = receiver.wait_for(len(RETRY_DELAYS_SECONDS) + 1)
