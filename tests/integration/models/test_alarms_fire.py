@@ -86,7 +86,7 @@ def run_burst(fault: str, aws: AwsModelEmulator) -> tuple[Series, list[int]]:
     elif fault == "content_filter":
         aws.inject(REMOVE_BACKGROUND, "filtered", times=None)
     elif fault == "timeout":
-        aws.set_delay(REMOVE_BACKGROUND, 30.0)  # never answers within the request's time
+        aws.set_delay(REMOVE_BACKGROUND, 600.0)  # never answers within the request's time (reset ends it)
         timeout = 1.5
     printed = io.StringIO()
     statuses = []
