@@ -21,7 +21,7 @@ for run in $(seq 1 "$RUNS"); do
     log="${LOGS}/run-${run}.txt"
     started=$(date +%s)
     timeout "$RUN_TIMEOUT" .venv/bin/python -m pytest -q -p no:cacheprovider -m "not slow" --ignore=tests/browser \
-        -n "$WORKERS" --dist loadgroup --durations=10 >"$log" 2>&1
+        -n "$WORKERS" --dist loadscope --durations=10 >"$log" 2>&1
     status=$?
     seconds=$(( $(date +%s) - started ))
     summary=$(grep -E '^=+ .*(passed|failed|error).* in ' "$log" | tail -1 | tr -d '=')

@@ -22,9 +22,6 @@ from tests.fuzz.strategies import FUZZ_EXAMPLES
 from tests.live_server import LiveServer, live_server
 from tryon_api.http.openapi import openapi_document
 
-# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("contract-schemathesis")
-
 schema = schemathesis.openapi.from_dict(openapi_document())
 
 

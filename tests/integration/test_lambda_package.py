@@ -24,8 +24,7 @@ import pytest
 from tests.cfn_template import TEMPLATE, load_template
 from tests.integration.test_sam_local_invoke import BUILD, _require_build
 
-# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lambda-package")]
+pytestmark = pytest.mark.integration
 ROOT = TEMPLATE.parent
 RESOURCES: dict[str, Any] = load_template()["Resources"]
 FUNCTIONS = sorted(name for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function")

@@ -15,8 +15,7 @@ from tryon_api.http.app import handle_event
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import new_context
 
-# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("local-server-http")]
+pytestmark = pytest.mark.integration
 WAIT_SECONDS = 30
 
 

@@ -31,8 +31,7 @@ from PIL import Image
 from tests.cfn_template import default, load_template
 from tryon_dev.aws_emulator import AwsModelEmulator
 
-# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sam-local-invoke"), pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".aws-sam" / "build"

@@ -37,8 +37,7 @@ from tests.photos import b64, selfie_jpeg
 from tryon_api.http.body_limit import body_too_large
 from tryon_api.settings import MAX_EVENT_BODY_BYTES
 
-# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("hostile-inputs-http")]
+pytestmark = pytest.mark.integration
 
 API_KEY = "hostile-key-5d1e9a3c7b"
 TOO_LARGE = body_too_large(MAX_EVENT_BODY_BYTES).message

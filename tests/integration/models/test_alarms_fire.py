@@ -38,8 +38,7 @@ from tryon_dev.aws_emulator import AwsModelEmulator
 from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import LocalContext, new_context
 
-# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("model-alarms-fire"), pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 NAMESPACE = os.environ["POWERTOOLS_METRICS_NAMESPACE"]  # this process's (tests/conftest.py, or make's)
 PARAMETERS = {"MetricsNamespace": NAMESPACE}

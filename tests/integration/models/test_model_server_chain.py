@@ -30,9 +30,7 @@ from tests.live_server import dev_server_process
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL_PYTHON = Path(os.environ.get("TRYON_MODEL_SERVER_PYTHON", ROOT / ".venv-model" / "bin" / "python"))
-# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
 pytestmark = [
-    pytest.mark.xdist_group("model-server-chain"),
     pytest.mark.timeout(600),  # builds a tiny model and starts two servers: longer than the default
     pytest.mark.integration,
     pytest.mark.skipif(not MODEL_PYTHON.exists(), reason=f"no model server venv at {MODEL_PYTHON}: make model-install"),

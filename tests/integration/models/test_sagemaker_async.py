@@ -30,8 +30,7 @@ from tryon_api.tryon.errors import ContentFiltered, UpstreamFailed, UpstreamTime
 from tryon_api.tryon.interface import GenerationInput
 from tryon_dev.aws_emulator import AwsModelEmulator
 
-# One pytest-xdist worker runs this module: its module-scoped fixture is built once (make test: --dist loadgroup).
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sagemaker-async")]
+pytestmark = pytest.mark.integration
 BUCKET = "tryon-async"
 CREDENTIALS = {"aws_access_key_id": "emulated", "aws_secret_access_key": "emulated", "region_name": "us-east-1"}
 # A delay no request of these tests outlives, however busy the machine: the answer never races
