@@ -14,6 +14,7 @@ RUNS="${RUNS:-5}"
 WORKERS="${WORKERS:-2}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-1800}"
 LOGS="${LOGS:-$(mktemp -d -t tryon-repeat-suite-XXXXXX)}"
+mkdir -p "$LOGS"
 export POWERTOOLS_TRACE_DISABLED=true POWERTOOLS_SERVICE_NAME=tryon POWERTOOLS_METRICS_NAMESPACE=TryOn
 failed_runs=0
 echo "$(date -u +%FT%TZ) ${RUNS} runs, -n ${WORKERS}, logs in ${LOGS}, $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
