@@ -25,7 +25,7 @@ for run in $(seq 1 "$RUNS"); do
         -n "$WORKERS" --dist loadscope --durations=10 >"$log" 2>&1
     status=$?
     seconds=$(( $(date +%s) - started ))
-    summary=$(grep -E '^=+ .*(passed|failed|error).* in ' "$log" | tail -1 | tr -d '=')
+    summary=$(grep -E '(passed|failed|error).* in [0-9.]+s' "$log" | tail -1 | tr -d '=')
     echo "run ${run}: exit ${status}, ${seconds} s, load $(cut -d' ' -f1-3 /proc/loadavg):${summary:- no summary (see ${log})}"
     if [ "$status" -ne 0 ]; then
         failed_runs=$((failed_runs + 1))
