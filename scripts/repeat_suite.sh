@@ -17,16 +17,25 @@ LOGS="${LOGS:-$(mktemp -d -t tryon-repeat-suite-XXXXXX)}"
 mkdir -p "$LOGS"
 export POWERTOOLS_TRACE_DISABLED=true POWERTOOLS_SERVICE_NAME=tryon POWERTOOLS_METRICS_NAMESPACE=TryOn
 failed_runs=0
-echo "$(date -u +%FT%TZ) ${RUNS} runs, -n ${WORKERS}, logs in ${LOGS}, $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# What a serial run would select: a parallel run that runs fewer tests (a distribution mode keyed by
+# node id merges items that share one) counts as failed.
+selected=$(.venv/bin/python -m pytest --collect-only -q -p no:cacheprovider -m "not slow" --ignore=tests/browser 2>/dev/null \
+    | tail -1 | grep -oE '^[0-9]+')
+echo "$(date -u +%FT%TZ) ${RUNS} runs of ${selected} tests, -n ${WORKERS}, logs in ${LOGS}, $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq 1 "$RUNS"); do
     log="${LOGS}/run-${run}.txt"
     started=$(date +%s)
     timeout "$RUN_TIMEOUT" .venv/bin/python -m pytest -q -p no:cacheprovider -m "not slow" --ignore=tests/browser \
-        -n "$WORKERS" --dist loadscope --durations=10 >"$log" 2>&1
+        -n "$WORKERS" --dist load --durations=10 >"$log" 2>&1
     status=$?
     seconds=$(( $(date +%s) - started ))
     summary=$(grep -E '(passed|failed|error).* in [0-9.]+s' "$log" | tail -1 | tr -d '=')
     echo "run ${run}: exit ${status}, ${seconds} s, load $(cut -d' ' -f1-3 /proc/loadavg):${summary:- no summary (see ${log})}"
+    passed=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+    if [ "$status" -eq 0 ] && [ "${passed:-0}" != "$selected" ]; then
+        echo "    ${passed:-0} passed, but ${selected} were selected: some tests did not run"
+        status=1
+    fi
     if [ "$status" -ne 0 ]; then
         failed_runs=$((failed_runs + 1))
         grep -E '^(FAILED|ERROR) ' "$log" | sed 's/^/    /'
