@@ -55,8 +55,16 @@ integration: install
 # (.tools/) over the built template and invokes the built handler (cached: seconds when unchanged).
 # model-test: the SageMaker model server's own tests (its venv, .venv-model/), and that venv lets
 # tests/integration/models/test_model_server_chain.py run the whole chain with the tiny model.
+# Tests run in parallel (pytest-xdist): one worker per core, at most TEST_WORKERS_MAX (servers and
+# models per worker cost memory); TEST_WORKERS=1 runs them in one process. xdist's default `load`
+# distribution: the scope-based modes (loadscope, loadfile, loadgroup) key tests by node id and
+# silently run one of Schemathesis' six same-id items (one per API operation). Every test has a
+# timeout (pyproject.toml).
+TEST_WORKERS_MAX ?= 4
+TEST_WORKERS     ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt $(TEST_WORKERS_MAX) ] && n=$(TEST_WORKERS_MAX); echo $$n)
+PYTEST_PARALLEL  := $(if $(filter 1,$(TEST_WORKERS)),-n 0,-n $(TEST_WORKERS) --dist load)
 test: install lint typecheck sam-build model-test
-	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser
+	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser $(PYTEST_PARALLEL)
 
 # The playground page in a real browser: Debian's Chromium driven by Playwright for Python.
 CHROMIUM      := /usr/bin/chromium

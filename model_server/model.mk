@@ -20,11 +20,13 @@ $(MODEL_STAMP): model_server/requirements.txt model_server/requirements-test.txt
 	$(MODEL_PY) -m pip install --quiet -r model_server/requirements-test.txt
 	touch $(MODEL_STAMP)
 
-# Lint, then the server over HTTP on 127.0.0.1 with a tiny random model built offline (~30 s).
+# Lint, then the server over HTTP on 127.0.0.1 with a tiny random model built offline. In parallel
+# like make test (TEST_WORKERS), a test file per worker: one file's tests share its servers.
+MODEL_PYTEST_PARALLEL = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile,)
 model-test: model-install
 	$(MODEL_VENV)/bin/ruff check model_server scripts/benchmark_model_server_gpu.py
 	$(MODEL_VENV)/bin/ruff format --check model_server scripts/benchmark_model_server_gpu.py
-	cd model_server && ../$(MODEL_PY) -m pytest -q
+	cd model_server && ../$(MODEL_PY) -m pytest -q $(MODEL_PYTEST_PARALLEL)
 
 # A tiny random-weight model directory with the real classes, built offline:
 # make model-tiny DIR=/tmp/tiny [FAMILY=flux2-klein-4b] (no FAMILY: Qwen-Image-Edit-2511)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image, ImageOps
 
 from tryon_api.jobs.dependencies import JobDependencies
@@ -44,3 +45,26 @@ def solid_jpeg(size: tuple[int, int] = (400, 500), colour: tuple[int, int, int] 
 def no_jobs() -> JobDependencies:
     """The jobs getter of services built for tests that never call the jobs routes."""
     raise AssertionError("these test services serve no jobs")
+
+
+class ManualClock:
+    """``time.monotonic`` for code under test that only moves when the test says so: budgets and
+    deadlines are checked exactly, whatever else the machine is doing."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def freeze_deadlines(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """Every ``Deadline`` (tryon/deadline.py) reads the returned clock from now until the test ends."""
+    from tryon_api.tryon import deadline as deadline_module
+
+    clock = ManualClock()
+    monkeypatch.setattr(deadline_module, "time", clock)
+    return clock

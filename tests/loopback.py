@@ -5,28 +5,41 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# A held answer goes out after this long even if the test never released it (a failed test).
+HOLD_LIMIT_SECONDS = 300.0
+
 
 class FileHost:
-    """Serves ``publish``-ed bodies by path; anything else is a 404."""
+    """Serves ``publish``-ed bodies by path; anything else is a 404. ``requested[path]`` is set
+    when a path is first asked for; a path published with ``hold`` answers once that event is set,
+    so a test can keep a client's fetch in flight for as long as it needs, without a sleep."""
 
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str, int]] = {}
-        files = self.files
+        self.holds: dict[str, threading.Event] = {}
+        self.requested: defaultdict[str, threading.Event] = defaultdict(threading.Event)
+        files, holds, requested = self.files, self.holds, self.requested
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                requested[self.path].set()
+                hold = holds.get(self.path)
+                if hold is not None:
+                    hold.wait(HOLD_LIMIT_SECONDS)
                 body, content_type, status = files.get(self.path, (b"missing", "text/plain", 404))
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                with suppress(OSError):  # a held client may have gone (a killed server)
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -37,8 +50,17 @@ class FileHost:
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
-    def publish(self, path: str, body: bytes, content_type: str = "image/jpeg", status: int = 200) -> str:
+    def publish(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str = "image/jpeg",
+        status: int = 200,
+        hold: threading.Event | None = None,
+    ) -> str:
         self.files[path] = (body, content_type, status)
+        if hold is not None:
+            self.holds[path] = hold
         return self.base_url + path
 
     def close(self) -> None:

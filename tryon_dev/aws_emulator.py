@@ -16,6 +16,7 @@ real runtime does; 60 s without an answer is SageMaker's invocation timeout.
 
 Tests inject faults per model id or endpoint name (``inject``) and per-call delays
 (``set_delay``); the emulator records every call with its timing (``calls``, ``max_in_flight``).
+An order between calls (``answer_after``) replaces delays that race the code under test.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import math
 import random
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -90,6 +91,16 @@ class _State:
     # Set when a reset or stop ends this state: a delayed call still waiting then gives up
     # without doing image work for a test that has moved on.
     ended: threading.Event = field(default_factory=threading.Event)
+    # answer_after: per target, the (other target, "started" | "ended", bound) its calls wait for,
+    # and one event per target and moment, set by the first call to reach it.
+    orders: dict[str, list[tuple[str, str, float]]] = field(default_factory=dict)
+    moments: defaultdict[tuple[str, str], threading.Event] = field(default_factory=lambda: defaultdict(threading.Event))
+
+    def end(self) -> None:
+        """Wake every waiting call (delays and orders): this state is over."""
+        self.ended.set()
+        for moment in list(self.moments.values()):
+            moment.set()
 
 
 def stability_image(service: str, params: dict[str, Any], seed: int) -> Image.Image:
@@ -143,9 +154,19 @@ class AwsModelEmulator(LoopbackService):
         with self._lock:
             self._state.delays[target] = seconds
 
+    def answer_after(self, target: str, other: str, moment: str = "started", *, within: float = 30.0) -> None:
+        """Calls to ``target`` answer only once a call to ``other`` has ``moment`` ("started" or
+        "ended"): a test fixes the order it checks instead of racing delays against the code.
+        A call still waiting after ``within`` seconds (the code never made the other call, or
+        made it only afterwards) fails with a 503, so the test fails instead of hanging."""
+        if moment not in ("started", "ended"):
+            raise ValueError(f"unknown moment {moment!r}")
+        with self._lock:
+            self._state.orders.setdefault(target, []).append((other, moment, within))
+
     def reset(self) -> None:
         with self._lock:
-            self._state.ended.set()
+            self._state.end()
             self._state = _State()
 
     @property
@@ -172,7 +193,7 @@ class AwsModelEmulator(LoopbackService):
     def before_stop(self) -> None:
         self._stopping.set()
         with self._lock:
-            self._state.ended.set()
+            self._state.end()
 
     # --- internals -------------------------------------------------------------------------
     def _next_fault(self, target: str) -> Fault | None:
@@ -203,6 +224,16 @@ class AwsModelEmulator(LoopbackService):
         with self._lock:
             state.in_flight -= 1
             state.calls.append(CallRecord(target, operation, started, time.monotonic(), status, fault))
+            state.moments[(target, "ended")].set()
+
+    def _wait_for_order(self, state: _State, target: str) -> None:
+        with self._lock:
+            state.moments[(target, "started")].set()
+            orders = list(state.orders.get(target, ()))
+            moments = [(other, moment, within, state.moments[(other, moment)]) for other, moment, within in orders]
+        for other, moment, within, reached in moments:
+            if not reached.wait(within) or state.ended.is_set():
+                raise EmulatedError(503, "ServiceUnavailableException", f"No call to {other} {moment} in time.")
 
     def _wait(self, state: _State, seconds: float) -> None:
         if seconds > 0 and state.ended.wait(seconds):
@@ -222,6 +253,7 @@ class AwsModelEmulator(LoopbackService):
             if operation == "invoke_endpoint_async":  # the delay is the background run's
                 status, out_headers, body = self._answer_async(target, headers, delay, fault)
                 return status, out_headers, body
+            self._wait_for_order(state, target)
             self._wait(state, delay + (fault.delay if fault else 0.0))
             status, out_headers, body = self._answer(operation, target, headers, raw, fault)
             return status, out_headers, body

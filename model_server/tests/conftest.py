@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# One torch thread per test process (servers started by the tests inherit it): a tiny model gains
+# nothing from more, and OpenMP threads spinning on a shared 2-core machine, with pytest-xdist's
+# workers beside them, made a one-second generation take minutes. Set before torch is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import uvicorn
+from filelock import FileLock
 from PIL import Image, ImageDraw
 
 from tryon_model_server.app import ModelSlot, create_app
@@ -116,9 +123,18 @@ _TINY_DIRS: dict[str, Path] = {}
 
 
 def tiny_dir_of(family: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One tiny model directory per family for the whole session."""
+    """One tiny model directory per family for the whole run: pytest-xdist's workers share the
+    run's temporary folder, the first writes the model (into a scratch folder, renamed when
+    complete) while the others wait."""
     if family not in _TINY_DIRS:
-        _TINY_DIRS[family] = write_tiny_model(tmp_path_factory.mktemp(f"tiny-{family}"), family=family)
+        base = tmp_path_factory.getbasetemp()
+        run_dir = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        directory = run_dir / f"tiny-{family}"
+        with FileLock(str(run_dir / f"tiny-{family}.lock")):
+            if not directory.exists():
+                scratch = write_tiny_model(tmp_path_factory.mktemp(f"tiny-{family}-scratch"), family=family)
+                scratch.rename(directory)
+        _TINY_DIRS[family] = directory
     return _TINY_DIRS[family]
 
 

@@ -29,6 +29,7 @@ def test_without_cuda_it_measures_nothing_and_says_why() -> None:
     assert "median" not in result.stdout
 
 
+@pytest.mark.timeout(600)  # the script's own bound is 300 s per family, on a busy CPU
 @pytest.mark.parametrize(
     ("family", "steps", "lines"),
     [

@@ -148,6 +148,7 @@ def test_any_method_path_and_body_gets_a_documented_answer(
     check_response(response, logs, path)
 
 
+@pytest.mark.timeout(600)  # many full generations: longer than the default
 @FUZZ_SETTINGS
 @given(
     valid_selfie_fields,

@@ -28,7 +28,8 @@ from tryon_dev.aws_emulator import AwsModelEmulator
 from tryon_dev.doctor import foundation_model_id
 from tryon_dev.stack_config import deploy_parameters, read_template
 
-pytestmark = pytest.mark.integration
+# Long (servers, subprocesses, many requests): a larger limit than the suite's default (pyproject.toml).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "tryon/dev/api-keys"  # Environment=dev (samconfig.toml's default environment)
 MODELS = (

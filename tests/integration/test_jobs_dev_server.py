@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ from typing import Any
 import pytest
 import requests
 
+from tests.integration.models.helpers import garment_photo
 from tests.live_server import ROOT, dev_server_process
-from tests.loopback import webhook_receiver
+from tests.loopback import file_host, webhook_receiver
 from tests.photos import b64, selfie_jpeg
 from tests.webhook_doc import documented_verifier
 
-pytestmark = pytest.mark.integration
+# Long (servers, subprocesses, many requests): a larger limit than the suite's default (pyproject.toml).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 KEY = "chain-key-5d1e"
 SECRET = "whsec_Y2hhaW4td2ViaG9vay1zZWNyZXQtOWIzZg=="
 
@@ -80,12 +83,12 @@ def test_submit_run_webhook_verify_poll_and_delete(tmp_path: Path) -> None:
         assert {"JobsSubmitted", "JobsSucceeded", "JobDuration", "WebhookDeliveries"} <= names
 
 
-def start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+def start(data_dir: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRYON_", "AWS_ENDPOINT_URL"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "tryon_dev", "serve", "--port", "0", "--api-key", KEY],
         cwd=ROOT,
-        env={**clean, "TRYON_JOBS_DATA_DIR": str(data_dir), "TRYON_JOBS_LOCAL_WORKERS": "1"},
+        env={**clean, "TRYON_JOBS_DATA_DIR": str(data_dir), "TRYON_JOBS_LOCAL_WORKERS": "1", **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -100,30 +103,39 @@ def start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 def test_a_restart_loses_no_job_and_a_killed_run_is_picked_up_again(tmp_path: Path) -> None:
-    first, url = start(tmp_path)
-    try:
-        finished = submit(url)
-        assert poll(url, finished)["status"] == "succeeded"
-        interrupted = submit(url, num_samples=2)
-        queued = submit(url)
-        poll(url, interrupted, until=("running",))
-    finally:
-        first.send_signal(signal.SIGKILL)  # a crash: nothing is tidied up
-        first.wait(timeout=10)
-    assert sqlite3.connect(tmp_path / "jobs.sqlite3").execute(
-        "SELECT status FROM jobs WHERE id = ?", (interrupted,)
-    ).fetchone() == ("running",)
+    """The run is killed while it is surely running: its garment fetch is held by the garment host
+    until the server is gone, so no fast run can finish before the kill."""
+    release = threading.Event()
+    with file_host() as garments:
+        garment = garments.publish("/held.jpg", garment_photo(), hold=release)
+        # Private garment URLs (the host is on 127.0.0.1), and the longest fetch the settings allow.
+        fetching = {"TRYON_ALLOW_PRIVATE_GARMENT_URLS": "1", "TRYON_GARMENT_FETCH_TIMEOUT_SECONDS": "60"}
+        first, url = start(tmp_path, fetching)
+        try:
+            finished = submit(url)
+            assert poll(url, finished)["status"] == "succeeded"
+            interrupted = submit(url, num_samples=2, clothing_image_url=garment)
+            queued = submit(url)
+            assert garments.requested["/held.jpg"].wait(120), "the job never fetched its garment"
+            assert poll(url, interrupted, until=("running",))["status"] == "running"
+        finally:
+            first.send_signal(signal.SIGKILL)  # a crash: nothing is tidied up
+            first.wait(timeout=10)
+        assert sqlite3.connect(tmp_path / "jobs.sqlite3").execute(
+            "SELECT status FROM jobs WHERE id = ?", (interrupted,)
+        ).fetchone() == ("running",)
 
-    second, url = start(tmp_path)
-    try:
-        assert poll(url, finished)["status"] == "succeeded"  # kept across the restart
-        for job_id in (interrupted, queued):
-            done = poll(url, job_id)
-            assert done["status"] == "succeeded", done
-        assert len(poll(url, interrupted)["images"]) == 2
-    finally:
-        second.terminate()
-        second.wait(timeout=10)
+        release.set()  # the garment host answers the restarted run at once
+        second, url = start(tmp_path, fetching)
+        try:
+            assert poll(url, finished)["status"] == "succeeded"  # kept across the restart
+            for job_id in (interrupted, queued):
+                done = poll(url, job_id)
+                assert done["status"] == "succeeded", done
+            assert len(poll(url, interrupted)["images"]) == 2
+        finally:
+            second.terminate()
+            second.wait(timeout=10)
     record = (
         sqlite3.connect(tmp_path / "jobs.sqlite3")
         .execute("SELECT record FROM jobs WHERE id = ?", (interrupted,))

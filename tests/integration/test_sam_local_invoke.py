@@ -33,7 +33,7 @@ from tryon_dev.aws_emulator import AwsModelEmulator
 from tryon_dev.moderation_emulator import ModerationEmulator
 from tryon_dev.person_check_emulator import RekognitionEmulator
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".aws-sam" / "build"

@@ -16,7 +16,8 @@ from tests.loopback import file_host
 from tryon_dev.account_emulator import AccountEmulator, AccountFacts, FunctionFacts
 from tryon_dev.smoke import URL_MARGIN_SECONDS, client_timeout, function_region
 
-pytestmark = pytest.mark.integration
+# Long (servers, subprocesses, many requests): a larger limit than the suite's default (pyproject.toml).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^(PASS|FAIL) (studio|environment|wrong key|missing field|no person): (\d{3}) in (\d+\.\d) s")
 

@@ -100,6 +100,7 @@ def gps_exif() -> Image.Exif:
     ("fmt", "options"),
     [("JPEG", {"quality": 90}), ("PNG", {}), ("WEBP", {"quality": 90}), ("HEIF", {})],
 )
+@pytest.mark.timeout(600)  # HEIF encodes slowly on a busy machine
 def test_accepted_formats_decode_to_rgb_within_limits(fmt: str, options: dict[str, object]) -> None:
     source = photo((900, 1200))
     data = heic_bytes(source) if fmt == "HEIF" else image_bytes(source, fmt, **options)

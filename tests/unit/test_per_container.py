@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -11,20 +10,32 @@ from tryon_api.per_container import PerContainer
 
 
 def test_builds_once_when_many_threads_ask_at_once() -> None:
+    """The first build is held open until every thread has asked: without the lock, each of
+    them would find nothing built and build again. Events, not a sleep, set the window."""
     calls: list[int] = []
+    asking = threading.Semaphore(0)
+    release = threading.Event()
 
     def build() -> object:
         calls.append(1)
-        time.sleep(0.05)  # wide window for a second build if the lock were missing
+        assert release.wait(timeout=30), "the test never released the build"
         return object()
 
     holder = PerContainer(build)
     seen: list[object] = []
-    threads = [threading.Thread(target=lambda: seen.append(holder.get())) for _ in range(8)]
+
+    def ask() -> None:
+        asking.release()
+        seen.append(holder.get())
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
     for thread in threads:
         thread.start()
+    for _ in threads:
+        assert asking.acquire(timeout=30)
+    release.set()
     for thread in threads:
-        thread.join(timeout=5)
+        thread.join(timeout=30)
     assert len(calls) == 1
     assert len(seen) == 8 and all(value is seen[0] for value in seen)
 

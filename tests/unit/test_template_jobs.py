@@ -141,20 +141,6 @@ def test_the_queue_follows_aws_guidance_for_lambda_event_sources(template: dict[
 # ------------------------------------------------------------------------------ worker
 
 
-def test_the_worker_is_the_same_package_built_the_same_way(template: dict[str, Any]) -> None:
-    worker, api = template["Resources"]["JobWorkerFunction"], template["Resources"]["TryOnFunction"]
-    for field in ("CodeUri", "Layers"):
-        assert worker["Properties"][field] == api["Properties"][field]
-    assert worker["Metadata"] == api["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "."}
-    assert worker["Properties"]["Handler"] == "tryon_api.entrypoints.queue_worker.lambda_handler"
-    from tryon_api.entrypoints import queue_worker
-
-    assert callable(queue_worker.lambda_handler)
-    makefile = (TEMPLATE.parent / "Makefile").read_text()
-    # SAM's makefile build runs build-<LogicalId>; the worker's target is the API's recipe.
-    assert "\nbuild-JobWorkerFunction: build-TryOnFunction\n" in makefile
-
-
 def test_the_worker_runs_jobs_at_the_models_throughput_and_reports_partial_failures(
     template: dict[str, Any],
 ) -> None:

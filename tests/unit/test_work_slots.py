@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.fakes import ScriptedBackend, solid_jpeg
+from tests.fakes import ScriptedBackend, freeze_deadlines, solid_jpeg
 from tryon_api.backends.embedded.backend import EmbeddedTryOnBackend
 from tryon_api.backends.factory import create_backend
 from tryon_api.settings import Settings
@@ -84,9 +83,11 @@ def test_decoding_waits_for_a_free_slot_and_gives_up_at_the_deadline() -> None:
     assert slots.most_in_use == 1
 
 
-def test_the_garment_budget_covers_decoding_not_only_the_fetch() -> None:
+def test_the_garment_budget_covers_decoding_not_only_the_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = freeze_deadlines(monkeypatch)
+
     def slow_fetch(url: str, deadline: Deadline) -> bytes:
-        time.sleep(deadline.remaining() + 0.05)  # the bytes arrive just after the budget ends
+        clock.advance(deadline.remaining() + 0.05)  # the bytes arrive just after the budget ends
         return solid_jpeg((600, 600))
 
     service = TryOnService(ScriptedBackend(), slow_fetch, 6_000_000, garment_timeout_seconds=0.2)
@@ -95,7 +96,22 @@ def test_the_garment_budget_covers_decoding_not_only_the_fetch() -> None:
     assert timed_out.value.message == "clothing_image_url did not answer in time"
 
 
-def test_the_garment_budget_is_the_fetch_timeout_within_the_request_deadline() -> None:
+def test_a_garment_inside_its_budget_is_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = freeze_deadlines(monkeypatch)
+
+    def fetch(url: str, deadline: Deadline) -> bytes:
+        clock.advance(deadline.remaining() - 0.05)  # the bytes arrive just before the budget ends
+        return solid_jpeg((600, 600))
+
+    backend = ScriptedBackend()
+    TryOnService(backend, fetch, 6_000_000, garment_timeout_seconds=0.2).generate(
+        request("http://garment.test/x.jpg"), Deadline.after(30)
+    )
+    assert len(backend.jobs) == 1 and backend.jobs[0].garment is not None
+
+
+def test_the_garment_budget_is_the_fetch_timeout_within_the_request_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    freeze_deadlines(monkeypatch)
     budgets: list[float] = []
 
     def fetch(url: str, deadline: Deadline) -> bytes:
@@ -108,4 +124,4 @@ def test_the_garment_budget_is_the_fetch_timeout_within_the_request_deadline() -
     TryOnService(ScriptedBackend(), fetch, 6_000_000, garment_timeout_seconds=5).generate(
         request("http://garment.test/x.jpg"), Deadline.after(2)
     )
-    assert 4 < budgets[0] <= 5 and budgets[1] <= 2
+    assert budgets == [5, 2]

@@ -4,7 +4,6 @@ table, bucket and queues that template.yaml declares (tests/integration/jobs/aws
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -209,15 +208,20 @@ def test_a_sent_message_arrives_as_the_worker_decodes_it(jobs_aws: JobsAws) -> N
     assert [decode_message(m["Body"]) for m in received] == [QueueMessage("run", "job-0001-aaaaaaaaaaaa", 1)]
 
 
-def test_a_delayed_message_stays_invisible_until_its_delay(jobs_aws: JobsAws) -> None:
+def test_a_delayed_message_stays_invisible_until_its_delay(jobs_aws: JobsAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's SQS keeps a message's DelaySeconds on its clock: the test moves that clock instead
+    of sleeping, so a busy machine can neither reveal the message early nor hide it late."""
+    import moto.sqs.models as moto_sqs
+
+    now = [moto_sqs.unix_time_millis()]
+    monkeypatch.setattr(moto_sqs, "unix_time_millis", lambda: now[0])
     queue = SqsJobQueue(jobs_aws.sqs, jobs_aws.queue_url)
     queue.send(QueueMessage("webhook", "job-0001-aaaaaaaaaaaa", attempt=3), delay_seconds=1)
     assert "Messages" not in jobs_aws.sqs.receive_message(QueueUrl=jobs_aws.queue_url)
-    deadline = time.monotonic() + 10
-    received: list[dict[str, Any]] = []
-    while not received and time.monotonic() < deadline:
-        time.sleep(0.2)
-        received = jobs_aws.sqs.receive_message(QueueUrl=jobs_aws.queue_url).get("Messages", [])
+    now[0] += 990
+    assert "Messages" not in jobs_aws.sqs.receive_message(QueueUrl=jobs_aws.queue_url)
+    now[0] += 20
+    received = jobs_aws.sqs.receive_message(QueueUrl=jobs_aws.queue_url).get("Messages", [])
     assert [decode_message(m["Body"]) for m in received] == [QueueMessage("webhook", "job-0001-aaaaaaaaaaaa", 3)]
 
 

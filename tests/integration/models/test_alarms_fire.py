@@ -41,7 +41,7 @@ from tryon_dev.events import function_url_event
 from tryon_dev.lambda_context import LocalContext, new_context
 from tryon_dev.moderation_emulator import EXPLICIT_NUDITY, ModerationEmulator, emulator_client_factory
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 NAMESPACE = os.environ["POWERTOOLS_METRICS_NAMESPACE"]  # this process's (tests/conftest.py, or make's)
 PARAMETERS = {"MetricsNamespace": NAMESPACE}
@@ -102,7 +102,7 @@ def run_burst(
     elif fault == "content_filter":
         aws.inject(REMOVE_BACKGROUND, "filtered", times=None)
     elif fault == "timeout":
-        aws.set_delay(REMOVE_BACKGROUND, 30.0)  # never answers within the request's time
+        aws.set_delay(REMOVE_BACKGROUND, 600.0)  # never answers within the request's time (reset ends it)
         timeout = 1.5
     printed = io.StringIO()
     statuses = []

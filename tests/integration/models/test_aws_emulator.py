@@ -193,3 +193,27 @@ def test_sagemaker_unknown_endpoint_is_a_validation_error(sagemaker: Any) -> Non
     )
     assert (code, status) == ("ValidationError", 400)
     assert "nope" in message
+
+
+def test_an_ordered_call_answers_once_the_other_was_made_and_fails_when_it_never_is(
+    aws: AwsModelEmulator, bedrock: Any
+) -> None:
+    """``answer_after``: the order a test checks, with no delay racing the code under test."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    aws.answer_after(REMOVE_BACKGROUND, VISION, "ended")
+    aws.answer_after(VISION, REMOVE_BACKGROUND, "started")  # so the first is surely waiting
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(_invoke, bedrock, REMOVE_BACKGROUND, {"image": _b64_image((256, 256))})
+        messages = [{"role": "user", "content": [{"text": "describe"}]}]
+        bedrock.converse(modelId=VISION, messages=messages, inferenceConfig={"maxTokens": 50})
+        assert waiting.result(timeout=60)["finish_reasons"] == [None]
+    cut = next(c for c in aws.calls if c.target == REMOVE_BACKGROUND)
+    seen = next(c for c in aws.calls if c.target == VISION)
+    assert cut.started < seen.ended <= cut.ended
+
+    aws.reset()
+    aws.answer_after(REMOVE_BACKGROUND, VISION, "started", within=0.2)  # VISION is never called
+    code, status, message = _error(lambda: _invoke(bedrock, REMOVE_BACKGROUND, {"image": _b64_image((256, 256))}))
+    assert (code, status) == ("ServiceUnavailableException", 503)
+    assert VISION in message

@@ -81,10 +81,13 @@ def test_background_removal_and_garment_description_overlap(
     use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
 ) -> None:
     use_backend("bedrock")
-    aws.set_delay(REMOVE_BACKGROUND, 0.6)
-    aws.set_delay(VISION, 0.6)
+    # Each answers only once the other has been asked: a pipeline making them one after the
+    # other gets a 503 from the emulator (bounded), never a pass that depends on timing.
+    aws.answer_after(REMOVE_BACKGROUND, VISION, "started")
+    aws.answer_after(VISION, REMOVE_BACKGROUND, "started")
     status, _, payload = post(request_body("studio", garment_url))
     assert status == 200, payload
+    assert {c.status for c in aws.calls} == {200}  # no call gave up waiting for the other
     assert aws.max_in_flight >= 2
     calls = {c.target: c for c in aws.calls}
     cut, seen = calls[REMOVE_BACKGROUND], calls[VISION]
@@ -194,12 +197,12 @@ def test_a_never_answering_model_gets_one_attempt_and_504_at_the_deadline(
     """A read timeout is not retried (by botocore or by us), and the attempt's read timeout is cut
     to the time the request has left: the one call ends at the deadline, not 85 s later."""
     use_backend("bedrock", model_max_attempts=3, deadline_margin_seconds=0.5)
-    aws.set_delay(REMOVE_BACKGROUND, 30.0)  # far past the request's deadline (1.5 s - 0.5 s)
+    aws.set_delay(REMOVE_BACKGROUND, 600.0)  # far past the request's deadline (1.5 s - 0.5 s)
     status, _, payload = post(request_body("studio"), timeout_seconds=1.5)
     assert (status, payload) == (504, {"error": "the image model did not answer in time"})
     join_abandoned_calls()  # the worker ends on its own read timeout: bounded by the deadline
     assert not [t for t in threading.enumerate() if t.name.startswith("model-call") and t.is_alive()]
-    # The emulator still holds the first call (30 s): a retry would have been a second one in flight.
+    # The emulator still holds the first call: a retry would have been a second one in flight.
     assert aws.max_in_flight == 1
 
 
@@ -213,7 +216,7 @@ def test_throttling_retry_after_comes_from_settings(use_backend: Callable[..., A
 
 def test_slow_model_past_the_deadline_gives_504(use_backend: Callable[..., Any], aws: AwsModelEmulator) -> None:
     use_backend("bedrock", deadline_margin_seconds=0.5)
-    aws.set_delay(REMOVE_BACKGROUND, 3.0)
+    aws.set_delay(REMOVE_BACKGROUND, 600.0)  # never within the request's time, however busy the machine
     status, _, payload = post(request_body("studio"), timeout_seconds=1.5)
     assert status == 504
     assert payload["error"] == "the image model did not answer in time"
@@ -277,9 +280,12 @@ def test_scene_inpainting_starts_while_a_slow_garment_description_runs(
     use_backend: Callable[..., Any], aws: AwsModelEmulator, garment_url: str
 ) -> None:
     use_backend("bedrock")
-    aws.set_delay(VISION, 1.5)
+    # The garment description answers only after the scene's inpainting has answered: a pipeline
+    # that waited for the description first gets the emulator's 503 (bounded) instead of a 200.
+    aws.answer_after(VISION, INPAINT, "ended")
     status, _, payload = post(request_body("environment", garment_url))
     assert status == 200, payload
+    assert {c.status for c in aws.calls} == {200}  # the description was not given up on
     calls = {c.target: c for c in aws.calls}
     assert calls[REMOVE_BACKGROUND].ended <= calls[INPAINT].started < calls[VISION].ended
     assert calls[SEARCH_REPLACE].started >= max(calls[VISION].ended, calls[INPAINT].ended)

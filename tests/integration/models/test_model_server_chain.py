@@ -34,6 +34,7 @@ from tests.photos import b64, no_person_photos
 ROOT = Path(__file__).resolve().parents[3]
 MODEL_PYTHON = Path(os.environ.get("TRYON_MODEL_SERVER_PYTHON", ROOT / ".venv-model" / "bin" / "python"))
 pytestmark = [
+    pytest.mark.timeout(600),  # builds a tiny model and starts two servers: longer than the default
     pytest.mark.integration,
     pytest.mark.skipif(not MODEL_PYTHON.exists(), reason=f"no model server venv at {MODEL_PYTHON}: make model-install"),
 ]
@@ -76,17 +77,20 @@ def model_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     subprocess.run(
         [str(MODEL_PYTHON), "-m", "tryon_model_server.tiny_model", str(model_dir), "--family", family],
         cwd=ROOT / "model_server",
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
         check=True,
         capture_output=True,
         timeout=120,
     )
     port = _free_port()
+    # One torch thread: OpenMP threads spinning beside the other test workers slow a tiny model down.
     env = {
         **os.environ,
         "TRYON_MODEL_FAMILY": family,  # as the model stack sets it: the server checks the directory
         "TRYON_DEVICE": "cpu",
         "TRYON_DEFAULT_STEPS": "2",
         "TRYON_OUTPUT_PIXELS": str(512 * 608),
+        "OMP_NUM_THREADS": "1",
     }
     process = subprocess.Popen(
         [
