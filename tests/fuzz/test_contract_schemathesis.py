@@ -28,11 +28,12 @@ from hypothesis import HealthCheck, settings
 from PIL import Image
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from tryon_api.http.job_services import get_job_dependencies, set_job_dependencies
 
 from tests.fuzz.strategies import FUZZ_EXAMPLES
 from tests.live_server import LiveServer, live_server
 from tests.photos import selfie_jpeg
+from tryon_api.entrypoints import wiring
+from tryon_api.entrypoints.wiring import get_services
 from tryon_api.http.openapi import openapi_document
 from tryon_api.jobs.local_queue import message_from_body
 from tryon_api.jobs.worker import handle_message
@@ -69,7 +70,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         try:
             yield running
         finally:
-            set_job_dependencies(None)
+            wiring.reset()
 
 
 def call_and_validate(case: schemathesis.Case, server: LiveServer) -> None:
@@ -108,7 +109,7 @@ def test_every_operation_answers_a_valid_request_as_documented(server: LiveServe
     accepted = validated("/jobs", "POST", body={**body, "num_samples": 2, "output_format": "png"})
     assert accepted.status_code == 202
     job_id = accepted.json()["id"]
-    deps = get_job_dependencies()
+    deps = get_services().jobs()
     while (received := deps.queue.receive()) is not None:  # type: ignore[attr-defined]
         message = message_from_body(received.body)
         if message.job_id == job_id:  # the fuzzed submits stay queued
