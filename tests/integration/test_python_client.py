@@ -5,6 +5,7 @@ retries of 429 and 503 honouring Retry-After, and ``pip install ./clients/python
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -159,6 +160,10 @@ def test_429_and_503_are_retried_honouring_retry_after_within_a_bound() -> None:
 
 def test_pip_installs_the_client_as_a_typed_package(tmp_path: Path) -> None:
     target = tmp_path / "site"
+    # From a copy: setuptools builds in the source folder (build/, *.egg-info), never in the repository.
+    source = shutil.copytree(
+        ROOT / "clients/python", tmp_path / "client", ignore=shutil.ignore_patterns("build", "*.egg-info")
+    )
     subprocess.run(
         [
             sys.executable,
@@ -169,7 +174,7 @@ def test_pip_installs_the_client_as_a_typed_package(tmp_path: Path) -> None:
             "--no-deps",
             "--target",
             str(target),
-            str(ROOT / "clients/python"),
+            str(source),
         ],
         check=True,
         capture_output=True,
