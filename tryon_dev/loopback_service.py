@@ -5,9 +5,39 @@ A subclass names its request handler; the handler reaches the service as ``self.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
+
+
+class AwsAnswerHandler(BaseHTTPRequestHandler):
+    """A request handler that answers as an AWS service does: HTTP/1.1, a request id, the body
+    written whole (a client that hung up is not an error of the emulator's)."""
+
+    protocol_version = "HTTP/1.1"
+    sys_version = ""
+
+    def read_request(self) -> tuple[dict[str, str], bytes]:
+        """Lower-cased headers and the body."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        return {name.lower(): value for name, value in self.headers.items()}, raw
+
+    def write_answer(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("x-amzn-RequestId", f"emulated-{time.monotonic_ns()}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
 
 
 class LoopbackService:

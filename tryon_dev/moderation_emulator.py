@@ -17,12 +17,10 @@ What the emulated classifiers "see": a text intervenes when it holds one of ``de
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import math
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from PIL import Image
 from tryon_dev.aws_model_errors import check_signature
 from tryon_dev.aws_model_requests import EmulatedError
 from tryon_dev.aws_shapes import check_output
-from tryon_dev.loopback_service import LoopbackService
+from tryon_dev.loopback_service import AwsAnswerHandler, LoopbackService
 from tryon_dev.person_check_emulator import TARGET as FACES_TARGET
 from tryon_dev.person_check_emulator import RekognitionEmulator, detect_faces_answer
 
@@ -363,16 +361,12 @@ def _guardrail_image(block: Any) -> bytes:
     return data
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(AwsAnswerHandler):
     emulator: ModerationEmulator
-    protocol_version = "HTTP/1.1"
     server_version = "moderation-emulator"
-    sys_version = ""
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        headers, raw = self.read_request()
         parts = [unquote(part) for part in self.path.split("?")[0].strip("/").split("/")]
         amz_target = headers.get("x-amz-target", "")
         if len(parts) == 5 and parts[0] == "guardrail" and parts[2] == "version" and parts[4] == "apply":
@@ -383,14 +377,4 @@ class _Handler(BaseHTTPRequestHandler):
             status, out_headers, body = detect_faces_answer(self.emulator.faces, self.path, headers, raw)
         else:
             status, out_headers, body = error_response(EmulatedError(404, "UnknownOperationException", "Not found"))
-        self.send_response(status)
-        for name, value in out_headers.items():
-            self.send_header(name, value)
-        self.send_header("x-amzn-RequestId", f"emulated-{time.monotonic_ns()}")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
+        self.write_answer(status, out_headers, body)

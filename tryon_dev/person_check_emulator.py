@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import io
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from tryon_dev.loopback_service import LoopbackService
+from tryon_dev.loopback_service import AwsAnswerHandler, LoopbackService
 
 TARGET = "RekognitionService.DetectFaces"
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # the service model's Image.Bytes max (5,242,880)
@@ -178,25 +176,10 @@ def detect_faces_answer(
     return status, {"Content-Type": "application/x-amz-json-1.1", **extra}, json.dumps(answer).encode()
 
 
-class _RekognitionHandler(BaseHTTPRequestHandler):
+class _RekognitionHandler(AwsAnswerHandler):
     emulator: RekognitionEmulator
-    protocol_version = "HTTP/1.1"
     server_version = "rekognition-emulator"
-    sys_version = ""
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        status, extra, body = detect_faces_answer(self.emulator, self.path, headers, raw)
-        self.send_response(status)
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("x-amzn-RequestId", f"emulated-{time.monotonic_ns()}")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
+        headers, raw = self.read_request()
+        self.write_answer(*detect_faces_answer(self.emulator, self.path, headers, raw))

@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,8 @@ def test_each_worker_event_runs_in_the_built_worker_under_sams_environment(
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
+        # moto's state is per process: a table another test of this worker made is dropped first.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
         clients = {
             name: boto3.client(name, region_name="us-east-1", endpoint_url=endpoint)
             for name in ("dynamodb", "s3", "sqs", "secretsmanager")
