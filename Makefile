@@ -12,7 +12,7 @@ export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
 .PHONY: doctor subscribe smoke invoke keys
-.PHONY: install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-person-check benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
+.PHONY: environments install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-person-check benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
 
@@ -63,7 +63,12 @@ integration: install
 TEST_WORKERS_MAX ?= 4
 TEST_WORKERS     ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt $(TEST_WORKERS_MAX) ] && n=$(TEST_WORKERS_MAX); echo $$n)
 PYTEST_PARALLEL  := $(if $(filter 1,$(TEST_WORKERS)),-n 0,-n $(TEST_WORKERS) --dist load)
-test: install lint typecheck sam-build model-test
+# The three environments (.venv, .tools, .venv-model) install side by side first: pip mostly waits
+# on downloads and the disk (a clean clone here: 100 s one after another, 58 s side by side).
+environments:
+	$(MAKE) -j3 --output-sync=target install tools model-install
+
+test: environments lint typecheck sam-build model-test
 	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser $(PYTEST_PARALLEL)
 
 # The playground page in a real browser: Debian's Chromium driven by Playwright for Python.
