@@ -12,7 +12,7 @@ export POWERTOOLS_METRICS_NAMESPACE ?= TryOn
 export POWERTOOLS_TRACE_DISABLED ?= true
 
 .PHONY: doctor subscribe smoke invoke keys
-.PHONY: environments install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-person-check benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
+.PHONY: environments checks install run test lint typecheck unit integration clean browser-deps test-browser screenshots tools lint-template sam-build deploy-check events package-check samples benchmark-intake benchmark-decoding benchmark-cold-start benchmark-person-check benchmark-model-calls benchmark-preview bench bench-embedded benchmark-models
 
 install: $(STAMP)
 
@@ -68,7 +68,11 @@ PYTEST_PARALLEL  := $(if $(filter 1,$(TEST_WORKERS)),-n 0,-n $(TEST_WORKERS) --d
 environments:
 	$(MAKE) -j3 --output-sync=target install tools model-install
 
-test: environments lint typecheck sam-build model-test
+# Lint and types (CPU) beside sam build (mostly pip fetching the layer's wheels).
+checks: environments
+	$(MAKE) -j3 --output-sync=target lint typecheck sam-build
+
+test: checks model-test
 	$(PY) -m pytest -q -m "not slow" --ignore=tests/browser $(PYTEST_PARALLEL)
 
 # The playground page in a real browser: Debian's Chromium driven by Playwright for Python.
