@@ -102,3 +102,22 @@ def resolve(value: Any, template: dict[str, Any], parameters: dict[str, str] | N
         table, key, attribute = (resolve(v, template, parameters) for v in value["Fn::FindInMap"])
         return template["Mappings"][table][key][attribute]
     return value
+
+
+def create_table_from_template(dynamodb: Any, resource: str, template: dict[str, Any] | None = None) -> str:
+    """The template's ``AWS::DynamoDB::Table`` ``resource`` in (moto's) DynamoDB, from its own key
+    schema, billing mode and TTL attribute; its name."""
+    template = template or load_template()
+    table = template["Resources"][resource]["Properties"]
+    name = str(resolve(table["TableName"], template))
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode=table["BillingMode"],
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+    )
+    ttl = table["TimeToLiveSpecification"]
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]}
+    )
+    return name

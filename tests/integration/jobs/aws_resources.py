@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.cfn_template import load_template, resolve
+from tests.cfn_template import create_table_from_template, load_template, resolve
 
 TEMPLATE = load_template()
 
@@ -32,18 +32,7 @@ def redrive_policy(dlq_arn: str) -> dict[str, Any]:
 
 def create_jobs_resources(dynamodb: Any, s3: Any, sqs: Any, *, visibility_timeout: int | None = None) -> dict[str, str]:
     """Create them; ``visibility_timeout`` overrides the queue's (0 lets a test redrive at once)."""
-    table = properties("JobsTable")
-    name = str(resolve(table["TableName"], TEMPLATE))
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode=table["BillingMode"],
-        AttributeDefinitions=table["AttributeDefinitions"],
-        KeySchema=table["KeySchema"],
-    )
-    ttl = table["TimeToLiveSpecification"]
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]}
-    )
+    name = create_table_from_template(dynamodb, "JobsTable", TEMPLATE)
     bucket = "tryon-dev-jobs-bucket"
     s3.create_bucket(Bucket=bucket)
     dlq_url = sqs.create_queue(

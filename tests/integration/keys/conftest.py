@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.cfn_template import load_template, resolve
+from tests.cfn_template import create_table_from_template, load_template
 from tryon_api.keys.dynamodb_store import DynamoDbKeyStore
 from tryon_api.keys.interface import KeyStore
 from tryon_api.keys.sqlite_store import SqliteKeyStore
@@ -24,19 +24,7 @@ TEMPLATE = load_template()
 
 
 def create_keys_table(dynamodb: Any) -> str:
-    table = TEMPLATE["Resources"]["KeysTable"]["Properties"]
-    name = str(resolve(table["TableName"], TEMPLATE))
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode=table["BillingMode"],
-        AttributeDefinitions=table["AttributeDefinitions"],
-        KeySchema=table["KeySchema"],
-    )
-    ttl = table["TimeToLiveSpecification"]
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
-    )
-    return name
+    return create_table_from_template(dynamodb, "KeysTable", TEMPLATE)
 
 
 @dataclass
